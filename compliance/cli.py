@@ -1,0 +1,276 @@
+"""The `compliance` command: parse → call one function → print → exit code. No logic here.
+
+Exit codes are the contract with pipelines: 0 pass, 1 policy violated, 2 could not decide.
+Every error a user can cause ends as one readable line on stderr and exit 2, never a
+traceback (set COMPLIANCE_DEBUG=1 to see one).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from compliance.code_scan import CodeScanRequest, run_code_scan
+from compliance.policy import ConfigError, Waiver, append_waiver, load_policy, load_waivers
+from compliance.render.records import finding_json, scan_json
+from compliance.render.terminal import summary
+from compliance.scanners import REGISTRY
+from compliance.store import Store, StoreError
+
+EXIT_PASS, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def fail_closed(func: F) -> F:
+    """Turn every error into a one-line message and exit 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ConfigError as exc:
+            for problem in exc.problems:
+                click.echo(f"error: {problem}", err=True)
+        except StoreError as exc:
+            click.echo(f"error: {exc}", err=True)
+        except KeyboardInterrupt:
+            click.echo("error: interrupted; the scan is stored as interrupted", err=True)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as exc:
+            if os.environ.get("COMPLIANCE_DEBUG"):
+                traceback.print_exc()
+            click.echo(
+                f"error: internal error: {type(exc).__name__}: {exc} "
+                "(set COMPLIANCE_DEBUG=1 for a traceback)",
+                err=True,
+            )
+        sys.exit(EXIT_ERROR)
+
+    return wrapper  # type: ignore[return-value]
+
+
+db_option = click.option(
+    "--db",
+    metavar="PATH|URL",
+    help="SQLite file or SQLAlchemy URL (postgresql+psycopg://…). "
+    "Default: $COMPLIANCE_DB, else ./compliance.db.",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="compliance")
+def main() -> None:
+    """Security and compliance gate: exit 0 pass, 1 policy violated, 2 could not decide.
+
+    \b
+    Examples:
+      compliance scan .                          # gate this repository
+      compliance scan src --policy policies/default.yml --db sqlite:///ci.db
+      compliance findings --scan latest --json   # stored findings as JSON
+      compliance policy check policies/*.yml
+    """
+
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path), default=".")
+@click.option(
+    "--policy",
+    "policy_path",
+    type=click.Path(path_type=Path),
+    help="Policy YAML (default: the shipped policies/default.yml).",
+)
+@db_option
+@click.option(
+    "--target",
+    help="Name that identifies this tree across runs (default: "
+    "$CI_PROJECT_PATH, the git remote, or the folder name).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the scan as JSON instead of text.")
+@fail_closed
+def scan(
+    path: Path, policy_path: Path | None, db: str | None, target: str | None, as_json: bool
+) -> None:
+    """Scan a source tree and gate it against the policy.
+
+    \b
+    Examples:
+      compliance scan .
+      compliance scan services/payments --policy policies/strict.yml --db sqlite:///ci.db
+    """
+    if not path.is_dir():
+        raise ConfigError([f"{path}: not a directory; pass the root of the tree to scan"])
+    loaded = load_policy(policy_path, known_scanners=REGISTRY.keys())
+    store = Store.open(db)
+    report = run_code_scan(CodeScanRequest(root=path, policy=loaded, target=target), store)
+    for error in report.verdict.errors:
+        click.echo(f"error: {error.one_line()}", err=True)
+    if as_json:
+        scan_record = store.resolve_scan(str(report.scan_id))
+        click.echo(json.dumps(scan_json(scan_record), indent=2))
+    else:
+        click.echo(
+            "\n".join(summary(report.verdict, report.results, report.scan_id, report.target))
+        )
+    sys.exit(report.verdict.exit_code)
+
+
+@main.command()
+@db_option
+@click.option("--limit", default=50, show_default=True, help="How many scans, newest first.")
+@click.option("--target", help="Only scans of this target.")
+@click.option("--json", "as_json", is_flag=True, help="JSON array (a stable interface).")
+@fail_closed
+def scans(db: str | None, limit: int, target: str | None, as_json: bool) -> None:
+    """List stored scans, newest first.
+
+    \b
+    Example:
+      compliance scans --json | jq '.[0].verdict'
+    """
+    rows = [scan_json(s) for s in Store.open(db).scans(limit=limit, target=target)]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for r in rows:
+        click.echo(
+            f"{r['id']:>6}  {r['started_at']}  {r['status']:<11} {r['verdict']!s:<6} {r['target']}"
+        )
+
+
+@main.command()
+@db_option
+@click.option(
+    "--scan", "scan_ref", default="latest", show_default=True, help="Scan id or 'latest'."
+)
+@click.option("--status", help="Only this status (open, waived, suppressed, preexisting).")
+@click.option("--json", "as_json", is_flag=True, help="JSON array (a stable interface).")
+@fail_closed
+def findings(db: str | None, scan_ref: str, status: str | None, as_json: bool) -> None:
+    """Show the findings stored for a scan.
+
+    \b
+    Example:
+      compliance findings --scan latest --json
+    """
+    store = Store.open(db)
+    scan_record = store.resolve_scan(scan_ref)
+    assert scan_record.id is not None
+    rows = [finding_json(f) for f in store.findings(scan_record.id)]
+    if status:
+        rows = [r for r in rows if r["status"] == status]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for r in rows:
+        where = (r["path"] and f"{r['path']}:{r['line']}") or r["host"] or r["package"] or "?"
+        mark = "BLOCKS " if r["blocking"] else ""
+        click.echo(
+            f"{r['severity']:<8} {r['status']:<11} {mark}{where}  {r['scanner']} {r['rule_id']}: "
+            f"{r['title']}  [{r['fingerprint'][:12]}]"
+        )
+
+
+@main.command()
+@click.argument("fingerprint", required=False)
+@click.option("--rule", help="Waive a rule instead of one finding (with --path).")
+@click.option("--path", "path_glob", help="Path glob the rule waiver applies to.")
+@click.option("--reason", required=True, help="Why this is acceptable (reviewed in the MR).")
+@click.option("--approver", required=True, help="Who approved the exception.")
+@click.option(
+    "--expires",
+    required=True,
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="YYYY-MM-DD; after this date the waiver stops applying.",
+)
+@click.option("--scope", help="Only for scans of this target.")
+@click.option(
+    "--policy",
+    "policy_path",
+    type=click.Path(path_type=Path),
+    help="Policy whose waiver file to append to (default: the shipped policy).",
+)
+@click.option(
+    "--file",
+    "waiver_file",
+    type=click.Path(path_type=Path),
+    help="Waiver file to append to (overrides the policy's).",
+)
+@fail_closed
+def waive(
+    fingerprint: str | None,
+    rule: str | None,
+    path_glob: str | None,
+    reason: str,
+    approver: str,
+    expires: Any,
+    scope: str | None,
+    policy_path: Path | None,
+    waiver_file: Path | None,
+) -> None:
+    """Append a waiver to the waiver file next to the policy.
+
+    \b
+    Examples:
+      compliance waive 3f2a… --reason "input is a constant" --approver alice --expires 2027-01-31
+      compliance waive --rule B101 --path "tests/**" --reason "asserts in tests" \\
+          --approver bob --expires 2027-06-30
+    """
+    target_file = waiver_file
+    if target_file is None:
+        loaded = load_policy(policy_path, known_scanners=REGISTRY.keys())
+        target_file = loaded.waivers_path
+        if target_file is None:
+            raise ConfigError([f"{loaded.path}: the policy sets no waivers file; pass --file"])
+    try:
+        waiver = Waiver(
+            fingerprint=fingerprint,
+            rule=rule,
+            path=path_glob,
+            reason=reason,
+            approver=approver,
+            expires=expires.date(),
+            scope=scope,
+            created=date.today(),
+        )
+    except ValueError as exc:
+        raise ConfigError([f"waiver: {exc}"]) from None
+    load_waivers(target_file)  # refuse to append to a file that is already broken
+    append_waiver(target_file, waiver)
+    click.echo(f"waiver added to {target_file}: {waiver.describe()}")
+
+
+@main.group()
+def policy() -> None:
+    """Policy files: validate before they reach the gate."""
+
+
+@policy.command("check")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@fail_closed
+def policy_check(files: tuple[Path, ...]) -> None:
+    """Validate policy files; errors name file:line and key, exit 2 on any error.
+
+    \b
+    Example:
+      compliance policy check policies/*.yml
+    """
+    problems: list[str] = []
+    for path in files:
+        try:
+            loaded = load_policy(path, known_scanners=REGISTRY.keys())
+            load_waivers(loaded.waivers_path)
+            click.echo(f"ok: {path}")
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise ConfigError(problems)

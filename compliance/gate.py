@@ -1,0 +1,199 @@
+"""The verdict: findings + policy + waivers + baseline + errors → pass, fail or error.
+
+The gate reads nothing else: no scanner output, no database. That keeps it a pure function
+that unit tests can pin down completely, and keeps "why did this block?" answerable from
+the verdict's reasons alone.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+
+from compliance.findings import Finding, Severity
+from compliance.policy.model import Policy
+from compliance.policy.waivers import WaiverEntry
+from compliance.scanners.interface import ScanError
+
+
+class Outcome(StrEnum):
+    PASS = "pass"  # noqa: S105 - a verdict, not a password
+    FAIL = "fail"
+    ERROR = "error"
+
+    @property
+    def exit_code(self) -> int:
+        return {Outcome.PASS: 0, Outcome.FAIL: 1, Outcome.ERROR: 2}[self]
+
+
+class Status(StrEnum):
+    OPEN = "open"
+    WAIVED = "waived"
+    SUPPRESSED = "suppressed"
+    PREEXISTING = "preexisting"
+
+
+@dataclass(frozen=True)
+class Decision:
+    finding: Finding
+    status: Status
+    blocking: bool
+    reported: bool
+    note: str = ""
+    due_date: date | None = None
+    overdue: bool = False
+
+
+@dataclass(frozen=True)
+class Verdict:
+    outcome: Outcome
+    reasons: tuple[str, ...]
+    decisions: tuple[Decision, ...]
+    errors: tuple[ScanError, ...] = ()
+    warnings: tuple[ScanError, ...] = ()
+    unused_waivers: tuple[WaiverEntry, ...] = ()
+    expired_waivers: tuple[WaiverEntry, ...] = ()
+    counts: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int:
+        return self.outcome.exit_code
+
+    @property
+    def blocking(self) -> list[Decision]:
+        return [d for d in self.decisions if d.blocking]
+
+
+@dataclass(frozen=True)
+class GateInput:
+    findings: Sequence[Finding]
+    policy: Policy
+    target: str
+    waivers: Sequence[WaiverEntry] = ()
+    errors: Sequence[ScanError] = ()
+    baseline: Collection[str] | None = None
+    first_seen: Mapping[str, datetime] = field(default_factory=dict)
+    today: date = field(default_factory=date.today)
+
+
+def judge(data: GateInput) -> Verdict:
+    policy = data.policy
+    used: set[int] = set()
+    expired_matched: set[int] = set()
+    decisions = [_decide(f, data, used, expired_matched) for f in data.findings]
+    decisions = _apply_max_counts(decisions, policy)
+
+    blocking_errors = tuple(e for e in data.errors if not policy.treats_as_warning(e.kind))
+    warnings = tuple(e for e in data.errors if policy.treats_as_warning(e.kind))
+    expired = tuple(entry for entry in data.waivers if entry.waiver.expired(data.today))
+    unused = tuple(
+        entry
+        for i, entry in enumerate(data.waivers)
+        if i not in used and i not in expired_matched and not entry.waiver.expired(data.today)
+    )
+
+    reasons: list[str] = [f"could not decide: {e.one_line()}" for e in blocking_errors]
+    blocking = [d for d in decisions if d.blocking]
+    if blocking:
+        by_severity = Counter(d.finding.severity for d in blocking)
+        parts = ", ".join(f"{by_severity[s]} {s.label}" for s in sorted(by_severity, reverse=True))
+        reasons.append(f"{len(blocking)} blocking finding(s): {parts}")
+    reasons.extend(
+        f"waiver expired on {e.waiver.expires.isoformat()} and no longer applies: "
+        f"{e.waiver.describe()} [{e.source}]"
+        for i, e in enumerate(data.waivers)
+        if i in expired_matched
+    )
+    outcome = Outcome.ERROR if blocking_errors else Outcome.FAIL if blocking else Outcome.PASS
+    if outcome is Outcome.PASS:
+        reasons.insert(0, "everything asked was scanned and nothing violates the policy")
+    counts = Counter(d.status.value for d in decisions)
+    counts["blocking"] = len(blocking)
+    counts["overdue"] = sum(1 for d in decisions if d.overdue)
+    return Verdict(
+        outcome=outcome,
+        reasons=tuple(reasons),
+        decisions=tuple(decisions),
+        errors=blocking_errors,
+        warnings=warnings,
+        unused_waivers=unused,
+        expired_waivers=expired,
+        counts=dict(counts),
+    )
+
+
+def _decide(
+    finding: Finding, data: GateInput, used: set[int], expired_matched: set[int]
+) -> Decision:
+    policy = data.policy
+    reported = finding.severity >= policy.report.min_severity
+    due = _due_date(finding, data)
+    overdue = due is not None and due < data.today
+    if finding.suppressed:
+        return Decision(finding, Status.SUPPRESSED, False, reported, "suppressed inline", due)
+    note = ""
+    for i, entry in enumerate(data.waivers):
+        if not entry.waiver.matches(finding, data.target):
+            continue
+        if entry.waiver.expired(data.today):
+            expired_matched.add(i)
+            note = f"waiver expired {entry.waiver.expires.isoformat()} ({entry.source})"
+            continue
+        used.add(i)
+        return Decision(
+            finding,
+            Status.WAIVED,
+            False,
+            reported,
+            f"waived: {entry.waiver.reason} "
+            f"(approved by {entry.waiver.approver} until {entry.waiver.expires.isoformat()})",
+            due,
+        )
+    if data.baseline is not None and finding.fingerprint in data.baseline:
+        return Decision(
+            finding, Status.PREEXISTING, False, reported, "in the baseline", due, overdue
+        )
+    blocks = finding.severity >= policy.fail_on(finding.scanner) and (
+        finding.confidence is None or finding.confidence >= policy.min_confidence(finding.scanner)
+    )
+    if overdue:
+        note = f"{note}; " if note else ""
+        note += f"overdue since {due.isoformat() if due else '?'}"
+        blocks = blocks or policy.gate.overdue == "fail"
+    return Decision(finding, Status.OPEN, blocks, reported or blocks, note, due, overdue)
+
+
+def _due_date(finding: Finding, data: GateInput) -> date | None:
+    days = data.policy.sla_days.get(finding.severity)
+    if days is None:
+        return None
+    seen = data.first_seen.get(finding.fingerprint)
+    start = seen.date() if seen else data.today
+    return start + timedelta(days=days)
+
+
+def _apply_max_counts(decisions: list[Decision], policy: Policy) -> list[Decision]:
+    """`max_counts: {medium: 10}`: more than ten open medium findings block, all of them."""
+    limits = policy.gate.max_counts
+    if not limits:
+        return decisions
+    open_counts = Counter(d.finding.severity for d in decisions if d.status is Status.OPEN)
+    over = {s for s, limit in limits.items() if open_counts[s] > limit}
+    result = []
+    for d in decisions:
+        if d.status is Status.OPEN and not d.blocking and d.finding.severity in over:
+            s = d.finding.severity
+            note = f"more than {limits[s]} open {s.label} findings ({open_counts[s]})"
+            d = Decision(d.finding, d.status, True, True, note, d.due_date, d.overdue)
+        result.append(d)
+    return result
+
+
+def severity_counts(decisions: Sequence[Decision]) -> dict[Severity, int]:
+    counts = dict.fromkeys(Severity, 0)
+    for d in decisions:
+        counts[d.finding.severity] += 1
+    return counts

@@ -1,0 +1,98 @@
+"""The policy file as typed models. What is *reported* and what *blocks* are separate.
+
+Every default here is the safe one: unknown severities count as high, every class of error
+stops the gate, nothing is downgraded unless a reviewer wrote it in the policy.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+
+from compliance.findings import Severity
+
+SeverityField = Annotated[
+    Severity,
+    BeforeValidator(Severity.parse),
+    PlainSerializer(lambda s: s.label, return_type=str),
+]
+
+DEFAULT_SLA_DAYS = {
+    Severity.CRITICAL: 7,
+    Severity.HIGH: 30,
+    Severity.MEDIUM: 90,
+    Severity.LOW: 120,
+}
+
+ERROR_KINDS = (
+    "scanner.missing",
+    "scanner.crash",
+    "scanner.timeout",
+    "scanner.output",
+    "scanner.parse",
+    "coverage",
+    "dependencies.skipped",
+    "hosts.unreachable",
+    "hosts.check",
+)
+"""Classes of error a policy may downgrade to a warning, one by one (never by default)."""
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ScannerSettings(Strict):
+    """Per-scanner overrides of the gate and of how the tool runs."""
+
+    fail_on: SeverityField | None = None
+    min_confidence: SeverityField | None = None
+    timeout: float | None = Field(default=None, gt=0)
+    exclude: tuple[str, ...] = ()
+
+
+class ReportSettings(Strict):
+    min_severity: SeverityField = Severity.INFO
+
+
+class GateSettings(Strict):
+    fail_on: SeverityField = Severity.HIGH
+    min_confidence: SeverityField = Severity.LOW
+    max_counts: dict[SeverityField, int] = Field(default_factory=dict)
+    overdue: Literal["fail", "warn"] = "warn"
+
+
+class Policy(Strict):
+    version: Literal[1] = 1
+    scanners: tuple[str, ...] = ("bandit",)
+    exclude: tuple[str, ...] = ()
+    timeout: float = Field(default=900, gt=0)
+    unknown_severity: SeverityField = Severity.HIGH
+    report: ReportSettings = ReportSettings()
+    gate: GateSettings = GateSettings()
+    per_scanner: dict[str, ScannerSettings] = Field(default_factory=dict)
+    errors: dict[str, Literal["error", "warn"]] = Field(default_factory=dict)
+    sla_days: dict[SeverityField, int] = Field(default_factory=lambda: dict(DEFAULT_SLA_DAYS))
+    waivers: str | None = "waivers.yml"
+
+    def scanner(self, name: str) -> ScannerSettings:
+        return self.per_scanner.get(name, ScannerSettings())
+
+    def fail_on(self, scanner: str) -> Severity:
+        return self.scanner(scanner).fail_on or self.gate.fail_on
+
+    def min_confidence(self, scanner: str) -> Severity:
+        return self.scanner(scanner).min_confidence or self.gate.min_confidence
+
+    def timeout_for(self, scanner: str) -> float:
+        return self.scanner(scanner).timeout or self.timeout
+
+    def treats_as_warning(self, error_kind: str) -> bool:
+        """True only when the policy names this class (or its parent) as 'warn'."""
+        probe = error_kind
+        while probe:
+            if self.errors.get(probe) == "warn":
+                return True
+            probe = probe.rpartition(".")[0]
+        return False

@@ -1,0 +1,1 @@
+"""Renderers: stored data → files and terminal text. One file per format."""

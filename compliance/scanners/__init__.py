@@ -1,0 +1,14 @@
+"""Scanner registry: a new tool is one file in this package and one line here."""
+
+from __future__ import annotations
+
+from compliance.scanners.bandit import BanditScanner
+from compliance.scanners.interface import Scanner
+
+REGISTRY: dict[str, type[Scanner]] = {
+    "bandit": BanditScanner,
+}
+
+
+def get_scanner(name: str) -> Scanner:
+    return REGISTRY[name]()

@@ -1,0 +1,263 @@
+"""Bandit: Python AST checks.
+
+Runs the real `bandit` on an explicit file list so that coverage can be proven: every
+file we asked for must come back in bandit's per-file metrics, and every file bandit could
+not parse is an error, not a quiet skip. `# nosec` is honoured exactly as bandit honours
+it: files whose metrics report a nosec are run once more with `--ignore-nosec`, and what
+only that run finds is stored as suppressed, so reports still show it.
+"""
+
+from __future__ import annotations
+
+import configparser
+import json
+import tempfile
+import tomllib
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from pathspec import PathSpec
+
+from compliance.findings import Finding, Location, Severity, code_fingerprints
+from compliance.scanners.interface import (
+    ScanContext,
+    ScanError,
+    Scanner,
+    ScannerFailure,
+    ScannerResult,
+)
+from compliance.scanners.process import find_tool, run_tool, stderr_tail
+from compliance.scanners.source_lines import SourceLines
+
+SEVERITY = {"LOW": Severity.LOW, "MEDIUM": Severity.MEDIUM, "HIGH": Severity.HIGH}
+BATCH = 2000  # files per bandit process: keeps argv far below ARG_MAX
+
+
+class BanditScanner(Scanner):
+    name = "bandit"
+
+    def select(self, root: Path, files: Sequence[str]) -> list[str]:
+        excluded = bandit_config_excludes(root)
+        return [f for f in files if f.endswith((".py", ".pyw")) and not excluded.match_file(f)]
+
+    def version(self) -> str:
+        run = run_tool([find_tool("bandit"), "--version"], tool="bandit", timeout=60)
+        first = run.stdout.strip().splitlines()[:1]
+        if run.returncode != 0 or not first:
+            raise ScannerFailure(
+                "scanner.crash", f"bandit --version failed: {stderr_tail(run.stderr)}"
+            )
+        return first[0].split()[-1]
+
+    def scan(self, context: ScanContext) -> ScannerResult:
+        version = self.version()
+        files = list(context.files)
+        raw, metrics, errors = self._run_batches(context, files, ignore_nosec=False)
+        with_nosec = [
+            f
+            for f in files
+            if metrics.get(f, {}).get("nosec") or metrics.get(f, {}).get("skipped_tests")
+        ]
+        suppressed: list[dict[str, Any]] = []
+        if with_nosec:
+            everything, _, more_errors = self._run_batches(context, with_nosec, ignore_nosec=True)
+            errors.extend(more_errors)
+            kept = {_identity(r) for r in raw}
+            suppressed = [r for r in everything if _identity(r) not in kept]
+        parse_failed = {e.path for e in errors if e.path}
+        scanned = [f for f in files if f in metrics and f not in parse_failed]
+        missing = [f for f in files if f not in metrics and f not in parse_failed]
+        errors.extend(
+            ScanError(
+                "bandit",
+                "coverage",
+                "bandit did not report on a file it was asked to scan",
+                path=path,
+                hint="exclude it in the policy if it is not meant to be scanned",
+            )
+            for path in missing
+        )
+        findings = self._findings(context, raw, suppressed)
+        return ScannerResult(
+            scanner=self.name,
+            version=version,
+            findings=tuple(findings),
+            errors=tuple(errors),
+            files_requested=len(files),
+            files_scanned=len(scanned),
+        )
+
+    def _run_batches(
+        self, context: ScanContext, files: list[str], *, ignore_nosec: bool
+    ) -> tuple[list[dict[str, Any]], dict[str, Any], list[ScanError]]:
+        results: list[dict[str, Any]] = []
+        metrics: dict[str, Any] = {}
+        errors: list[ScanError] = []
+        for batch in _chunks(files, BATCH):
+            report = self._run_once(context, batch, ignore_nosec=ignore_nosec)
+            results.extend(report["results"])
+            metrics.update({_rel(k): v for k, v in report["metrics"].items() if k != "_totals"})
+            for item in report["errors"]:
+                path = _rel(str(item.get("filename", "")))
+                errors.append(
+                    ScanError(
+                        "bandit",
+                        "scanner.parse",
+                        f"bandit could not scan the file: {item.get('reason', 'unknown reason')}",
+                        path=path or None,
+                        hint="fix the file, or add it to the policy's exclude list if it is "
+                        "deliberately not Python",
+                    )
+                )
+        return results, metrics, errors
+
+    def _run_once(self, context: ScanContext, batch: list[str], *, ignore_nosec: bool) -> Any:
+        with tempfile.TemporaryDirectory(prefix="compliance-bandit-") as tmp:
+            out = Path(tmp) / "bandit.json"
+            argv = [find_tool("bandit"), "--format", "json", "--output", str(out), "--quiet"]
+            argv += bandit_config_args(context.root)
+            if ignore_nosec:
+                argv.append("--ignore-nosec")
+            argv += ["--", *batch]
+            run = run_tool(argv, tool="bandit", timeout=context.timeout, cwd=context.root)
+            if run.returncode not in (0, 1):
+                raise ScannerFailure(
+                    "scanner.crash",
+                    f"bandit exited with code {run.returncode}: {stderr_tail(run.stderr)}",
+                )
+            try:
+                report = json.loads(out.read_text(encoding="utf-8"))
+            except FileNotFoundError:
+                raise ScannerFailure(
+                    "scanner.output", f"bandit wrote no report: {stderr_tail(run.stderr)}"
+                ) from None
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise ScannerFailure(
+                    "scanner.output", f"bandit wrote invalid JSON: {exc}"
+                ) from None
+        if not (
+            isinstance(report, dict)
+            and isinstance(report.get("results"), list)
+            and isinstance(report.get("errors"), list)
+            and isinstance(report.get("metrics"), dict)
+        ):
+            raise ScannerFailure(
+                "scanner.output", "bandit's JSON lacks results/errors/metrics; unsupported version?"
+            )
+        return report
+
+    def _findings(
+        self, context: ScanContext, raw: list[dict[str, Any]], suppressed: list[dict[str, Any]]
+    ) -> list[Finding]:
+        tagged = [(r, False) for r in raw] + [(r, True) for r in suppressed]
+        try:
+            tagged.sort(
+                key=lambda t: (_rel(t[0]["filename"]), t[0]["line_number"], t[0]["col_offset"])
+            )
+        except (KeyError, TypeError) as exc:
+            raise ScannerFailure("scanner.output", f"bandit result lacks a field: {exc}") from None
+        source = SourceLines(context.root)
+        keys, rows = [], []
+        for result, is_suppressed in tagged:
+            try:
+                path = _rel(str(result["filename"]))
+                start = int(result["line_number"])
+                line_range = [int(n) for n in result.get("line_range") or [start]]
+                rule = str(result["test_id"])
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ScannerFailure(
+                    "scanner.output", f"bandit result is malformed: {exc}"
+                ) from None
+            end = max(line_range)
+            code = source.excerpt(path, start, end)
+            keys.append((self.name, rule, path, code))
+            rows.append((result, is_suppressed, path, start, end, rule, code))
+        findings = []
+        unknown = Severity.parse(context.options.get("unknown_severity", "high"))
+        for fp, (result, is_suppressed, path, start, end, rule, code) in zip(
+            code_fingerprints(keys), rows, strict=True
+        ):
+            cwe = (result.get("issue_cwe") or {}).get("id")
+            references = tuple(
+                ref for ref in (f"CWE-{cwe}" if cwe else None, result.get("more_info")) if ref
+            )
+            findings.append(
+                Finding(
+                    scanner=self.name,
+                    rule_id=rule,
+                    severity=SEVERITY.get(str(result.get("issue_severity")).upper(), unknown),
+                    confidence=SEVERITY.get(str(result.get("issue_confidence")).upper()),
+                    title=str(result.get("issue_text", rule)),
+                    message=f"{result.get('issue_text', '')} [{rule} {result.get('test_name')}]",
+                    location=Location(path=path, start_line=start, end_line=end),
+                    fingerprint=fp,
+                    evidence=code,
+                    references=references,
+                    remediation=f"See {result['more_info']}" if result.get("more_info") else "",
+                    suppressed=is_suppressed,
+                )
+            )
+        return findings
+
+
+def bandit_config_args(root: Path) -> list[str]:
+    """Bandit's own configuration in the tree (skips, tests) applies as bandit would apply it."""
+    if (root / ".bandit").is_file():
+        return ["--ini", str(root / ".bandit")]
+    pyproject = root / "pyproject.toml"
+    if _pyproject_bandit(pyproject) is not None:
+        return ["--configfile", str(pyproject)]
+    return []
+
+
+def bandit_config_excludes(root: Path) -> PathSpec:  # type: ignore[type-arg]
+    """Paths the tree's own bandit configuration excludes, as gitignore-style patterns."""
+    patterns: list[str] = []
+    ini = root / ".bandit"
+    if ini.is_file():
+        parser = configparser.ConfigParser()
+        try:
+            parser.read(ini, encoding="utf-8")
+        except configparser.Error as exc:
+            raise ScannerFailure("scanner.output", f"cannot read {ini}: {exc}") from None
+        value = parser.get("bandit", "exclude", fallback="")
+        patterns += [p.strip() for p in value.split(",") if p.strip()]
+    table = _pyproject_bandit(root / "pyproject.toml")
+    if table is not None:
+        patterns += [str(p) for p in table.get("exclude_dirs", [])]
+    return PathSpec.from_lines("gitwildmatch", [p.removeprefix("./") for p in patterns])
+
+
+def _pyproject_bandit(path: Path) -> dict[str, Any] | None:
+    if not path.is_file():
+        return None
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
+        raise ScannerFailure(
+            "scanner.output", f"cannot read bandit settings from {path}: {exc}"
+        ) from None
+    table = data.get("tool", {}).get("bandit")
+    return table if isinstance(table, dict) else None
+
+
+def _identity(result: dict[str, Any]) -> tuple[Any, ...]:
+    return (
+        _rel(str(result.get("filename"))),
+        result.get("test_id"),
+        result.get("line_number"),
+        result.get("col_offset"),
+    )
+
+
+def _rel(name: str) -> str:
+    """Bandit prefixes './' to relative names (and keeps ours): strip them all."""
+    while name.startswith("./"):
+        name = name[2:]
+    return name
+
+
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

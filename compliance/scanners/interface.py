@@ -1,0 +1,90 @@
+"""The contract between a scanner and the rest of the gate.
+
+A scanner gets a tree and the files chosen for it, and returns findings plus everything
+that went wrong. It never writes to the store and never decides pass or fail: the gate
+does, from `ScannerResult.errors` and coverage as much as from the findings.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from compliance.findings import Finding
+
+
+@dataclass(frozen=True)
+class ScanError:
+    """Something that keeps the gate from deciding. Never silently becomes 'no findings'.
+
+    `kind` is a dotted class of error (`scanner.missing`, `scanner.timeout`,
+    `scanner.crash`, `scanner.output`, `scanner.parse`, `coverage`, `dependency.skipped`,
+    `host.unreachable` …) that a policy may explicitly downgrade to a warning.
+    """
+
+    source: str
+    kind: str
+    reason: str
+    path: str | None = None
+    hint: str = ""
+
+    def one_line(self) -> str:
+        where = f" in {self.path}" if self.path else ""
+        hint = f" ({self.hint})" if self.hint else ""
+        return f"{self.source}: {self.reason}{where}{hint}"
+
+
+class ScannerFailure(Exception):
+    """Raised when a tool could not produce a result at all (missing, crashed, timed out)."""
+
+    def __init__(self, kind: str, reason: str, hint: str = "", path: str | None = None):
+        super().__init__(reason)
+        self.kind = kind
+        self.reason = reason
+        self.hint = hint
+        self.path = path
+
+
+@dataclass(frozen=True)
+class ScanContext:
+    """What a scanner is asked to do: these files (repo-relative, POSIX) under this root."""
+
+    root: Path
+    files: tuple[str, ...]
+    timeout: float
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ScannerResult:
+    scanner: str
+    version: str
+    findings: tuple[Finding, ...] = ()
+    errors: tuple[ScanError, ...] = ()
+    files_requested: int = 0
+    files_scanned: int = 0
+
+    @property
+    def complete(self) -> bool:
+        return not self.errors and self.files_scanned >= self.files_requested
+
+
+class Scanner(ABC):
+    """One external tool. Subclasses live one per file in this package."""
+
+    name: ClassVar[str]
+
+    @abstractmethod
+    def select(self, root: Path, files: Sequence[str]) -> list[str]:
+        """The files of the tree (already filtered by the policy's excludes) this tool reads."""
+
+    @abstractmethod
+    def version(self) -> str:
+        """The tool's version; raises ScannerFailure('scanner.missing', …) when absent."""
+
+    @abstractmethod
+    def scan(self, context: ScanContext) -> ScannerResult:
+        """Run the tool. Raise ScannerFailure, or return errors in the result; never hide one."""

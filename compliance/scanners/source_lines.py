@@ -1,0 +1,26 @@
+"""Reading the flagged lines ourselves: tools' own excerpts carry line numbers and context
+that would make fingerprints move when unrelated lines are inserted above a finding."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class SourceLines:
+    def __init__(self, root: Path):
+        self.root = root
+        self._cache: dict[str, list[str]] = {}
+
+    def lines(self, path: str) -> list[str]:
+        if path not in self._cache:
+            try:
+                text = (self.root / path).read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                text = ""
+            self._cache[path] = text.splitlines()
+        return self._cache[path]
+
+    def excerpt(self, path: str, start: int, end: int | None = None) -> str:
+        lines = self.lines(path)
+        end = max(start, end or start)
+        return "\n".join(lines[max(0, start - 1) : end])

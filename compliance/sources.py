@@ -1,0 +1,99 @@
+"""Which files of a tree are scanned, and what the tree is called.
+
+In a git work tree we ask git (tracked files plus untracked ones not ignored), as a CI
+clone would contain; elsewhere we walk the tree. The policy's excludes then apply as
+gitignore-style patterns. If git fails we walk: more files, never fewer.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from pathspec import PathSpec
+
+SKIP_DIRS = {".git", ".hg", ".svn"}
+
+
+@dataclass(frozen=True)
+class GitInfo:
+    commit: str | None
+    branch: str | None
+    remote: str | None
+
+
+def list_files(root: Path) -> list[str]:
+    """Repo-relative POSIX paths of the regular files under root, sorted."""
+    files = _git_files(root)
+    if files is None:
+        files = _walk(root)
+    return sorted(f for f in files if (root / f).is_file() and not (root / f).is_symlink())
+
+
+def apply_excludes(files: Sequence[str], patterns: Sequence[str]) -> list[str]:
+    if not patterns:
+        return list(files)
+    spec = PathSpec.from_lines("gitwildmatch", patterns)
+    return [f for f in files if not spec.match_file(f)]
+
+
+def _git(root: Path, *args: str) -> str | None:
+    try:
+        run = subprocess.run(
+            ["git", "-C", str(root), *args],
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if run.returncode != 0:
+        return None
+    return run.stdout.decode("utf-8", "surrogateescape")
+
+
+def _git_files(root: Path) -> list[str] | None:
+    inside = _git(root, "rev-parse", "--is-inside-work-tree")
+    if inside is None or inside.strip() != "true":
+        return None
+    out = _git(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", ".")
+    if out is None:
+        return None
+    return [name for name in out.split("\0") if name]
+
+
+def _walk(root: Path) -> list[str]:
+    found: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if d not in SKIP_DIRS]
+        rel = Path(dirpath).relative_to(root)
+        found.extend((rel / name).as_posix() for name in filenames)
+    return found
+
+
+def git_info(root: Path) -> GitInfo:
+    commit = _git(root, "rev-parse", "HEAD")
+    branch = os.environ.get("CI_COMMIT_REF_NAME") or _git(root, "rev-parse", "--abbrev-ref", "HEAD")
+    remote = _git(root, "config", "--get", "remote.origin.url")
+    return GitInfo(
+        commit.strip() if commit else None,
+        branch.strip() if branch else None,
+        _without_credentials(remote.strip()) if remote else None,
+    )
+
+
+def default_target(root: Path, info: GitInfo) -> str:
+    """A name for the tree that stays the same wherever it is checked out."""
+    if os.environ.get("CI_PROJECT_PATH"):
+        return os.environ["CI_PROJECT_PATH"]
+    if info.remote:
+        return info.remote
+    return root.resolve().name
+
+
+def _without_credentials(url: str) -> str:
+    return re.sub(r"//[^/@]+@", "//", url)

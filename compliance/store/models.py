@@ -1,0 +1,119 @@
+"""Tables. One row per scan, per finding seen in a scan, per finding identity over time
+(lifecycle), and per host check result.
+
+Datetimes are timezone-aware UTC everywhere: mixing aware and naive values is the classic
+way to get a lifecycle off by hours.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+SCHEMA_VERSION = 1
+
+
+class SchemaMeta(SQLModel, table=True):
+    __tablename__ = "schema_meta"
+    key: str = Field(primary_key=True)
+    value: str
+
+
+class ScanRecord(SQLModel, table=True):
+    __tablename__ = "scan"
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(index=True)  # code | hosts
+    target: str = Field(index=True)
+    scan_group: str | None = Field(default=None, index=True)
+    git_commit: str | None = None
+    git_branch: str | None = None
+    tool_versions: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON))
+    policy_path: str | None = None
+    policy_digest: str | None = None
+    started_at: datetime
+    finished_at: datetime | None = None
+    # incomplete until the final transaction commits: a killed scan stays incomplete
+    status: str = Field(default="incomplete", index=True)  # incomplete|complete|errored|interrupted
+    verdict: str | None = None  # pass | fail | error
+    exit_code: int | None = None
+    errors: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON))
+    coverage: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    summary: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    reasons: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    pid: int | None = None
+    hostname: str | None = None
+
+
+class FindingRecord(SQLModel, table=True):
+    __tablename__ = "finding"
+    id: int | None = Field(default=None, primary_key=True)
+    scan_id: int = Field(foreign_key="scan.id", index=True)
+    fingerprint: str = Field(index=True)
+    scanner: str = Field(index=True)
+    rule_id: str
+    severity: str
+    severity_rank: int = Field(index=True)
+    confidence: str | None = None
+    title: str
+    message: str = ""
+    path: str | None = None
+    start_line: int | None = None
+    end_line: int | None = None
+    package: str | None = None
+    version: str | None = None
+    host: str | None = Field(default=None, index=True)
+    evidence: str = ""
+    references: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    remediation: str = ""
+    fix_versions: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    # open | waived | suppressed | preexisting | below-threshold
+    status: str = Field(default="open", index=True)
+    blocking: bool = False
+    reported: bool = True  # at or above the policy's report.min_severity (or blocking)
+    note: str = ""  # why the gate treated it so (waiver id, expired waiver, overdue …)
+    due_date: date | None = None
+    first_seen_at: datetime | None = None
+
+
+class LifecycleRecord(SQLModel, table=True):
+    """One finding identity over time, per target: when it appeared, was last seen, got fixed."""
+
+    __tablename__ = "finding_lifecycle"
+    __table_args__ = (UniqueConstraint("target", "fingerprint"),)
+    id: int | None = Field(default=None, primary_key=True)
+    target: str = Field(index=True)
+    fingerprint: str = Field(index=True)
+    scanner: str
+    rule_id: str
+    severity: str
+    title: str = ""
+    location: str = ""
+    first_seen_at: datetime
+    first_seen_scan_id: int
+    last_seen_at: datetime
+    last_seen_scan_id: int
+    fixed_at: datetime | None = None
+    fixed_scan_id: int | None = None
+    state: str = "open"  # open | fixed | waived | suppressed
+    due_date: date | None = None
+
+
+class HostCheckRecord(SQLModel, table=True):
+    """Every check on every host, pass or not, so a report can explain each verdict."""
+
+    __tablename__ = "host_check"
+    id: int | None = Field(default=None, primary_key=True)
+    scan_id: int = Field(foreign_key="scan.id", index=True)
+    host: str = Field(index=True)
+    check_id: str = Field(index=True)
+    title: str = ""
+    status: str  # pass | fail | not-applicable | error | not-run
+    severity: str = "medium"
+    expected: str = ""
+    observed: str = ""
+    references: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    remediation: str = ""
+    policy: str = ""
