@@ -152,10 +152,13 @@ def scans(db: str | None, limit: int, target: str | None, as_json: bool) -> None
 @click.option(
     "--scan", "scan_ref", default="latest", show_default=True, help="Scan id or 'latest'."
 )
-@click.option("--status", help="Only this status (open, waived, suppressed, preexisting).")
+@click.option("--status", help="Only this status (open, waived, suppressed, preexisting, fixed).")
+@click.option("--include-fixed", is_flag=True,
+              help="Also list findings this scan showed fixed (status 'fixed').")
 @click.option("--json", "as_json", is_flag=True, help="JSON array (a stable interface).")
 @fail_closed
-def findings(db: str | None, scan_ref: str, status: str | None, as_json: bool) -> None:
+def findings(db: str | None, scan_ref: str, status: str | None, include_fixed: bool,
+             as_json: bool) -> None:
     """Show the findings stored for a scan.
 
     \b
@@ -165,7 +168,10 @@ def findings(db: str | None, scan_ref: str, status: str | None, as_json: bool) -
     store = Store.open(db)
     scan_record = store.resolve_scan(scan_ref)
     assert scan_record.id is not None
-    rows = [finding_json(f) for f in store.findings(scan_record.id)]
+    records = store.findings(scan_record.id)
+    if include_fixed or status == "fixed":
+        records += store.fixed_in(scan_record.id)
+    rows = [finding_json(f) for f in records]
     if status:
         rows = [r for r in rows if r["status"] == status]
     if as_json:

@@ -216,6 +216,28 @@ class Store:
             )
             return list(session.exec(query).all())
 
+    def fixed_in(self, scan_id: int) -> list[FindingRecord]:
+        """Findings that this scan showed to be fixed, as last seen, with status 'fixed'."""
+        with self._session() as session:
+            fixed = session.exec(
+                select(LifecycleRecord).where(LifecycleRecord.fixed_scan_id == scan_id)
+            ).all()
+            result = []
+            for row in fixed:
+                last = session.exec(
+                    select(FindingRecord).where(
+                        FindingRecord.scan_id == row.last_seen_scan_id,
+                        FindingRecord.fingerprint == row.fingerprint,
+                    )
+                ).first()
+                if last is not None:
+                    session.expunge(last)
+                    last.status = "fixed"
+                    last.blocking = False
+                    last.note = f"fixed in scan {scan_id}"
+                    result.append(last)
+            return result
+
     def host_checks(self, scan_id: int) -> list[HostCheckRecord]:
         with self._session() as session:
             query = select(HostCheckRecord).where(HostCheckRecord.scan_id == scan_id)
