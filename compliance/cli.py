@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Callable
@@ -57,6 +58,15 @@ def fail_closed(func: F) -> F:
         sys.exit(EXIT_ERROR)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _raise_interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def stop_on_sigterm() -> None:
+    """SIGTERM (a cancelled CI job) ends like Ctrl-C: tools killed, scan stored interrupted."""
+    signal.signal(signal.SIGTERM, _raise_interrupt)
 
 
 db_option = click.option(
@@ -111,6 +121,7 @@ def scan(
         raise ConfigError([f"{path}: not a directory; pass the root of the tree to scan"])
     loaded = load_policy(policy_path, known_scanners=REGISTRY.keys())
     store = Store.open(db)
+    stop_on_sigterm()
     report = run_code_scan(CodeScanRequest(root=path, policy=loaded, target=target), store)
     for error in report.verdict.errors:
         click.echo(f"error: {error.one_line()}", err=True)

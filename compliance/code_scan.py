@@ -7,6 +7,7 @@ into "no findings".
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from compliance.gate import GateInput, Verdict, judge
 from compliance.policy import LoadedPolicy, load_waivers
 from compliance.scanners import REGISTRY, get_scanner
 from compliance.scanners.interface import ScanContext, ScanError, ScannerFailure, ScannerResult
+from compliance.scanners.process import kill_running_tools
 from compliance.sources import apply_excludes, default_target, git_info, list_files
 from compliance.store import ScanMeta, ScanOutcome, Store
 
@@ -60,9 +62,15 @@ def run_code_scan(request: CodeScanRequest, store: Store) -> CodeScanReport:
             policy_digest=loaded.digest,
         )
     )
+    pool = ThreadPoolExecutor(max_workers=max(1, len(names)))
     try:
-        with ThreadPoolExecutor(max_workers=max(1, len(names))) as pool:
+        try:
             results = list(pool.map(lambda name: _run_scanner(name, root, files, loaded), names))
+        finally:
+            # On Ctrl-C the tools are killed first, so waiting for the threads is short.
+            if sys.exc_info()[0] is not None:
+                kill_running_tools()
+            pool.shutdown(wait=True, cancel_futures=True)
         findings: list[Finding] = [f for r in results for f in r.findings]
         errors = [e for r in results for e in r.errors] + _coverage_errors(results)
         verdict = judge(
@@ -91,6 +99,7 @@ def run_code_scan(request: CodeScanRequest, store: Store) -> CodeScanReport:
             ),
         )
     except BaseException as exc:
+        kill_running_tools()
         store.mark_interrupted(scan_id, f"scan stopped before it finished: {type(exc).__name__}")
         raise
     return CodeScanReport(scan_id, target, verdict, tuple(results))

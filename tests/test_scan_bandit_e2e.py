@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -302,3 +303,33 @@ def test_corrupt_database_is_a_clear_error(tmp_path):
     run = run_cli("scan", tree, "--db", broken)
     assert run.code == 2
     assert "cannot open database" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_sigterm_kills_the_tool_and_stores_the_scan_as_interrupted(tmp_path, db):
+    """Mock: a stand-in bandit that hangs, so the signal arrives mid-scan deterministically."""
+    pidfile = tmp_path / "tool.pid"
+    env = fake_bandit(tmp_path, VERSION_OK + f"""
+import os, time
+open({str(pidfile)!r}, "w").write(str(os.getpid()))
+time.sleep(120)
+""")
+    tree = write_tree(tmp_path / "repo", CLEAN)
+    full_env = {**os.environ, **env}
+    full_env.pop("COMPLIANCE_DB", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "compliance", "scan", str(tree), "--db", db],
+        env=full_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    for _ in range(300):
+        if pidfile.exists() and pidfile.read_text():
+            break
+        time.sleep(0.1)
+    proc.terminate()
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2
+    assert "interrupted" in err
+    tool_pid = int(pidfile.read_text())
+    assert not Path(f"/proc/{tool_pid}").exists() or "Z" in Path(
+        f"/proc/{tool_pid}/stat").read_text().split()[2]
+    (scan,) = scans(db)
+    assert scan["status"] == "interrupted" and scan["verdict"] == "error"
