@@ -105,10 +105,22 @@ def main() -> None:
     help="Name that identifies this tree across runs (default: "
     "$CI_PROJECT_PATH, the git remote, or the folder name).",
 )
+@click.option(
+    "--baseline",
+    help="Scan id or git ref: only findings new since then block. "
+    "Default in GitLab merge request pipelines: $CI_MERGE_REQUEST_DIFF_BASE_SHA.",
+)
+@click.option("--no-baseline", is_flag=True, help="Judge every finding, even in an MR pipeline.")
 @click.option("--json", "as_json", is_flag=True, help="Print the scan as JSON instead of text.")
 @fail_closed
 def scan(
-    path: Path, policy_path: Path | None, db: str | None, target: str | None, as_json: bool
+    path: Path,
+    policy_path: Path | None,
+    db: str | None,
+    target: str | None,
+    baseline: str | None,
+    no_baseline: bool,
+    as_json: bool,
 ) -> None:
     """Scan a source tree and gate it against the policy.
 
@@ -116,13 +128,19 @@ def scan(
     Examples:
       compliance scan .
       compliance scan services/payments --policy policies/strict.yml --db sqlite:///ci.db
+      compliance scan . --baseline origin/main      # only what this branch introduced blocks
     """
     if not path.is_dir():
         raise ConfigError([f"{path}: not a directory; pass the root of the tree to scan"])
     loaded = load_policy(policy_path, known_scanners=REGISTRY.keys())
     store = Store.open(db)
     stop_on_sigterm()
-    report = run_code_scan(CodeScanRequest(root=path, policy=loaded, target=target), store)
+    if no_baseline:
+        baseline = None
+    elif baseline is None:
+        baseline = os.environ.get("CI_MERGE_REQUEST_DIFF_BASE_SHA") or None
+    request = CodeScanRequest(root=path, policy=loaded, target=target, baseline_ref=baseline)
+    report = run_code_scan(request, store)
     for error in report.verdict.errors:
         click.echo(f"error: {error.one_line()}", err=True)
     if as_json:

@@ -216,6 +216,26 @@ class Store:
             )
             return list(session.exec(query).all())
 
+    def fingerprints(self, scan_id: int) -> frozenset[str]:
+        with self._session() as session:
+            query = select(FindingRecord.fingerprint).where(FindingRecord.scan_id == scan_id)
+            return frozenset(session.exec(query).all())
+
+    def complete_scan_at(self, target: str, commit: str) -> int | None:
+        """The newest complete scan of `target` at `commit`, usable as a baseline."""
+        with self._session() as session:
+            query = (
+                select(ScanRecord.id)
+                .where(
+                    ScanRecord.target == target,
+                    ScanRecord.git_commit == commit,
+                    ScanRecord.status == "complete",
+                )
+                .order_by(col(ScanRecord.id).desc())
+                .limit(1)
+            )
+            return session.exec(query).first()
+
     def fixed_in(self, scan_id: int) -> list[FindingRecord]:
         """Findings that this scan showed to be fixed, as last seen, with status 'fixed'."""
         with self._session() as session:
