@@ -63,3 +63,27 @@ def policy_file(tmp_path: Path):  # type: ignore[no-untyped-def]
         return path
 
     return make
+
+
+@pytest.fixture(scope="session")
+def postgres():  # type: ignore[no-untyped-def]
+    """One real PostgreSQL server for the session (its own folder: pytest's are root-only)."""
+    import shutil
+    import tempfile
+
+    from tests.postgres import running_server
+
+    base = Path(tempfile.mkdtemp(prefix="compliance-pg-"))
+    try:
+        yield from running_server(base)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The same store test on SQLite and on a real PostgreSQL server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    server = request.getfixturevalue("postgres")
+    return str(server.new_database())
