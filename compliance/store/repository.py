@@ -4,19 +4,22 @@ half-way leaves an incomplete scan behind, never a clean pass."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import delete, func, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from compliance.gate import Decision, Verdict
-from compliance.store.engine import StoreError, open_engine
+from compliance.store.engine import WRITE, StoreError, open_engine
+from compliance.store.migrate import current_revision
 from compliance.store.models import (
     FindingRecord,
     HostCheckRecord,
@@ -74,7 +77,7 @@ class Store:
             pid=os.getpid(),
             hostname=socket.gethostname(),
         )
-        with self._session() as session:
+        with self._write_session() as session:
             session.add(record)
             session.commit()
             session.refresh(record)
@@ -94,10 +97,11 @@ class Store:
     def finish_scan(self, scan_id: int, outcome: ScanOutcome) -> None:
         verdict = outcome.verdict
         now = utcnow()
-        with self._session() as session:
+        with self._write_session() as session:
             scan = session.get(ScanRecord, scan_id)
             if scan is None:
                 raise StoreError(f"scan {scan_id} vanished from the database before it finished")
+            _serialise_per_target(session, scan.target)
             first_seen = self._update_lifecycle(session, scan, outcome, now)
             for decision in verdict.decisions:
                 session.add(_finding_record(scan_id, decision, first_seen))
@@ -119,7 +123,7 @@ class Store:
             session.commit()
 
     def mark_interrupted(self, scan_id: int, reason: str) -> None:
-        with self._session() as session:
+        with self._write_session() as session:
             scan = session.get(ScanRecord, scan_id)
             if scan is not None and scan.status == "incomplete":
                 scan.status = "interrupted"
@@ -178,6 +182,50 @@ class Store:
                     row.state = "fixed"
                     session.add(row)
         return {fp: row.first_seen_at for fp, row in rows.items()}
+
+    def prune(self, keep_days: int) -> dict[str, int]:
+        """Delete scans older than `keep_days`, except each target's newest complete scan.
+
+        Lifecycle rows of findings still open are kept whatever their age, so first-seen
+        dates and remediation deadlines survive; only long-fixed identities go.
+        """
+        cutoff = utcnow() - timedelta(days=keep_days)
+        with self._write_session() as session:
+            newest = {
+                target: scan_id
+                for target, scan_id in session.exec(
+                    select(ScanRecord.target, func.max(ScanRecord.id))
+                    .where(ScanRecord.status == "complete")
+                    .group_by(ScanRecord.target)
+                ).all()
+            }
+            old = [
+                scan_id
+                for scan_id, target in session.exec(
+                    select(ScanRecord.id, ScanRecord.target).where(
+                        col(ScanRecord.started_at) < cutoff
+                    )
+                ).all()
+                if scan_id is not None and newest.get(target) != scan_id
+            ]
+            counts = {"scans": len(old), "findings": 0, "host_checks": 0, "fixed_history": 0}
+            for chunk in _chunks(old, 500):
+                counts["findings"] += _delete(session, FindingRecord, FindingRecord.scan_id, chunk)
+                counts["host_checks"] += _delete(
+                    session, HostCheckRecord, HostCheckRecord.scan_id, chunk
+                )
+                _delete(session, ScanRecord, ScanRecord.id, chunk)
+            fixed = session.exec(
+                select(LifecycleRecord.id).where(
+                    LifecycleRecord.state == "fixed", col(LifecycleRecord.fixed_at) < cutoff
+                )
+            ).all()
+            for chunk in _chunks([i for i in fixed if i is not None], 500):
+                counts["fixed_history"] += _delete(
+                    session, LifecycleRecord, LifecycleRecord.id, chunk
+                )
+            session.commit()
+            return counts
 
     # --- reading -------------------------------------------------------------------------
 
@@ -268,8 +316,15 @@ class Store:
             query = select(LifecycleRecord).where(LifecycleRecord.target == target)
             return list(session.exec(query).all())
 
+    def schema_revision(self) -> str | None:
+        with self.engine.connect() as connection:
+            return current_revision(connection)
+
     def _session(self) -> Session:
         return _GuardedSession(self.engine)
+
+    def _write_session(self) -> Session:
+        return _GuardedSession(self.engine.execution_options(**{WRITE: True}))
 
 
 class _GuardedSession(Session):
@@ -280,6 +335,26 @@ class _GuardedSession(Session):
         if isinstance(exc, SQLAlchemyError):
             reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
             raise StoreError(f"database error: {reason}") from exc
+
+
+def _chunks(items: list[int], size: int) -> Iterable[list[int]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _delete(session: Session, table: Any, column: Any, ids: list[int]) -> int:
+    result = session.execute(delete(table).where(col(column).in_(ids)))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _serialise_per_target(session: Session, target: str) -> None:
+    """Two scans of one target finishing at once on PostgreSQL would both insert the same new
+    lifecycle rows; a transaction-scoped advisory lock per target makes them take turns.
+    (SQLite writers are serialised already by BEGIN IMMEDIATE.)"""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    key = int.from_bytes(hashlib.sha256(target.encode()).digest()[:8], "big", signed=True)
+    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def _finding_record(
