@@ -10,9 +10,10 @@ import socket
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import delete, func, text
+from sqlalchemy import Table, bindparam, delete, func, text, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
@@ -26,6 +27,9 @@ from compliance.store.models import (
     LifecycleRecord,
     ScanRecord,
 )
+
+T = TypeVar("T")
+BULK = 5000  # rows per executemany: bounded memory, few round trips
 
 
 def utcnow() -> datetime:
@@ -103,8 +107,9 @@ class Store:
                 raise StoreError(f"scan {scan_id} vanished from the database before it finished")
             _serialise_per_target(session, scan.target)
             first_seen = self._update_lifecycle(session, scan, outcome, now)
-            for decision in verdict.decisions:
-                session.add(_finding_record(scan_id, decision, first_seen))
+            rows = [_finding_row(scan_id, d, first_seen) for d in verdict.decisions]
+            for chunk in _chunks(rows, BULK):
+                session.connection().execute(_table(FindingRecord).insert(), chunk)
             for check in outcome.host_checks:
                 check.scan_id = scan_id
                 session.add(check)
@@ -137,51 +142,72 @@ class Store:
     def _update_lifecycle(
         self, session: Session, scan: ScanRecord, outcome: ScanOutcome, now: datetime
     ) -> dict[str, datetime]:
+        """Bulk upsert of lifecycle rows: 100k findings must not mean 100k ORM objects."""
         assert scan.id is not None
-        rows = {
-            r.fingerprint: r
-            for r in session.exec(
-                select(LifecycleRecord).where(LifecycleRecord.target == scan.target)
+        existing = {
+            fp: (row_id, first_seen, fixed_at, scanner)
+            for row_id, fp, first_seen, fixed_at, scanner in session.execute(
+                sa_select(
+                    col(LifecycleRecord.id),
+                    col(LifecycleRecord.fingerprint),
+                    col(LifecycleRecord.first_seen_at),
+                    col(LifecycleRecord.fixed_at),
+                    col(LifecycleRecord.scanner),
+                ).where(col(LifecycleRecord.target) == scan.target)
             ).all()
         }
-        seen: set[str] = set()
+        first_seen = {fp: values[1] for fp, values in existing.items()}
+        inserts: dict[str, dict[str, Any]] = {}
+        updates: dict[str, dict[str, Any]] = {}
         for d in outcome.verdict.decisions:
             f = d.finding
-            seen.add(f.fingerprint)
-            row = rows.get(f.fingerprint)
-            if row is None:
-                row = LifecycleRecord(
-                    target=scan.target,
-                    fingerprint=f.fingerprint,
-                    scanner=f.scanner,
-                    rule_id=f.rule_id,
-                    severity=f.severity.label,
-                    first_seen_at=now,
-                    first_seen_scan_id=scan.id,
-                    last_seen_at=now,
-                    last_seen_scan_id=scan.id,
-                )
-                rows[f.fingerprint] = row
-            row.last_seen_at = now
-            row.last_seen_scan_id = scan.id
-            row.fixed_at = None
-            row.fixed_scan_id = None
-            row.severity = f.severity.label
-            row.title = f.title[:500]
-            row.location = f.location.display()[:500]
-            row.state = d.status.value if d.status.value in ("waived", "suppressed") else "open"
-            row.due_date = d.due_date
-            session.add(row)
+            state = d.status.value if d.status.value in ("waived", "suppressed") else "open"
+            values = {
+                "last_seen_at": now,
+                "last_seen_scan_id": scan.id,
+                "fixed_at": None,
+                "fixed_scan_id": None,
+                "severity": f.severity.label,
+                "title": f.title[:500],
+                "location": f.location.display()[:500],
+                "state": state,
+                "due_date": d.due_date,
+            }
+            if f.fingerprint in existing:
+                updates[f.fingerprint] = {"row_id": existing[f.fingerprint][0], **values}
+            else:
+                inserts[f.fingerprint] = {
+                    "target": scan.target,
+                    "fingerprint": f.fingerprint,
+                    "scanner": f.scanner,
+                    "rule_id": f.rule_id,
+                    "first_seen_at": now,
+                    "first_seen_scan_id": scan.id,
+                    **values,
+                }
+                first_seen[f.fingerprint] = now
+        table = _table(LifecycleRecord)
+        by_id = table.update().where(table.c.id == bindparam("row_id"))
+        connection = session.connection()
+        for chunk in _chunks(list(inserts.values()), BULK):
+            connection.execute(table.insert(), chunk)
+        for chunk in _chunks(list(updates.values()), BULK):
+            connection.execute(by_id, chunk)
         # Fixed means: absent from a complete scan of the same target by the same scanner.
         if not outcome.verdict.errors:
             completed = set(outcome.completed_scanners)
-            for fingerprint, row in rows.items():
-                if fingerprint not in seen and row.scanner in completed and row.fixed_at is None:
-                    row.fixed_at = now
-                    row.fixed_scan_id = scan.id
-                    row.state = "fixed"
-                    session.add(row)
-        return {fp: row.first_seen_at for fp, row in rows.items()}
+            fixed_ids = [
+                row_id
+                for fp, (row_id, _, fixed_at, scanner) in existing.items()
+                if fp not in updates and scanner in completed and fixed_at is None
+            ]
+            for id_chunk in _chunks(fixed_ids, BULK):
+                session.execute(
+                    update(LifecycleRecord)
+                    .where(col(LifecycleRecord.id).in_(id_chunk))
+                    .values(fixed_at=now, fixed_scan_id=scan.id, state="fixed")
+                )
+        return first_seen
 
     def prune(self, keep_days: int) -> dict[str, int]:
         """Delete scans older than `keep_days`, except each target's newest complete scan.
@@ -337,7 +363,13 @@ class _GuardedSession(Session):
             raise StoreError(f"database error: {reason}") from exc
 
 
-def _chunks(items: list[int], size: int) -> Iterable[list[int]]:
+def _table(model: Any) -> Table:
+    """Core table of a model: plain executemany, no per-row ORM work or RETURNING."""
+    table: Table = model.__table__
+    return table
+
+
+def _chunks(items: list[T], size: int) -> Iterable[list[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
@@ -357,12 +389,12 @@ def _serialise_per_target(session: Session, target: str) -> None:
     session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
-def _finding_record(
+def _finding_row(
     scan_id: int, decision: Decision, first_seen: dict[str, datetime]
-) -> FindingRecord:
+) -> dict[str, Any]:
     f = decision.finding
     loc = f.location
-    return FindingRecord(
+    return dict(
         scan_id=scan_id,
         fingerprint=f.fingerprint,
         scanner=f.scanner,
