@@ -89,7 +89,9 @@ def audit_host(host: Host, checks: Sequence[HostCheck], connector: Connector) ->
         steps = plan(checks)
         session = connector.open(host)
         try:
-            run = run_batch(session, steps.batch, sudo=host.sudo)
+            run = run_batch(
+                session, steps.batch, sudo=host.sudo, timeout=connector.options.batch_timeout
+            )
         finally:
             session.close()
         results = []

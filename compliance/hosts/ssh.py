@@ -33,6 +33,8 @@ class SshOptions:
     """TCP connect and SSH banner."""
     auth_timeout: float = 15.0
     trust_on_first_use: bool = False
+    batch_timeout: float | None = None
+    """Whole-batch deadline; None: the sum of the sections' budgets plus slack."""
 
 
 class HostFailure(Exception):

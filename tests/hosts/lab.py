@@ -69,6 +69,8 @@ class HostSpec:
     """network sysctls set inside the host's own network namespace (netns=True)."""
     extra_listeners: tuple[int, ...] = ()
     """TCP ports something listens on inside the netns (a stand-in 'legacy service')."""
+    setup: tuple[str, ...] = ()
+    """Shell commands run inside the namespaces before sshd starts (e.g. create a file)."""
 
 
 @dataclass
@@ -132,6 +134,7 @@ class Lab:
                 f"socat TCP-LISTEN:{p},bind=127.0.0.1,reuseaddr,fork /dev/null &"
                 for p in spec.extra_listeners
             )
+        setup.extend(spec.setup)
         setup.append(f"exec {SSHD} -D -e -f {runtime}")
         unshare = ["unshare", "--mount", "--propagation", "private"]
         if spec.netns:
