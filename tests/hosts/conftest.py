@@ -80,6 +80,7 @@ def lab() -> Iterator[Lab]:
     with Lab() as running:
         running.start(good_spec())
         running.start(bad_spec())
+        running.start(HostSpec("bastion"))  # root network namespace: can reach the others
         running.wait_ready()
         running.write_known_hosts()
         yield running

@@ -67,7 +67,7 @@ def test_non_compliant_host_fails_what_differs(lab: Lab, lab_policy: Path, tmp_p
 
 
 def test_cli_audit_stores_every_check_and_gates(lab: Lab, lab_policy: Path, tmp_path: Path) -> None:
-    inventory = lab.inventory(tmp_path / "fleet.yml")
+    inventory = lab.inventory(tmp_path / "fleet.yml", ["good", "bad"])
     db = tmp_path / "audit.db"
     good = run_cli(
         "audit",
