@@ -182,12 +182,16 @@ def scans(db: str | None, limit: int, target: str | None, as_json: bool) -> None
     "--scan", "scan_ref", default="latest", show_default=True, help="Scan id or 'latest'."
 )
 @click.option("--status", help="Only this status (open, waived, suppressed, preexisting, fixed).")
-@click.option("--include-fixed", is_flag=True,
-              help="Also list findings this scan showed fixed (status 'fixed').")
+@click.option(
+    "--include-fixed",
+    is_flag=True,
+    help="Also list findings this scan showed fixed (status 'fixed').",
+)
 @click.option("--json", "as_json", is_flag=True, help="JSON array (a stable interface).")
 @fail_closed
-def findings(db: str | None, scan_ref: str, status: str | None, include_fixed: bool,
-             as_json: bool) -> None:
+def findings(
+    db: str | None, scan_ref: str, status: str | None, include_fixed: bool, as_json: bool
+) -> None:
     """Show the findings stored for a scan.
 
     \b
@@ -332,8 +336,12 @@ def db_upgrade(db: str | None) -> None:
 
 @db.command("prune")
 @db_option
-@click.option("--keep-days", type=click.IntRange(min=1), required=True,
-              help="Delete scans older than this many days.")
+@click.option(
+    "--keep-days",
+    type=click.IntRange(min=1),
+    required=True,
+    help="Delete scans older than this many days.",
+)
 @fail_closed
 def db_prune(db: str | None, keep_days: int) -> None:
     """Delete old scans; keep each target's newest complete scan and open findings' history.
@@ -344,3 +352,119 @@ def db_prune(db: str | None, keep_days: int) -> None:
     """
     counts = Store.open(db).prune(keep_days)
     click.echo(", ".join(f"{n} {what.replace('_', ' ')} deleted" for what, n in counts.items()))
+
+
+@main.command()
+@click.option(
+    "--inventory",
+    "inventory_path",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Inventory YAML: ours (hosts/groups/defaults) or an Ansible YAML inventory.",
+)
+@click.option(
+    "--policy",
+    "host_policies",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Host policy YAML (repeatable). Default: host_policies of the gate policy "
+    "(the shipped policies/hosts/linux-baseline.yml).",
+)
+@click.option(
+    "--gate-policy",
+    "gate_policy",
+    type=click.Path(path_type=Path),
+    help="Gate policy (thresholds, waivers, error classes). Default: policies/default.yml.",
+)
+@click.option("--limit", multiple=True, help="Only these hosts or groups (repeatable, or a,b).")
+@click.option(
+    "--concurrency",
+    default=32,
+    show_default=True,
+    type=click.IntRange(1, 1024),
+    help="Hosts audited at once.",
+)
+@click.option(
+    "--trust-on-first-use",
+    is_flag=True,
+    help="Accept and record unknown host keys in the known_hosts file (changed keys still fail).",
+)
+@db_option
+@fail_closed
+def audit(
+    inventory_path: Path,
+    host_policies: tuple[Path, ...],
+    gate_policy: Path | None,
+    limit: tuple[str, ...],
+    concurrency: int,
+    trust_on_first_use: bool,
+    db: str | None,
+) -> None:
+    """Audit hosts over SSH against host policies; exit 0 pass, 1 violated, 2 could not decide.
+
+    \b
+    Examples:
+      compliance audit --inventory hosts.yml
+      compliance audit --inventory hosts.yml --policy policies/hosts/linux-baseline.yml --limit web
+      compliance audit --inventory inventory/ansible-hosts.yml --concurrency 64
+    """
+    from compliance.host_audit import HostAuditRequest, host_summary_line, run_host_audit
+
+    loaded = load_policy(gate_policy, known_scanners=REGISTRY.keys())
+    store = Store.open(db)
+    done = [0]
+    tty = sys.stderr.isatty()
+
+    def progress(report: Any) -> None:
+        done[0] += 1
+        if tty:
+            line = f"\r  audited {done[0]} host(s)… last: {report.host.name:<30}"
+            click.echo(line, err=True, nl=False)
+
+    report = run_host_audit(
+        HostAuditRequest(
+            inventory=inventory_path,
+            policy=loaded,
+            host_policies=host_policies,
+            limit=limit,
+            concurrency=concurrency,
+            trust_on_first_use=trust_on_first_use,
+        ),
+        store,
+        progress,
+    )
+    if tty:
+        click.echo("\r" + " " * 70 + "\r", err=True, nl=False)
+    for error in report.verdict.errors:
+        click.echo(f"error: {error.one_line()}", err=True)
+    click.echo(
+        f"audit {report.scan_id} of {report.target}: {len(report.hosts)} host(s), "
+        f"{report.checks} check(s) each"
+    )
+    for host_report in report.hosts:
+        click.echo(host_summary_line(host_report))
+    click.echo("\n".join(summary(report.verdict, [], report.scan_id, report.target)[1:]))
+    sys.exit(report.verdict.exit_code)
+
+
+@policy.command("check-hosts")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@fail_closed
+def policy_check_hosts(files: tuple[Path, ...]) -> None:
+    """Validate host policy files; errors name file:line and key, exit 2 on any error.
+
+    \b
+    Example:
+      compliance policy check-hosts policies/hosts/*.yml
+    """
+    from compliance.hosts.policy import load_host_policy
+
+    problems: list[str] = []
+    for path in files:
+        try:
+            loaded = load_host_policy(path)
+            click.echo(f"ok: {path} ({len(loaded.checks)} checks)")
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise ConfigError(problems)

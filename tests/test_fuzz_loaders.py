@@ -26,7 +26,7 @@ values = st.recursive(
                             st.dictionaries(st.text(max_size=12), inner, max_size=4)),
     max_leaves=20,
 )
-policy_keys = st.sampled_from(list(Policy.model_fields) + ["gate.fail_on", "bogus"])
+policy_keys = st.sampled_from([*Policy.model_fields, "gate.fail_on", "bogus"])
 policies = st.dictionaries(policy_keys, values, max_size=6)
 
 

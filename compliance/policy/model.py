@@ -76,6 +76,8 @@ class Policy(Strict):
     errors: dict[str, Literal["error", "warn"]] = Field(default_factory=dict)
     sla_days: dict[SeverityField, int] = Field(default_factory=lambda: dict(DEFAULT_SLA_DAYS))
     waivers: str | None = "waivers.yml"
+    host_policies: tuple[str, ...] = ("hosts/linux-baseline.yml",)
+    """Host policy files `compliance audit` uses without --policy, relative to this file."""
 
     def scanner(self, name: str) -> ScannerSettings:
         return self.per_scanner.get(name, ScannerSettings())
