@@ -94,6 +94,10 @@ class HostPolicy:
 def load_host_policy(path: Path) -> HostPolicy:
     doc = load_yaml(path, what="host policy")
     data = doc.data
+    from compliance.hosts.wazuh.loader import is_wazuh_policy, read_wazuh_policy
+
+    if is_wazuh_policy(data):  # a Wazuh SCA file runs as it is (docs/wazuh.md)
+        return read_wazuh_policy(doc).policy
     if not isinstance(data, dict):
         raise ConfigError([doc.problem((), "a host policy is a mapping with name: and checks:")])
     try:

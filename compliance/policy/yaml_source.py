@@ -17,6 +17,8 @@ import yaml
 from pydantic import ValidationError
 
 Key = tuple[str | int, ...]
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml when present: ~15x faster on large files (a 500 KB Wazuh CIS policy)."""
 
 
 class ConfigError(Exception):
@@ -83,7 +85,7 @@ def load_yaml(path: Path, *, what: str = "file") -> YamlDocument:
 
 def parse_yaml(text: str, path: Path) -> YamlDocument:
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1

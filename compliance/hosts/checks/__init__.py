@@ -16,6 +16,7 @@ from compliance.hosts.checks.mount_options import MountOptions
 from compliance.hosts.checks.package import Package
 from compliance.hosts.checks.service import Service
 from compliance.hosts.checks.sysctl import Sysctl
+from compliance.hosts.wazuh.kind import WazuhSca
 
 REGISTRY: dict[str, CheckKind[Any]] = {
     kind.name: kind
@@ -31,6 +32,7 @@ REGISTRY: dict[str, CheckKind[Any]] = {
         ListeningPorts(),
         LocalUsers(),
         MountOptions(),
+        WazuhSca(),
     )
 }
 
