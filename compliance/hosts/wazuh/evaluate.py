@@ -128,7 +128,33 @@ def _content(
         return Result.FOUND, shown
     if line is not None:
         return Result.NOT_FOUND, f"{where}: {_show(line)}"
-    return Result.NOT_FOUND, f"{where}: no line matches" if text else f"{where}: empty"
+    if not text:
+        return Result.NOT_FOUND, f"{where}: empty"
+    near = closest_line(expression, lines_of(text))
+    if near is not None:
+        return Result.NOT_FOUND, f"{where}: {_show(near)} (no line satisfies every minterm)"
+    return Result.NOT_FOUND, f"{where}: no line matches"
+
+
+def closest_line(expression: Expression, lines: list[str]) -> str | None:
+    """For evidence only: the line that satisfies the most positive minterms (if any)."""
+    best, best_score = None, 0
+    for line in lines:
+        try:
+            score = sum(1 for m in expression.minterms if not m.negated and _loose(m, line))
+        except Invalid:
+            continue
+        if score > best_score:
+            best, best_score = line, score
+    return best
+
+
+def _loose(minterm: Minterm, line: str) -> bool:
+    """An n: minterm counts when its regex matches, whatever the comparison says."""
+    if minterm.kind == "n":
+        assert minterm.regex is not None
+        return minterm.regex.search(line) is not None
+    return minterm_matches(minterm, line)
 
 
 def evaluate_rule(rule: Rule, data: Collected) -> RuleOutcome:

@@ -111,8 +111,6 @@ class Program:
             reason = f"not run: {outcome.deciding.evidence if outcome.deciding else ''}"
         elif outcome.result is Result.INVALID and outcome.deciding is not None:
             reason = outcome.deciding.evidence
-        elif outcome.result is Result.NOT_FOUND and outcome.deciding is not None:
-            reason = f"rule {outcome.deciding.rule.text!r} decided"
         return Verdict(status, observed, expected, reason)
 
 
