@@ -114,6 +114,8 @@ def _parse_rule(text: object, variables: dict[str, str], dialect: Dialect) -> Ru
     warnings: list[str] = []
     if kind == "p":
         return Rule(text, kind, negated, (value,), expression=parse_expression(value, dialect))
+    if value.endswith(" ->"):
+        raise RuleError(f"nothing after '->' in {text!r}")
     location, arrow, pattern = value.partition(" -> ")
     if not location.strip():
         raise RuleError(f"{kind}: rule without a target: {text!r}")

@@ -19,6 +19,15 @@ from tests.hosts.lab import Lab, missing_requirements
 DATA = Path(__file__).parent.parent / "data"
 SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "wazuh-sca"
 
+DEBIAN_11 = {  # so the shipped CIS Debian 11 policy's requirements hold on wzgood
+    "/etc/debian_version": "11.9\n",
+    "/etc/os-release": 'PRETTY_NAME="Debian GNU/Linux 11 (bullseye)"\nNAME="Debian GNU/Linux"\n'
+    'VERSION_ID="11"\nVERSION="11 (bullseye)"\nID=debian\n',
+}
+UBUNTU_22_04 = {  # … and the CIS Ubuntu 22.04 policy's on wzbad
+    "/etc/os-release": 'PRETTY_NAME="Ubuntu 22.04.4 LTS"\nNAME="Ubuntu"\nVERSION_ID="22.04"\n'
+    'VERSION="22.04.4 LTS (Jammy Jellyfish)"\nID=ubuntu\nID_LIKE=debian\n',
+}
 GOOD_SETUP = (
     "mkdir -p /tmp/wz/conf.d/nested",
     "printf 'Storage=persistent\\n' > /tmp/wz/conf.d/nested/journal.conf",
@@ -42,8 +51,16 @@ def wazuh_lab() -> Iterator[Lab]:
     good = good_spec("wzgood")
     bad = bad_spec("wzbad")
     with Lab() as running:
-        running.start(dataclasses.replace(good, setup=good.setup + GOOD_SETUP))
-        running.start(dataclasses.replace(bad, setup=bad.setup + BAD_SETUP))
+        running.start(
+            dataclasses.replace(
+                good, setup=good.setup + GOOD_SETUP, files={**good.files, **DEBIAN_11}
+            )
+        )
+        running.start(
+            dataclasses.replace(
+                bad, setup=bad.setup + BAD_SETUP, files={**bad.files, **UBUNTU_22_04}
+            )
+        )
         running.wait_ready()
         running.write_known_hosts()
         yield running
