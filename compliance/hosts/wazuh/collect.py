@@ -30,10 +30,10 @@ from compliance.hosts.wazuh.rules import Rule
 
 MARK = "WZ" + secrets.token_hex(10)
 FILE_LIMIT = 256 * 1024
-COMMAND_LIMIT = 256 * 1024
+COMMAND_LIMIT = 4 * 1024 * 1024
 DIR_FILE_LIMIT = 64 * 1024
 LISTING_LIMIT = 256 * 1024
-PROCESS_LIMIT = 512 * 1024
+PROCESS_LIMIT = 1024 * 1024
 LANES = 4
 """Commands run in this many parallel lanes on the host (apt, dpkg and systemctl calls
 dominate a CIS policy's time; most hosts have idle cores)."""
@@ -210,16 +210,14 @@ def _lanes(calls: list[str]) -> str:
     if not calls:
         return ""
     lanes = [calls[i::LANES] for i in range(min(LANES, len(calls)))]
-    parallel = [
-        f"{{\n{''.join(lane)}}} >\"$_D/{i}\" 3>&1 2>&1 &\n" for i, lane in enumerate(lanes)
-    ]
+    parallel = [f'{{\n{"".join(lane)}}} >"$_D/{i}" 3>&1 2>&1 &\n' for i, lane in enumerate(lanes)]
     files = " ".join(f'"$_D/{i}"' for i in range(len(lanes)))
     return (
         '_D=$(mktemp -d "${TMPDIR:-/tmp}/compliance-wazuh.XXXXXX" 2>/dev/null) || _D=\n'
         'if [ -n "$_D" ] && [ -d "$_D" ]; then\n'
         "trap 'rm -rf \"$_D\"' EXIT\n"
         + "".join(parallel)
-        + f"wait\ncat {files}\nrm -rf \"$_D\"\nelse\n"
+        + f'wait\ncat {files}\nrm -rf "$_D"\nelse\n'
         + "".join(calls)
         + "fi\n"
     )

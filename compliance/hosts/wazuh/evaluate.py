@@ -113,9 +113,7 @@ def _show(line: str) -> str:
     return line if len(line) <= EVIDENCE_LINE else line[:EVIDENCE_LINE] + "…"
 
 
-def _content(
-    expression: Expression, text: str, truncated: bool, where: str
-) -> tuple[Result, str]:
+def _content(expression: Expression, text: str, truncated: bool, where: str) -> tuple[Result, str]:
     try:
         holds, line = expression_holds(expression, lines_of(text))
     except Invalid as exc:
@@ -303,9 +301,7 @@ def aggregate(condition: str, rules: tuple[Rule, ...], data: Collected) -> Aggre
         if condition in ("any", "none") and outcome.result is Result.FOUND:
             final = Result.FOUND if condition == "any" else Result.NOT_FOUND
             return Aggregate(final, outcome, tuple(outcomes))
-        if outcome.result in UNDECIDED and (
-            undecided is None or outcome.result is Result.NOT_RUN
-        ):
+        if outcome.result in UNDECIDED and (undecided is None or outcome.result is Result.NOT_RUN):
             undecided = outcome
     if undecided is not None:
         return Aggregate(undecided.result, undecided, tuple(outcomes))

@@ -59,9 +59,9 @@ class Program:
         self.requirements = requirements
         self.checks = checks
         self.plan = plan
-        self._cache: OrderedDict[
-            int, tuple[SectionResult, Collected, Aggregate | Gap | None]
-        ] = OrderedDict()
+        self._cache: OrderedDict[int, tuple[SectionResult, Collected, Aggregate | Gap | None]] = (
+            OrderedDict()
+        )
         self._lock = threading.Lock()
 
     def read(self, result: SectionResult) -> tuple[Collected, Aggregate | Gap | None]:

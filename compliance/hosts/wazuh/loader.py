@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from compliance.findings import Severity
-from compliance.hosts.batch import DEFAULT_BUDGET
 from compliance.hosts.policy import CheckMeta, HostCheck, HostPolicy
 from compliance.hosts.wazuh.collect import plan
 from compliance.hosts.wazuh.kind import Program, RuleSet, WazuhParams
@@ -30,6 +29,8 @@ CONDITIONS["any required"] = "any"
 _ID = re.compile(r"[^A-Za-z0-9_.-]+")
 _SECTION = re.compile(r"^\s*#+\s*(\d+(?:\.\d+)+)\s")
 MAX_RULES = 255
+COMMAND_TIMEOUT = 30.0
+"""Seconds per command, as the Wazuh agent's default `sca.commands_timeout`."""
 
 
 def is_wazuh_policy(data: Any) -> bool:
@@ -45,11 +46,11 @@ class WazuhPolicy:
     """file:line: warning: … for rules Wazuh reads in a surprising way (still loaded)."""
 
 
-def load_wazuh_policy(path: Path, *, command_timeout: float = DEFAULT_BUDGET) -> WazuhPolicy:
+def load_wazuh_policy(path: Path, *, command_timeout: float = COMMAND_TIMEOUT) -> WazuhPolicy:
     return read_wazuh_policy(load_yaml(path, what="Wazuh SCA policy"), command_timeout)
 
 
-def read_wazuh_policy(doc: YamlDocument, command_timeout: float = DEFAULT_BUDGET) -> WazuhPolicy:
+def read_wazuh_policy(doc: YamlDocument, command_timeout: float = COMMAND_TIMEOUT) -> WazuhPolicy:
     return _Loader(doc).load(command_timeout)
 
 
@@ -120,9 +121,7 @@ class _Loader:
         all_rules: list[Rule] = [r for c in checks for r in c.rules]
         if requirements is not None:
             all_rules.extend(requirements.rules)
-        program = Program(
-            policy_id, requirements, tuple(checks), plan(all_rules, command_timeout)
-        )
+        program = Program(policy_id, requirements, tuple(checks), plan(all_rules, command_timeout))
         host_checks = tuple(
             HostCheck(meta, WazuhParams(program=program, index=i), command_timeout)
             for i, meta in enumerate(metas)
@@ -147,7 +146,9 @@ class _Loader:
     ) -> Dialect:
         value = mapping.get("regex_type", default)
         if value not in ("pcre2", "osregex"):
-            self.problem((*key, "regex_type"), f"regex_type must be pcre2 or osregex, got {value!r}")
+            self.problem(
+                (*key, "regex_type"), f"regex_type must be pcre2 or osregex, got {value!r}"
+            )
             return default
         return value  # type: ignore[no-any-return]
 
@@ -198,7 +199,9 @@ class _Loader:
             return None
         condition = raw.get("condition")
         if condition not in CONDITIONS:
-            self.problem((*key, "condition"), f"condition must be all, any or none, got {condition!r}")
+            self.problem(
+                (*key, "condition"), f"condition must be all, any or none, got {condition!r}"
+            )
             return None
         rules_raw = raw.get("rules")
         if not isinstance(rules_raw, list) or not rules_raw:
@@ -224,7 +227,12 @@ class _Loader:
         return RuleSet(ident, title.strip(), CONDITIONS[condition], tuple(rules))
 
     def _meta(
-        self, policy_id: str, check_id: int, raw: dict[str, Any], key: tuple[str | int, ...], title: str
+        self,
+        policy_id: str,
+        check_id: int,
+        raw: dict[str, Any],
+        key: tuple[str | int, ...],
+        title: str,
     ) -> CheckMeta | None:
         references = self._compliance(raw.get("compliance"), (*key, "compliance"))
         section = self._cis_section(key, title)
@@ -263,7 +271,7 @@ class _Loader:
         elif isinstance(raw, list):
             for j, entry in enumerate(raw):
                 if not isinstance(entry, dict):
-                    self.problem((*key, j), "each compliance entry is a map like pci_dss: [\"2.2\"]")
+                    self.problem((*key, j), 'each compliance entry is a map like pci_dss: ["2.2"]')
                     continue
                 items.extend((k, v, (*key, j, k)) for k, v in entry.items())
         else:
@@ -272,7 +280,9 @@ class _Loader:
         result: dict[str, list[str]] = {}
         for name, values, where in items:
             values = values if isinstance(values, list) else [values]
-            if not all(isinstance(v, str | int | float) and not isinstance(v, bool) for v in values):
+            if not all(
+                isinstance(v, str | int | float) and not isinstance(v, bool) for v in values
+            ):
                 self.problem(where, "compliance values are control ids (strings)")
                 continue
             result.setdefault(str(name), []).extend(str(v) for v in values)

@@ -81,7 +81,7 @@ def _compile(python: str, original: str) -> re.Pattern[str]:
         raise PatternError(f"invalid regular expression {original!r}: {exc}") from None
 
 
-def translate_pcre(pattern: str) -> str:  # noqa: C901 - one scanner, one branch per feature
+def translate_pcre(pattern: str) -> str:
     out: list[str] = []
     i = 0
     n = len(pattern)
@@ -253,7 +253,9 @@ def _group_open(pattern: str, i: int, *, at_start: bool) -> tuple[str, int]:
     if two == "|":
         raise PatternError("branch reset groups (?|…) are not supported")
     if re.match(r"\(\?(?:R|[+-]?\d+|&)", rest):
-        raise PatternError("recursion and subroutine calls ((?R), (?1), (?&name)) are not supported")
+        raise PatternError(
+            "recursion and subroutine calls ((?R), (?1), (?&name)) are not supported"
+        )
     if two == "(":
         m = re.match(r"\(\?\((?:(\d+)|<([A-Za-z_]\w*)>|'([A-Za-z_]\w*)'|([A-Za-z_]\w*))\)", rest)
         if not m or (m.group(4) and m.group(4).startswith("R")) or m.group(4) == "DEFINE":

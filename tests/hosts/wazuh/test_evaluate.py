@@ -52,7 +52,9 @@ def test_a_compound_expression_needs_one_line_satisfying_every_minterm() -> None
 def test_a_lone_negated_minterm_holds_only_when_no_line_matches() -> None:
     assert holds("!r:^PasswordAuthentication", CONF)
     assert not holds("!r:MaxAuthTries", CONF)  # any matching line defeats it
-    outcome = evaluate_rule(rule("f:/etc/ssh/sshd_config -> !r:MaxAuthTries"), data({"/etc/ssh/sshd_config": CONF}))
+    outcome = evaluate_rule(
+        rule("f:/etc/ssh/sshd_config -> !r:MaxAuthTries"), data({"/etc/ssh/sshd_config": CONF})
+    )
     assert outcome.result is Result.NOT_FOUND
     assert outcome.evidence == "/etc/ssh/sshd_config: # MaxAuthTries 9"  # the line that decided
 
@@ -176,12 +178,18 @@ def _program(requirements: list[str] | None, checks: list[tuple[str, list[str]]]
     req = None
     if requirements is not None:
         req = RuleSet("req", "Only here", "all", tuple(rule(r) for r in requirements))
-    sets = tuple(RuleSet(str(i), t, c, tuple(rule(r) for r in rs)) for i, (c, rs) in enumerate(checks) for t in ["t"])
+    sets = tuple(
+        RuleSet(str(i), t, c, tuple(rule(r) for r in rs))
+        for i, (c, rs) in enumerate(checks)
+        for t in ["t"]
+    )
     all_rules = [r for s in sets for r in s.rules] + list(req.rules if req else ())
     return Program("p", req, sets, plan(all_rules, 5))
 
 
-def _output(program: Program, files: dict[str, str], commands: dict[str, tuple[int, str]]) -> SectionResult:
+def _output(
+    program: Program, files: dict[str, str], commands: dict[str, tuple[int, str]]
+) -> SectionResult:
     from compliance.hosts.wazuh.collect import MARK
 
     parts = []

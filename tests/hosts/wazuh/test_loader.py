@@ -111,12 +111,16 @@ def test_malformed_rules_are_file_line_errors(tmp_path: Path, rule: str, message
             "starts with $",
         ),
         (
-            check("      - 'f:/x'\n").replace("    condition", "    compliance: pci\n    condition"),
+            check("      - 'f:/x'\n").replace(
+                "    condition", "    compliance: pci\n    condition"
+            ),
             ":9: checks.0.compliance",
             "a map (5.x) or a list of maps (4.x)",
         ),
         (
-            check("      - 'f:/x'\n").replace("    condition", "    regex_type: perl\n    condition"),
+            check("      - 'f:/x'\n").replace(
+                "    condition", "    regex_type: perl\n    condition"
+            ),
             ":9: checks.0.regex_type",
             "pcre2 or osregex",
         ),

@@ -12,7 +12,7 @@ import pytest
 
 from compliance.hosts.audit import HostReport, audit_host
 from compliance.hosts.inventory import load_inventory
-from compliance.hosts.ssh import Connector, HostSession, SshOptions
+from compliance.hosts.ssh import Connector, SshOptions
 from compliance.hosts.wazuh.loader import load_wazuh_policy
 from tests.hosts.lab import Lab
 from tests.hosts.wazuh.conftest import DATA, SHARED
@@ -86,8 +86,14 @@ def test_fixture_policy_on_hosts_whose_files_differ(
 
 def test_4x_form_uses_os_regex(wazuh_lab: Lab, tmp_path: Path) -> None:
     policy = DATA / "wazuh-lab-4x.yml"
-    good = {r.check.id: r.verdict.status.value for r in audit(wazuh_lab, tmp_path, "wzgood", policy).results}
-    bad = {r.check.id: r.verdict.status.value for r in audit(wazuh_lab, tmp_path, "wzbad", policy).results}
+    good = {
+        r.check.id: r.verdict.status.value
+        for r in audit(wazuh_lab, tmp_path, "wzgood", policy).results
+    }
+    bad = {
+        r.check.id: r.verdict.status.value
+        for r in audit(wazuh_lab, tmp_path, "wzbad", policy).results
+    }
     assert good == {"wazuh_lab_4x-9101": "pass", "wazuh_lab_4x-9102": "pass"}
     assert bad == {"wazuh_lab_4x-9101": "fail", "wazuh_lab_4x-9102": "fail"}
 
@@ -139,7 +145,7 @@ def test_cli_audit_detects_a_wazuh_file_and_stores_results(wazuh_lab: Lab, tmp_p
     assert statuses[("wzgood", "wazuh_lab-9001")] == "pass"
     assert statuses[("wzbad", "wazuh_lab-9001")] == "fail"
     assert statuses[("wzbad", "wazuh_lab-9008")] == "not-applicable"
-    # with the default 10 s budget `sleep 4` finishes and prints nothing: failed, not errored
+    # with the default 30 s budget `sleep 4` finishes and prints nothing: failed, not errored
     assert statuses[("wzgood", "wazuh_lab-9013")] == "fail"
     observed = {(h, c): o for h, c, _, o in rows}
     assert observed[("wzbad", "wazuh_lab-9001")].startswith("/etc/ssh/sshd_config: no line matches")
@@ -163,7 +169,7 @@ def test_shipped_wazuh_policies_load_and_run(
     """Real CIS content: loads without error and runs; results are printed, not asserted."""
     loaded = load_wazuh_policy(SHARED / name)
     assert len(loaded.policy.checks) > 20
-    report = audit(wazuh_lab, tmp_path, host, SHARED / name, timeout=10)
+    report = audit(wazuh_lab, tmp_path, host, SHARED / name, timeout=30)
     counts = Counter(r.verdict.status.value for r in report.results)
     with capsys.disabled():
         print(f"\n{name}: {len(report.results)} checks in {report.seconds:.1f} s: {dict(counts)}")
