@@ -200,7 +200,9 @@ def plan(rules: Iterable[Rule], command_budget: float) -> Plan:
     lines.append(_lanes(calls))
     lanes = min(LANES, len(calls)) or 1
     budget_total = 30.0 + (budget + 1.5) * -(-len(calls) // lanes) * 2
-    section = Section("".join(lines), budget=budget_total, limit=limit)
+    # a subshell of its own: our fd 3, functions and EXIT trap never touch the batch's shell
+    script = "(\n" + "".join(lines) + ")\n"
+    section = Section(script, budget=budget_total, limit=limit)
     return Plan(section, file_keys, dir_keys, command_keys, needs.processes, command_budget)
 
 

@@ -25,7 +25,8 @@ _STATUS = {
     Result.INVALID: CheckStatus.NOT_APPLICABLE,
     Result.NOT_RUN: CheckStatus.ERROR,
 }
-_CACHE_SIZE = 256
+_CACHE_SIZE = 64
+"""Parsed outputs kept (one per host being judged); an evicted one is parsed again."""
 
 
 @dataclass(frozen=True)

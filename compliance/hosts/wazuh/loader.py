@@ -11,6 +11,7 @@ policy that loads is a policy that runs.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from compliance.hosts.wazuh.kind import Program, RuleSet, WazuhParams
 from compliance.hosts.wazuh.rules import Dialect, Rule, RuleError, parse_rule
 from compliance.policy.yaml_source import ConfigError, YamlDocument, load_yaml
 
+_log = logging.getLogger(__name__)
 TOP_LEVEL = ("policy", "requirements", "variables", "checks")
 CONDITIONS = {"all": "all", "any": "any", "none": "none", "all required": "all"}
 CONDITIONS["any required"] = "any"
@@ -51,7 +53,10 @@ def load_wazuh_policy(path: Path, *, command_timeout: float = COMMAND_TIMEOUT) -
 
 
 def read_wazuh_policy(doc: YamlDocument, command_timeout: float = COMMAND_TIMEOUT) -> WazuhPolicy:
-    return _Loader(doc).load(command_timeout)
+    loaded = _Loader(doc).load(command_timeout)
+    for warning in loaded.warnings:  # shown on stderr even where nothing configures logging
+        _log.warning("%s", warning)
+    return loaded
 
 
 class _Loader:
