@@ -113,6 +113,8 @@ def _parse_rule(text: object, variables: dict[str, str], dialect: Dialect) -> Ru
     kind: RuleType = prefix  # type: ignore[assignment]
     warnings: list[str] = []
     if kind == "p":
+        if not value.strip():
+            raise RuleError(f"p: rule without a process name: {text!r}")
         return Rule(text, kind, negated, (value,), expression=parse_expression(value, dialect))
     if value.endswith(" ->"):
         raise RuleError(f"nothing after '->' in {text!r}")

@@ -76,6 +76,7 @@ def test_host_policy_loading_dispatches_wazuh_files() -> None:
         ("f:etc/passwd", "not an absolute path"),
         ("d:/etc -> r:x -> ", "nothing after '->'"),
         ("c:", "without a target"),
+        ("p:", "without a process name"),
     ],
 )
 def test_malformed_rules_are_file_line_errors(tmp_path: Path, rule: str, message: str) -> None:
