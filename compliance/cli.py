@@ -69,6 +69,31 @@ def stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, _raise_interrupt)
 
 
+notify_option = click.option(
+    "--notify",
+    "notify_url",
+    metavar="URL",
+    envvar="COMPLIANCE_NOTIFY_URL",
+    help="Slack/Mattermost-compatible webhook: post regressions since the previous run of "
+    "this target (nothing when nothing got worse). Never changes the exit code.",
+)
+
+
+def send_drift_alert(store: Store, scan_id: int, url: str | None) -> None:
+    """Best effort by contract: whatever happens here, the verdict stands."""
+    if not url:
+        return
+    from compliance.ops.drift import drift_since_previous
+    from compliance.ops.notify import notify
+
+    try:
+        delivery = notify(url, drift_since_previous(store, scan_id))
+    except Exception as exc:  # an alert must never change the gate's exit code
+        click.echo(f"warning: drift alert failed: {type(exc).__name__}: {exc}", err=True)
+        return
+    click.echo(("" if delivery.sent else "note: ") + delivery.detail, err=True)
+
+
 db_option = click.option(
     "--db",
     metavar="PATH|URL",
@@ -112,6 +137,7 @@ def main() -> None:
 )
 @click.option("--no-baseline", is_flag=True, help="Judge every finding, even in an MR pipeline.")
 @click.option("--json", "as_json", is_flag=True, help="Print the scan as JSON instead of text.")
+@notify_option
 @fail_closed
 def scan(
     path: Path,
@@ -121,6 +147,7 @@ def scan(
     baseline: str | None,
     no_baseline: bool,
     as_json: bool,
+    notify_url: str | None,
 ) -> None:
     """Scan a source tree and gate it against the policy.
 
@@ -150,6 +177,7 @@ def scan(
         click.echo(
             "\n".join(summary(report.verdict, report.results, report.scan_id, report.target))
         )
+    send_drift_alert(store, report.scan_id, notify_url)
     sys.exit(report.verdict.exit_code)
 
 
@@ -390,6 +418,7 @@ def db_prune(db: str | None, keep_days: int) -> None:
     help="Accept and record unknown host keys in the known_hosts file (changed keys still fail).",
 )
 @db_option
+@notify_option
 @fail_closed
 def audit(
     inventory_path: Path,
@@ -399,6 +428,7 @@ def audit(
     concurrency: int,
     trust_on_first_use: bool,
     db: str | None,
+    notify_url: str | None,
 ) -> None:
     """Audit hosts over SSH against host policies; exit 0 pass, 1 violated, 2 could not decide.
 
@@ -444,6 +474,7 @@ def audit(
     for host_report in report.hosts:
         click.echo(host_summary_line(host_report))
     click.echo("\n".join(summary(report.verdict, [], report.scan_id, report.target)[1:]))
+    send_drift_alert(store, report.scan_id, notify_url)
     sys.exit(report.verdict.exit_code)
 
 
@@ -468,3 +499,38 @@ def policy_check_hosts(files: tuple[Path, ...]) -> None:
             problems.extend(exc.problems)
     if problems:
         raise ConfigError(problems)
+
+
+@main.command()
+@db_option
+@click.option(
+    "--output",
+    "output",
+    type=click.Path(path_type=Path),
+    help="Write here atomically (node_exporter textfile collector), e.g. "
+    "/var/lib/node_exporter/textfile/compliance.prom. Default: stdout.",
+)
+@click.option(
+    "--policy",
+    "policy_path",
+    type=click.Path(path_type=Path),
+    help="Policy whose waiver file feeds the waiver-expiry metrics.",
+)
+@fail_closed
+def metrics(db: str | None, output: Path | None, policy_path: Path | None) -> None:
+    """Prometheus metrics: latest verdicts, findings, host scores, waiver expiry, scan age.
+
+    \b
+    Examples:
+      compliance metrics
+      compliance metrics --output /var/lib/node_exporter/textfile/compliance.prom
+    """
+    from compliance.ops import metrics as prom
+
+    loaded = load_policy(policy_path, known_scanners=REGISTRY.keys())
+    registry = prom.build_registry(Store.open(db), load_waivers(loaded.waivers_path))
+    if output is None:
+        click.echo(prom.render(registry), nl=False)
+    else:
+        prom.write(registry, output)
+        click.echo(f"metrics written to {output}")
