@@ -28,7 +28,7 @@ class Webhook:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 outer.attempts += 1
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 if hang:
