@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 import click
 
+from compliance.advisories import AdvisoryDbError, AdvisoryIndex, MirrorServer
 from compliance.code_scan import CodeScanRequest, run_code_scan
 from compliance.policy import ConfigError, Waiver, append_waiver, load_policy, load_waivers
 from compliance.render.records import finding_json, scan_json
@@ -96,9 +97,20 @@ def main() -> None:
     "$CI_PROJECT_PATH, the git remote, or the folder name).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the scan as JSON instead of text.")
+@click.option(
+    "--advisory-db",
+    type=click.Path(exists=True, path_type=Path),
+    help="Folder or zip of OSV records: audit dependencies offline against it "
+    "(served on a loopback port for the scan; adds pip-audit to the scanners).",
+)
 @fail_closed
 def scan(
-    path: Path, policy_path: Path | None, db: str | None, target: str | None, as_json: bool
+    path: Path,
+    policy_path: Path | None,
+    db: str | None,
+    target: str | None,
+    as_json: bool,
+    advisory_db: Path | None,
 ) -> None:
     """Scan a source tree and gate it against the policy.
 
@@ -111,7 +123,14 @@ def scan(
         raise ConfigError([f"{path}: not a directory; pass the root of the tree to scan"])
     loaded = load_policy(policy_path, known_scanners=REGISTRY.keys())
     store = Store.open(db)
-    report = run_code_scan(CodeScanRequest(root=path, policy=loaded, target=target), store)
+    scanners, options = None, {}
+    if advisory_db is not None:
+        scanners = list(dict.fromkeys([*loaded.policy.scanners, "pip-audit"]))
+        options = {"advisory_db": str(advisory_db.resolve())}
+    request = CodeScanRequest(
+        root=path, policy=loaded, target=target, scanners=scanners, scanner_options=options
+    )
+    report = run_code_scan(request, store)
     for error in report.verdict.errors:
         click.echo(f"error: {error.one_line()}", err=True)
     if as_json:
@@ -274,3 +293,52 @@ def policy_check(files: tuple[Path, ...]) -> None:
             problems.extend(exc.problems)
     if problems:
         raise ConfigError(problems)
+
+
+@main.group()
+def advisories() -> None:
+    """Air-gapped OSV advisory mirror for the dependency audit."""
+
+
+@advisories.command("serve")
+@click.argument("db", type=click.Path(exists=True, path_type=Path))
+@click.option("--port", default=8765, show_default=True, help="TCP port (0: any free port).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--cache-dir",
+    type=click.Path(path_type=Path),
+    help="Where the index is cached (default: $COMPLIANCE_CACHE_DIR or ~/.cache/compliance).",
+)
+@click.option("--verbose", is_flag=True, help="Log every request to stderr.")
+@fail_closed
+def advisories_serve(db: Path, port: int, host: str, cache_dir: Path | None, verbose: bool) -> None:
+    """Serve OSV records (folder or zip, JSON or YAML) as an OSV-compatible API.
+
+    \b
+    Examples:
+      compliance advisories serve advisory-database/vulns --port 8765
+      pip-audit -s osv --osv-url http://127.0.0.1:8765/v1/query -r requirements.txt
+    """
+    try:
+        index = AdvisoryIndex.open(db, cache_dir)
+    except AdvisoryDbError as exc:
+        raise ConfigError([str(exc)]) from None
+    try:
+        server = MirrorServer(index, host, port, verbose=verbose)
+    except OSError as exc:
+        raise ConfigError([f"cannot listen on {host}:{port}: {exc.strerror}"]) from None
+    stats = index.stats
+    how = "built" if stats.built else "opened"
+    click.echo(
+        f"serving {stats.records - stats.withdrawn} advisories ({stats.withdrawn} withdrawn) "
+        f"for {stats.packages} packages at {server.query_url} "
+        f"(index {how} in {stats.seconds:.2f}s: {stats.path})",
+        err=True,
+    )
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        index.close()

@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from compliance.findings import Finding
 from compliance.gate import GateInput, Verdict, judge
@@ -30,6 +31,7 @@ class CodeScanRequest:
     scanners: Sequence[str] | None = None  # None: the policy's list
     baseline: frozenset[str] | None = None
     today: date = field(default_factory=date.today)
+    scanner_options: dict[str, Any] = field(default_factory=dict)  # e.g. advisory_db
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,12 @@ def run_code_scan(request: CodeScanRequest, store: Store) -> CodeScanReport:
     )
     try:
         with ThreadPoolExecutor(max_workers=max(1, len(names))) as pool:
-            results = list(pool.map(lambda name: _run_scanner(name, root, files, loaded), names))
+            results = list(
+                pool.map(
+                    lambda name: _run_scanner(name, root, files, loaded, request.scanner_options),
+                    names,
+                )
+            )
         findings: list[Finding] = [f for r in results for f in r.findings]
         errors = [e for r in results for e in r.errors] + _coverage_errors(results)
         verdict = judge(
@@ -96,7 +103,9 @@ def run_code_scan(request: CodeScanRequest, store: Store) -> CodeScanReport:
     return CodeScanReport(scan_id, target, verdict, tuple(results))
 
 
-def _run_scanner(name: str, root: Path, files: list[str], loaded: LoadedPolicy) -> ScannerResult:
+def _run_scanner(
+    name: str, root: Path, files: list[str], loaded: LoadedPolicy, extra: dict[str, Any]
+) -> ScannerResult:
     """Run one scanner; any exception becomes an error in its result (fail closed)."""
     policy = loaded.policy
     if name not in REGISTRY:
@@ -109,7 +118,11 @@ def _run_scanner(name: str, root: Path, files: list[str], loaded: LoadedPolicy) 
             root=root,
             files=tuple(chosen),
             timeout=policy.timeout_for(name),
-            options={"unknown_severity": policy.unknown_severity.label},
+            options={
+                "unknown_severity": policy.unknown_severity.label,
+                "dependencies": policy.dependencies.model_dump(),
+                **extra,
+            },
         )
         return scanner.scan(context)
     except ScannerFailure as exc:
