@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ from compliance.advisories.matching import (
     names_of,
 )
 
-INDEX_FORMAT = "1"
+INDEX_FORMAT = "2"  # bump when the stored form of a record changes
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE records (id TEXT PRIMARY KEY, withdrawn INTEGER NOT NULL, body TEXT NOT NULL);
@@ -201,7 +202,7 @@ def _fill(conn: sqlite3.Connection, records: dict[str, dict[str, Any]], key: str
     conn.execute("BEGIN")
     for record_id, record in sorted(records.items()):
         withdrawn = bool(record.get("withdrawn"))
-        body = json.dumps(canonical_record(record), default=str, separators=(",", ":"))
+        body = json.dumps(canonical_record(record), default=_json_value, separators=(",", ":"))
         conn.execute("INSERT INTO records VALUES (?, ?, ?)", (record_id, int(withdrawn), body))
         if not withdrawn:
             conn.executemany(
@@ -209,6 +210,18 @@ def _fill(conn: sqlite3.Connection, records: dict[str, dict[str, Any]], key: str
             )
     conn.execute("INSERT INTO meta VALUES ('key', ?)", (key,))
     conn.execute("COMMIT")
+
+
+def _json_value(value: Any) -> str:
+    """YAML reads an unquoted `published: 2021-01-11 10:15:00Z` as a datetime; OSV (and
+    pip-audit's strict parser) want RFC 3339 text: `2021-01-11T10:15:00Z`."""
+    if isinstance(value, datetime):
+        utc = value.astimezone(UTC) if value.tzinfo else value
+        fraction = f".{utc.microsecond:06d}" if utc.microsecond else ""
+        return utc.strftime("%Y-%m-%dT%H:%M:%S") + fraction + "Z"
+    if isinstance(value, date):
+        return value.isoformat() + "T00:00:00Z"
+    return str(value)
 
 
 def _stats(conn: sqlite3.Connection, built: bool, seconds: float) -> IndexStats:

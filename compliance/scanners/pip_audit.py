@@ -133,10 +133,13 @@ class PipAuditScanner(Scanner):
                     (Pin(name, ver, ENVIRONMENT), vulns)
                     for (name, ver), vulns in sorted(result.vulns.items())
                 ]
-            records = _fetch_records(query_url, {v.id for _, vs in audited for v in vs})
+            wanted = {i for _, vs in audited for v in vs for i in (v.id, *v.aliases)}
+            records = _fetch_records(query_url, wanted)
         unknown = Severity.parse(context.options.get("unknown_severity", "high"))
         for pin, vulns in audited:
-            findings += [_finding(pin, v, records.get(v.id), unknown) for v in vulns]
+            for v in vulns:
+                known = [records[i] for i in (v.id, *v.aliases) if i in records]
+                findings.append(_finding(pin, v, known, unknown))
         requested = len(context.files) + int(environment)
         scanned = len([f for f in context.files if f not in failed_files]) + int(environment)
         return ScannerResult(
@@ -340,7 +343,8 @@ def _parse_report(report: Any) -> Audited:
 def _fetch_records(query_url: str, ids: set[str]) -> dict[str, dict[str, Any]]:
     """Full OSV records by id from the service's `GET /v1/vulns/ID`, for their severity.
 
-    Best effort by design: a record that cannot be fetched leaves the finding at the
+    Aliases are asked too (a CVE id is usually not a record: a 404, skipped). Best effort
+    by design: a record that cannot be fetched leaves the finding at the
     policy's `unknown_severity` (high by default), which errs on the blocking side.
     """
     if not ids or not query_url.endswith("/v1/query"):
@@ -365,14 +369,19 @@ def _fetch_records(query_url: str, ids: set[str]) -> dict[str, dict[str, Any]]:
         return {k: v for k, v in pool.map(fetch, sorted(ids)) if v is not None}
 
 
-def _finding(pin: Pin, vuln: Vuln, record: Mapping[str, Any] | None, unknown: Severity) -> Finding:
-    severity = record_severity(record) if record else None
-    fixes = set(vuln.fix_versions) | set(fixed_versions(record, pin.name) if record else ())
+def _finding(pin: Pin, vuln: Vuln, records: list[dict[str, Any]], unknown: Severity) -> Finding:
+    """One advisory on one pin. `records`: the OSV records of its id and aliases we could read
+    (pip-audit merges aliased records and names them by PYSEC/CVE id first)."""
+    rated = [s for s in (record_severity(r) for r in records) if s is not None]
+    severity = max(rated) if rated else None
+    fixes = set(vuln.fix_versions)
+    for record in records:
+        fixes.update(fixed_versions(record, pin.name))
     fix_list = tuple(sorted(fixes, key=_version_key))
     path = None if pin.path == ENVIRONMENT else pin.path
     upgrade = [f for f in fix_list if _version_key(f) > _version_key(pin.version)]
-    summary = str((record or {}).get("summary") or "").strip()
-    rated = "from the advisory" if severity is not None else "unknown, policy default"
+    summary = next((str(r["summary"]).strip() for r in records if r.get("summary")), "")
+    source = "from the advisory" if severity is not None else "unknown, policy default"
     return Finding(
         scanner=PipAuditScanner.name,
         rule_id=vuln.id,
@@ -384,7 +393,7 @@ def _finding(pin: Pin, vuln: Vuln, record: Mapping[str, Any] | None, unknown: Se
         evidence=(
             f"{pin.name}=={pin.version} in {pin.path}; "
             f"fixed in: {', '.join(fix_list) if fix_list else 'no fixed version known'}; "
-            f"severity: {rated}"
+            f"severity: {source}"
         ),
         references=vuln.aliases,
         remediation=(
