@@ -160,3 +160,30 @@ def test_random_ranges_agree_with_brute_force(
     rng = compile_range({"type": "ECOSYSTEM", "events": events})
     assert rng is not None
     assert rng.contains(Version(probe)) is _affected_by_range(Version(probe), events)
+
+
+def test_served_record_has_no_bound_pip_audit_cannot_read() -> None:
+    """pip-audit parses every `fixed` with packaging and crashes the whole audit on one it
+    cannot read; the served record drops it, as the matcher does, and says so."""
+    record = {
+        "id": "X",
+        "affected": [
+            {
+                "package": {"name": "P", "ecosystem": "PyPI"},
+                "ranges": [
+                    {
+                        "type": "ECOSYSTEM",
+                        "events": [{"introduced": "1.0"}, {"fixed": "0.2.0-n653"}],
+                    },
+                    {"type": "GIT", "events": [{"introduced": "0"}, {"fixed": "abc123"}]},
+                ],
+            }
+        ],
+    }
+    served = canonical_record(record)
+    ranges = served["affected"][0]["ranges"]
+    assert ranges[0]["events"] == [{"introduced": "1.0"}]
+    assert ranges[1] == record["affected"][0]["ranges"][1]  # GIT ranges untouched
+    assert served["database_specific"]["unreadable_versions_rewritten"] == [{"fixed": "0.2.0-n653"}]
+    assert set(matching_ids(compile_affected(served), "5.0")) == {"X"}
+    assert set(matching_ids(compile_affected(record), "5.0")) == {"X"}

@@ -34,7 +34,7 @@ from compliance.advisories.matching import (
     names_of,
 )
 
-INDEX_FORMAT = "2"  # bump when the stored form of a record changes
+INDEX_FORMAT = "3"  # bump when the stored form of a record changes
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE records (id TEXT PRIMARY KEY, withdrawn INTEGER NOT NULL, body TEXT NOT NULL);

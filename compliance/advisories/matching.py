@@ -167,23 +167,53 @@ def _sort_key(text: str) -> tuple[int, Version | str]:
 
 
 def canonical_record(record: Mapping[str, Any]) -> dict[str, Any]:
-    """The record with PyPI package names in PEP 503 form.
+    """The record as the mirror serves it: PyPI names in PEP 503 form, range bounds PEP 440.
 
     pip-audit compares `affected[].package.name` literally with the canonical name it
-    asked about; a record spelling it `Jw.Util` would lose its fix versions there.
+    asked about (a record spelling it `Jw.Util` would lose its fix versions there), and
+    crashes on a `fixed` version PEP 440 cannot read (`0.2.0-n653` in the PyPA database),
+    failing the whole audit. Such bounds are served as this module matches them (dropped;
+    an unreadable `introduced` as "0") and listed under `database_specific`.
     """
     copy = dict(record)
     affected: list[Any] = []
+    dropped: list[dict[str, str]] = []
     for entry in record.get("affected") or ():
         if isinstance(entry, Mapping) and isinstance(entry.get("package"), Mapping):
             package = dict(entry["package"])
             if package.get("ecosystem") == PYPI and package.get("name"):
                 package["name"] = canonicalize_name(str(package["name"]))
+                ranges = [_readable_range(r, dropped) for r in entry.get("ranges") or ()]
+                entry = {**entry, "ranges": ranges} if "ranges" in entry else dict(entry)
             entry = {**entry, "package": package}
         affected.append(entry)
     if "affected" in record:
         copy["affected"] = affected
+    if dropped:
+        extra = dict(copy.get("database_specific") or {})
+        extra["unreadable_versions_rewritten"] = dropped
+        copy["database_specific"] = extra
     return copy
+
+
+def _readable_range(raw: Any, dropped: list[dict[str, str]]) -> Any:
+    if not isinstance(raw, Mapping) or raw.get("type") not in VERSIONED_RANGES:
+        return raw
+    events = []
+    for event in raw.get("events") or ():
+        kept = {}
+        for kind, text in event.items():
+            readable = str(text) in ("0", "*") or parse_version(str(text)) is not None
+            if readable:
+                kept[kind] = text
+            elif kind == "introduced":
+                kept[kind] = "0"
+                dropped.append({kind: str(text)})
+            else:
+                dropped.append({kind: str(text)})
+        if kept:
+            events.append(kept)
+    return {**raw, "events": events}
 
 
 def names_of(record: Mapping[str, Any]) -> Sequence[str]:
