@@ -236,3 +236,27 @@ def test_pypa_database_through_the_mirror_equals_brute_force(tmp_path: Path) -> 
     expected = {(n, i) for n, v in pins for i in brute_force(records, n, v)}
     got = {item for item in got if item[1] in {r["id"] for r in records}}
     assert got == expected and expected
+
+
+def test_environment_audit_reads_the_installed_packages(tmp_path: Path) -> None:
+    """`dependencies.environment: true` audits what is installed for the gate's Python."""
+    from importlib.metadata import version
+
+    installed = version("click")
+    record = {
+        "id": "PYSEC-9000-8",
+        "modified": "2024-01-01T00:00:00Z",
+        "affected": [{"package": {"name": "Click", "ecosystem": "PyPI"}, "versions": [installed]}],
+    }
+    db = write_pypa_layout(tmp_path / "advisories", [*RECORDS, record])
+    tree = write_tree(tmp_path / "tree", {"requirements.txt": ["clean-pkg==1.0"]})
+    policy = write_policy(tmp_path / "env.yml", "dependencies:\n  environment: true\n")
+    run, findings = scan(tmp_path, tree, "--advisory-db", str(db), policy=policy)
+    assert run.returncode == 0, run.stderr  # unknown severity is low in these tests
+    (finding,) = findings
+    assert (finding["package"], finding["version"], finding["rule_id"]) == (
+        "click",
+        installed,
+        "PYSEC-9000-8",
+    )
+    assert finding["path"] is None
