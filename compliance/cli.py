@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 import click
 
+from compliance.advisories import AdvisoryDbError, AdvisoryIndex, MirrorServer
 from compliance.code_scan import CodeScanRequest, run_code_scan
 from compliance.policy import ConfigError, Waiver, append_waiver, load_policy, load_waivers
 from compliance.render.records import finding_json, scan_json
@@ -137,6 +138,12 @@ def main() -> None:
 )
 @click.option("--no-baseline", is_flag=True, help="Judge every finding, even in an MR pipeline.")
 @click.option("--json", "as_json", is_flag=True, help="Print the scan as JSON instead of text.")
+@click.option(
+    "--advisory-db",
+    type=click.Path(exists=True, path_type=Path),
+    help="Folder or zip of OSV records: audit dependencies offline against it "
+    "(served on a loopback port for the scan; adds pip-audit to the scanners).",
+)
 @notify_option
 @fail_closed
 def scan(
@@ -147,6 +154,7 @@ def scan(
     baseline: str | None,
     no_baseline: bool,
     as_json: bool,
+    advisory_db: Path | None,
     notify_url: str | None,
 ) -> None:
     """Scan a source tree and gate it against the policy.
@@ -166,7 +174,18 @@ def scan(
         baseline = None
     elif baseline is None:
         baseline = os.environ.get("CI_MERGE_REQUEST_DIFF_BASE_SHA") or None
-    request = CodeScanRequest(root=path, policy=loaded, target=target, baseline_ref=baseline)
+    scanners, options = None, {}
+    if advisory_db is not None:
+        scanners = list(dict.fromkeys([*loaded.policy.scanners, "pip-audit"]))
+        options = {"advisory_db": str(advisory_db.resolve())}
+    request = CodeScanRequest(
+        root=path,
+        policy=loaded,
+        target=target,
+        baseline_ref=baseline,
+        scanners=scanners,
+        scanner_options=options,
+    )
     report = run_code_scan(request, store)
     for error in report.verdict.errors:
         click.echo(f"error: {error.one_line()}", err=True)
@@ -534,3 +553,52 @@ def metrics(db: str | None, output: Path | None, policy_path: Path | None) -> No
     else:
         prom.write(registry, output)
         click.echo(f"metrics written to {output}")
+
+
+@main.group()
+def advisories() -> None:
+    """Air-gapped OSV advisory mirror for the dependency audit."""
+
+
+@advisories.command("serve")
+@click.argument("db", type=click.Path(exists=True, path_type=Path))
+@click.option("--port", default=8765, show_default=True, help="TCP port (0: any free port).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--cache-dir",
+    type=click.Path(path_type=Path),
+    help="Where the index is cached (default: $COMPLIANCE_CACHE_DIR or ~/.cache/compliance).",
+)
+@click.option("--verbose", is_flag=True, help="Log every request to stderr.")
+@fail_closed
+def advisories_serve(db: Path, port: int, host: str, cache_dir: Path | None, verbose: bool) -> None:
+    """Serve OSV records (folder or zip, JSON or YAML) as an OSV-compatible API.
+
+    \b
+    Examples:
+      compliance advisories serve advisory-database/vulns --port 8765
+      pip-audit -s osv --osv-url http://127.0.0.1:8765/v1/query -r requirements.txt
+    """
+    try:
+        index = AdvisoryIndex.open(db, cache_dir)
+    except AdvisoryDbError as exc:
+        raise ConfigError([str(exc)]) from None
+    try:
+        server = MirrorServer(index, host, port, verbose=verbose)
+    except OSError as exc:
+        raise ConfigError([f"cannot listen on {host}:{port}: {exc.strerror}"]) from None
+    stats = index.stats
+    how = "built" if stats.built else "opened"
+    click.echo(
+        f"serving {stats.records - stats.withdrawn} advisories ({stats.withdrawn} withdrawn) "
+        f"for {stats.packages} packages at {server.query_url} "
+        f"(index {how} in {stats.seconds:.2f}s: {stats.path})",
+        err=True,
+    )
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        index.close()
