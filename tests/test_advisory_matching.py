@@ -7,7 +7,6 @@ import random
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.osv_records import RECORDS, _affected_by_range, brute_force
 from packaging.version import Version
 
 from compliance.advisories.matching import (
@@ -19,6 +18,7 @@ from compliance.advisories.matching import (
 )
 from compliance.advisories.severity import record_severity
 from compliance.findings import Severity
+from tests.osv_records import RECORDS, _affected_by_range, brute_force
 
 
 def ids(name: str, version: str) -> set[str]:

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.osv_records import RECORDS, write_osv_zip, write_pypa_layout
 
 from compliance.advisories import AdvisoryDbError, AdvisoryIndex, running_mirror
 from compliance.advisories.server import MirrorServer
+from tests.osv_records import RECORDS, write_osv_zip, write_pypa_layout
 
 COMPLIANCE = str(Path(sys.executable).with_name("compliance"))  # the installed console script
 NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from tests.osv_records import RECORDS, brute_force, write_pypa_layout
 
 pytestmark = pytest.mark.e2e
