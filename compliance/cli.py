@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 import click
 
+from compliance.advisories import AdvisoryDbError, AdvisoryIndex, MirrorServer
 from compliance.code_scan import CodeScanRequest, run_code_scan
 from compliance.policy import ConfigError, Waiver, append_waiver, load_policy, load_waivers
 from compliance.render.records import finding_json, scan_json
@@ -69,6 +70,31 @@ def stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, _raise_interrupt)
 
 
+notify_option = click.option(
+    "--notify",
+    "notify_url",
+    metavar="URL",
+    envvar="COMPLIANCE_NOTIFY_URL",
+    help="Slack/Mattermost-compatible webhook: post regressions since the previous run of "
+    "this target (nothing when nothing got worse). Never changes the exit code.",
+)
+
+
+def send_drift_alert(store: Store, scan_id: int, url: str | None) -> None:
+    """Best effort by contract: whatever happens here, the verdict stands."""
+    if not url:
+        return
+    from compliance.ops.drift import drift_since_previous
+    from compliance.ops.notify import notify
+
+    try:
+        delivery = notify(url, drift_since_previous(store, scan_id))
+    except Exception as exc:  # an alert must never change the gate's exit code
+        click.echo(f"warning: drift alert failed: {type(exc).__name__}: {exc}", err=True)
+        return
+    click.echo(("" if delivery.sent else "note: ") + delivery.detail, err=True)
+
+
 db_option = click.option(
     "--db",
     metavar="PATH|URL",
@@ -112,6 +138,13 @@ def main() -> None:
 )
 @click.option("--no-baseline", is_flag=True, help="Judge every finding, even in an MR pipeline.")
 @click.option("--json", "as_json", is_flag=True, help="Print the scan as JSON instead of text.")
+@click.option(
+    "--advisory-db",
+    type=click.Path(exists=True, path_type=Path),
+    help="Folder or zip of OSV records: audit dependencies offline against it "
+    "(served on a loopback port for the scan; adds pip-audit to the scanners).",
+)
+@notify_option
 @fail_closed
 def scan(
     path: Path,
@@ -121,6 +154,8 @@ def scan(
     baseline: str | None,
     no_baseline: bool,
     as_json: bool,
+    advisory_db: Path | None,
+    notify_url: str | None,
 ) -> None:
     """Scan a source tree and gate it against the policy.
 
@@ -139,7 +174,18 @@ def scan(
         baseline = None
     elif baseline is None:
         baseline = os.environ.get("CI_MERGE_REQUEST_DIFF_BASE_SHA") or None
-    request = CodeScanRequest(root=path, policy=loaded, target=target, baseline_ref=baseline)
+    scanners, options = None, {}
+    if advisory_db is not None:
+        scanners = list(dict.fromkeys([*loaded.policy.scanners, "pip-audit"]))
+        options = {"advisory_db": str(advisory_db.resolve())}
+    request = CodeScanRequest(
+        root=path,
+        policy=loaded,
+        target=target,
+        baseline_ref=baseline,
+        scanners=scanners,
+        scanner_options=options,
+    )
     report = run_code_scan(request, store)
     for error in report.verdict.errors:
         click.echo(f"error: {error.one_line()}", err=True)
@@ -150,6 +196,7 @@ def scan(
         click.echo(
             "\n".join(summary(report.verdict, report.results, report.scan_id, report.target))
         )
+    send_drift_alert(store, report.scan_id, notify_url)
     sys.exit(report.verdict.exit_code)
 
 
@@ -390,6 +437,7 @@ def db_prune(db: str | None, keep_days: int) -> None:
     help="Accept and record unknown host keys in the known_hosts file (changed keys still fail).",
 )
 @db_option
+@notify_option
 @fail_closed
 def audit(
     inventory_path: Path,
@@ -399,6 +447,7 @@ def audit(
     concurrency: int,
     trust_on_first_use: bool,
     db: str | None,
+    notify_url: str | None,
 ) -> None:
     """Audit hosts over SSH against host policies; exit 0 pass, 1 violated, 2 could not decide.
 
@@ -444,6 +493,7 @@ def audit(
     for host_report in report.hosts:
         click.echo(host_summary_line(host_report))
     click.echo("\n".join(summary(report.verdict, [], report.scan_id, report.target)[1:]))
+    send_drift_alert(store, report.scan_id, notify_url)
     sys.exit(report.verdict.exit_code)
 
 
@@ -468,3 +518,87 @@ def policy_check_hosts(files: tuple[Path, ...]) -> None:
             problems.extend(exc.problems)
     if problems:
         raise ConfigError(problems)
+
+
+@main.command()
+@db_option
+@click.option(
+    "--output",
+    "output",
+    type=click.Path(path_type=Path),
+    help="Write here atomically (node_exporter textfile collector), e.g. "
+    "/var/lib/node_exporter/textfile/compliance.prom. Default: stdout.",
+)
+@click.option(
+    "--policy",
+    "policy_path",
+    type=click.Path(path_type=Path),
+    help="Policy whose waiver file feeds the waiver-expiry metrics.",
+)
+@fail_closed
+def metrics(db: str | None, output: Path | None, policy_path: Path | None) -> None:
+    """Prometheus metrics: latest verdicts, findings, host scores, waiver expiry, scan age.
+
+    \b
+    Examples:
+      compliance metrics
+      compliance metrics --output /var/lib/node_exporter/textfile/compliance.prom
+    """
+    from compliance.ops import metrics as prom
+
+    loaded = load_policy(policy_path, known_scanners=REGISTRY.keys())
+    registry = prom.build_registry(Store.open(db), load_waivers(loaded.waivers_path))
+    if output is None:
+        click.echo(prom.render(registry), nl=False)
+    else:
+        prom.write(registry, output)
+        click.echo(f"metrics written to {output}")
+
+
+@main.group()
+def advisories() -> None:
+    """Air-gapped OSV advisory mirror for the dependency audit."""
+
+
+@advisories.command("serve")
+@click.argument("db", type=click.Path(exists=True, path_type=Path))
+@click.option("--port", default=8765, show_default=True, help="TCP port (0: any free port).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--cache-dir",
+    type=click.Path(path_type=Path),
+    help="Where the index is cached (default: $COMPLIANCE_CACHE_DIR or ~/.cache/compliance).",
+)
+@click.option("--verbose", is_flag=True, help="Log every request to stderr.")
+@fail_closed
+def advisories_serve(db: Path, port: int, host: str, cache_dir: Path | None, verbose: bool) -> None:
+    """Serve OSV records (folder or zip, JSON or YAML) as an OSV-compatible API.
+
+    \b
+    Examples:
+      compliance advisories serve advisory-database/vulns --port 8765
+      pip-audit -s osv --osv-url http://127.0.0.1:8765/v1/query -r requirements.txt
+    """
+    try:
+        index = AdvisoryIndex.open(db, cache_dir)
+    except AdvisoryDbError as exc:
+        raise ConfigError([str(exc)]) from None
+    try:
+        server = MirrorServer(index, host, port, verbose=verbose)
+    except OSError as exc:
+        raise ConfigError([f"cannot listen on {host}:{port}: {exc.strerror}"]) from None
+    stats = index.stats
+    how = "built" if stats.built else "opened"
+    click.echo(
+        f"serving {stats.records - stats.withdrawn} advisories ({stats.withdrawn} withdrawn) "
+        f"for {stats.packages} packages at {server.query_url} "
+        f"(index {how} in {stats.seconds:.2f}s: {stats.path})",
+        err=True,
+    )
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        index.close()

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from compliance.baseline import BaselineError, resolve_baseline
 from compliance.findings import Finding
@@ -33,6 +34,7 @@ class CodeScanRequest:
     scanners: Sequence[str] | None = None  # None: the policy's list
     baseline_ref: str | None = None  # a scan id or a git ref; only new findings block
     today: date = field(default_factory=date.today)
+    scanner_options: dict[str, Any] = field(default_factory=dict)  # e.g. advisory_db
 
 
 @dataclass(frozen=True)
@@ -63,15 +65,18 @@ def run_code_scan(request: CodeScanRequest, store: Store) -> CodeScanReport:
         )
     )
     try:
-        files, results = run_scanners(root, loaded, names)
+        files, results = run_scanners(root, loaded, names, request.scanner_options)
         findings: list[Finding] = [f for r in results for f in r.findings]
         errors = [e for r in results for e in r.errors] + _coverage_errors(results)
         baseline: frozenset[str] | None = None
         if request.baseline_ref:
             try:
                 baseline = resolve_baseline(
-                    request.baseline_ref, root, target, store, lambda tree: run_scanners(
-                        tree, loaded, names)[1]
+                    request.baseline_ref,
+                    root,
+                    target,
+                    store,
+                    lambda tree: run_scanners(tree, loaded, names, request.scanner_options)[1],
                 )
             except BaselineError as exc:
                 errors.append(ScanError("baseline", "baseline", str(exc), hint=exc.hint))
@@ -108,13 +113,15 @@ def run_code_scan(request: CodeScanRequest, store: Store) -> CodeScanReport:
 
 
 def run_scanners(
-    root: Path, loaded: LoadedPolicy, names: Sequence[str]
+    root: Path, loaded: LoadedPolicy, names: Sequence[str], extra: dict[str, Any] | None = None
 ) -> tuple[list[str], list[ScannerResult]]:
     """The tree's files after the policy's excludes, and every scanner's result, in parallel."""
     files = apply_excludes(list_files(root), loaded.policy.exclude)
     pool = ThreadPoolExecutor(max_workers=max(1, len(names)))
     try:
-        results = list(pool.map(lambda name: _run_scanner(name, root, files, loaded), names))
+        results = list(
+            pool.map(lambda name: _run_scanner(name, root, files, loaded, extra or {}), names)
+        )
     finally:
         # On Ctrl-C the tools are killed first, so waiting for the threads is short.
         if sys.exc_info()[0] is not None:
@@ -123,7 +130,9 @@ def run_scanners(
     return files, results
 
 
-def _run_scanner(name: str, root: Path, files: list[str], loaded: LoadedPolicy) -> ScannerResult:
+def _run_scanner(
+    name: str, root: Path, files: list[str], loaded: LoadedPolicy, extra: dict[str, Any]
+) -> ScannerResult:
     """Run one scanner; any exception becomes an error in its result (fail closed)."""
     policy = loaded.policy
     if name not in REGISTRY:
@@ -136,7 +145,11 @@ def _run_scanner(name: str, root: Path, files: list[str], loaded: LoadedPolicy) 
             root=root,
             files=tuple(chosen),
             timeout=policy.timeout_for(name),
-            options={"unknown_severity": policy.unknown_severity.label},
+            options={
+                "unknown_severity": policy.unknown_severity.label,
+                "dependencies": policy.dependencies.model_dump(),
+                **extra,
+            },
         )
         return scanner.scan(context)
     except ScannerFailure as exc:

@@ -56,12 +56,13 @@ class Location:
     host: str | None = None
 
     def display(self) -> str:
+        if self.package is not None:
+            pinned = f"{self.package}=={self.version}" if self.version else self.package
+            return f"{pinned} ({self.path})" if self.path else pinned
         if self.path is not None:
             if self.start_line is None:
                 return self.path
             return f"{self.path}:{self.start_line}"
-        if self.package is not None:
-            return f"{self.package}=={self.version}" if self.version else self.package
         return self.host or "?"
 
 

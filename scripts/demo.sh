@@ -4,9 +4,10 @@ set -euo pipefail
 source "$(dirname "$0")/bootstrap.sh" scripts/apt-demo.txt ""
 mkdir -p reports
 db="reports/demo.db"
-echo "==> compliance scan examples/vulnerable-app --db $db"
+echo "==> compliance scan examples/vulnerable-app --advisory-db examples/advisories --db $db"
 set +e
-.venv/bin/compliance scan examples/vulnerable-app --db "$db" --target example/vulnerable-app
+.venv/bin/compliance scan examples/vulnerable-app --advisory-db examples/advisories --db "$db" \
+    --target example/vulnerable-app
 code=$?
 set -e
 case "$code" in

@@ -13,6 +13,10 @@ from typing import Any
 
 import pytest
 
+# Rule: no network but loopback. Any pip-audit run a test did not point at its own mirror
+# goes to a closed loopback port and fails closed, instead of reaching api.osv.dev.
+os.environ.setdefault("COMPLIANCE_OSV_URL", "http://127.0.0.1:9/v1/query")
+
 
 @dataclass
 class Run:

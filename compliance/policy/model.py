@@ -64,6 +64,17 @@ class GateSettings(Strict):
     overdue: Literal["fail", "warn"] = "warn"
 
 
+class DependencySettings(Strict):
+    """How dependencies are audited (pip-audit) and when their advisories block."""
+
+    only_fixable: bool = False
+    """True: an advisory with no fixed version is reported but does not block."""
+    environment: bool = False
+    """True: also audit the packages installed for the Python running the gate."""
+    osv_url: str | None = None
+    """An OSV-compatible `/v1/query` URL (e.g. a shared `compliance advisories serve`)."""
+
+
 class Policy(Strict):
     version: Literal[1] = 1
     scanners: tuple[str, ...] = ("bandit",)
@@ -73,6 +84,7 @@ class Policy(Strict):
     report: ReportSettings = ReportSettings()
     gate: GateSettings = GateSettings()
     per_scanner: dict[str, ScannerSettings] = Field(default_factory=dict)
+    dependencies: DependencySettings = DependencySettings()
     errors: dict[str, Literal["error", "warn"]] = Field(default_factory=dict)
     sla_days: dict[SeverityField, int] = Field(default_factory=lambda: dict(DEFAULT_SLA_DAYS))
     waivers: str | None = "waivers.yml"

@@ -35,7 +35,7 @@ def summary(
     ]
     if others:
         lines.append("  not counted: " + ", ".join(others))
-    blocking = verdict.blocking
+    blocking = sorted(verdict.blocking, key=lambda d: -d.finding.severity)
     if blocking:
         lines.append("blocking:")
         for d in blocking[:MAX_LISTED]:

@@ -281,6 +281,33 @@ class Store:
                 raise StoreError(f"no scan with id {scan_id}; `compliance scans` lists them")
             return found
 
+    def latest_scans(self) -> list[ScanRecord]:
+        """The newest finished-or-not scan of each (kind, target): what dashboards show."""
+        with self._session() as session:
+            newest = (
+                sa_select(func.max(ScanRecord.id))
+                .group_by(col(ScanRecord.kind), col(ScanRecord.target))
+                .scalar_subquery()
+            )
+            query = select(ScanRecord).where(col(ScanRecord.id).in_(newest))
+            return list(session.exec(query.order_by(col(ScanRecord.id))).all())
+
+    def previous_scan(self, scan: ScanRecord) -> ScanRecord | None:
+        """The run before `scan` of the same kind and target that got to a verdict."""
+        with self._session() as session:
+            query = (
+                select(ScanRecord)
+                .where(
+                    ScanRecord.kind == scan.kind,
+                    ScanRecord.target == scan.target,
+                    col(ScanRecord.id) < (scan.id or 0),
+                    col(ScanRecord.status).in_(["complete", "errored"]),
+                )
+                .order_by(col(ScanRecord.id).desc())
+                .limit(1)
+            )
+            return session.exec(query).first()
+
     def findings(self, scan_id: int) -> list[FindingRecord]:
         with self._session() as session:
             query = (
