@@ -109,7 +109,10 @@ def _run_scanner(name: str, root: Path, files: list[str], loaded: LoadedPolicy) 
             root=root,
             files=tuple(chosen),
             timeout=policy.timeout_for(name),
-            options={"unknown_severity": policy.unknown_severity.label},
+            options={
+                "unknown_severity": policy.unknown_severity.label,
+                "rules": [str(loaded.path.parent / rule) for rule in settings.rules],
+            },
         )
         return scanner.scan(context)
     except ScannerFailure as exc:

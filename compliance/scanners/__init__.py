@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from compliance.scanners.bandit import BanditScanner
 from compliance.scanners.interface import Scanner
+from compliance.scanners.semgrep import SemgrepScanner
 
 REGISTRY: dict[str, type[Scanner]] = {
     "bandit": BanditScanner,
+    "semgrep": SemgrepScanner,
 }
 
 
