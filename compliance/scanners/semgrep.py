@@ -276,7 +276,7 @@ class SemgrepScanner(Scanner):
                 message = redact_in(message, secret)
                 evidence = redact_in(code, secret)
                 message = f"{message} (found: {redacted(secret)})"
-            title = bound_text(message.splitlines()[0] if message else rule, 200)
+            title = bound_text(_first_sentence(message) or rule, 200)
             findings.append(
                 Finding(
                     scanner=self.name,
@@ -385,6 +385,12 @@ class _FileBytes:
                     "scanner.output", f"cannot re-read a file semgrep flagged: {exc}", path=path
                 ) from None
         return self._cache[path][start:end].decode("utf-8", "replace")
+
+
+def _first_sentence(text: str) -> str:
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    head, dot, _ = first.partition(". ")
+    return head + dot.strip()
 
 
 def _version_label(version: str, rules: RuleSet) -> str:

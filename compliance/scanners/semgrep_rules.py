@@ -202,7 +202,7 @@ def _spec(patterns: Any) -> PathSpec | None:  # type: ignore[type-arg]
         return None
     if isinstance(patterns, str):
         patterns = [patterns]
-    return PathSpec.from_lines("gitwildmatch", [str(p) for p in patterns])
+    return PathSpec.from_lines("gitignore", [str(p) for p in patterns])
 
 
 def _language_matches(language: str, path: str) -> bool:
