@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from typing import Any, TypeVar
 
 import click
 
+from compliance.advisories import AdvisoryDbError, AdvisoryIndex, MirrorServer
 from compliance.code_scan import CodeScanRequest, run_code_scan
 from compliance.policy import ConfigError, Waiver, append_waiver, load_policy, load_waivers
 from compliance.render.records import finding_json, scan_json
@@ -59,6 +61,40 @@ def fail_closed(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _raise_interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def stop_on_sigterm() -> None:
+    """SIGTERM (a cancelled CI job) ends like Ctrl-C: tools killed, scan stored interrupted."""
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+
+
+notify_option = click.option(
+    "--notify",
+    "notify_url",
+    metavar="URL",
+    envvar="COMPLIANCE_NOTIFY_URL",
+    help="Slack/Mattermost-compatible webhook: post regressions since the previous run of "
+    "this target (nothing when nothing got worse). Never changes the exit code.",
+)
+
+
+def send_drift_alert(store: Store, scan_id: int, url: str | None) -> None:
+    """Best effort by contract: whatever happens here, the verdict stands."""
+    if not url:
+        return
+    from compliance.ops.drift import drift_since_previous
+    from compliance.ops.notify import notify
+
+    try:
+        delivery = notify(url, drift_since_previous(store, scan_id))
+    except Exception as exc:  # an alert must never change the gate's exit code
+        click.echo(f"warning: drift alert failed: {type(exc).__name__}: {exc}", err=True)
+        return
+    click.echo(("" if delivery.sent else "note: ") + delivery.detail, err=True)
+
+
 db_option = click.option(
     "--db",
     metavar="PATH|URL",
@@ -95,10 +131,31 @@ def main() -> None:
     help="Name that identifies this tree across runs (default: "
     "$CI_PROJECT_PATH, the git remote, or the folder name).",
 )
+@click.option(
+    "--baseline",
+    help="Scan id or git ref: only findings new since then block. "
+    "Default in GitLab merge request pipelines: $CI_MERGE_REQUEST_DIFF_BASE_SHA.",
+)
+@click.option("--no-baseline", is_flag=True, help="Judge every finding, even in an MR pipeline.")
 @click.option("--json", "as_json", is_flag=True, help="Print the scan as JSON instead of text.")
+@click.option(
+    "--advisory-db",
+    type=click.Path(exists=True, path_type=Path),
+    help="Folder or zip of OSV records: audit dependencies offline against it "
+    "(served on a loopback port for the scan; adds pip-audit to the scanners).",
+)
+@notify_option
 @fail_closed
 def scan(
-    path: Path, policy_path: Path | None, db: str | None, target: str | None, as_json: bool
+    path: Path,
+    policy_path: Path | None,
+    db: str | None,
+    target: str | None,
+    baseline: str | None,
+    no_baseline: bool,
+    as_json: bool,
+    advisory_db: Path | None,
+    notify_url: str | None,
 ) -> None:
     """Scan a source tree and gate it against the policy.
 
@@ -106,12 +163,30 @@ def scan(
     Examples:
       compliance scan .
       compliance scan services/payments --policy policies/strict.yml --db sqlite:///ci.db
+      compliance scan . --baseline origin/main      # only what this branch introduced blocks
     """
     if not path.is_dir():
         raise ConfigError([f"{path}: not a directory; pass the root of the tree to scan"])
     loaded = load_policy(policy_path, known_scanners=REGISTRY.keys())
     store = Store.open(db)
-    report = run_code_scan(CodeScanRequest(root=path, policy=loaded, target=target), store)
+    stop_on_sigterm()
+    if no_baseline:
+        baseline = None
+    elif baseline is None:
+        baseline = os.environ.get("CI_MERGE_REQUEST_DIFF_BASE_SHA") or None
+    scanners, options = None, {}
+    if advisory_db is not None:
+        scanners = list(dict.fromkeys([*loaded.policy.scanners, "pip-audit"]))
+        options = {"advisory_db": str(advisory_db.resolve())}
+    request = CodeScanRequest(
+        root=path,
+        policy=loaded,
+        target=target,
+        baseline_ref=baseline,
+        scanners=scanners,
+        scanner_options=options,
+    )
+    report = run_code_scan(request, store)
     for error in report.verdict.errors:
         click.echo(f"error: {error.one_line()}", err=True)
     if as_json:
@@ -121,6 +196,7 @@ def scan(
         click.echo(
             "\n".join(summary(report.verdict, report.results, report.scan_id, report.target))
         )
+    send_drift_alert(store, report.scan_id, notify_url)
     sys.exit(report.verdict.exit_code)
 
 
@@ -152,10 +228,17 @@ def scans(db: str | None, limit: int, target: str | None, as_json: bool) -> None
 @click.option(
     "--scan", "scan_ref", default="latest", show_default=True, help="Scan id or 'latest'."
 )
-@click.option("--status", help="Only this status (open, waived, suppressed, preexisting).")
+@click.option("--status", help="Only this status (open, waived, suppressed, preexisting, fixed).")
+@click.option(
+    "--include-fixed",
+    is_flag=True,
+    help="Also list findings this scan showed fixed (status 'fixed').",
+)
 @click.option("--json", "as_json", is_flag=True, help="JSON array (a stable interface).")
 @fail_closed
-def findings(db: str | None, scan_ref: str, status: str | None, as_json: bool) -> None:
+def findings(
+    db: str | None, scan_ref: str, status: str | None, include_fixed: bool, as_json: bool
+) -> None:
     """Show the findings stored for a scan.
 
     \b
@@ -165,7 +248,10 @@ def findings(db: str | None, scan_ref: str, status: str | None, as_json: bool) -
     store = Store.open(db)
     scan_record = store.resolve_scan(scan_ref)
     assert scan_record.id is not None
-    rows = [finding_json(f) for f in store.findings(scan_record.id)]
+    records = store.findings(scan_record.id)
+    if include_fixed or status == "fixed":
+        records += store.fixed_in(scan_record.id)
+    rows = [finding_json(f) for f in records]
     if status:
         rows = [r for r in rows if r["status"] == status]
     if as_json:
@@ -274,3 +360,245 @@ def policy_check(files: tuple[Path, ...]) -> None:
             problems.extend(exc.problems)
     if problems:
         raise ConfigError(problems)
+
+
+@main.group()
+def db() -> None:
+    """The findings database: schema upgrades and retention."""
+
+
+@db.command("upgrade")
+@db_option
+@fail_closed
+def db_upgrade(db: str | None) -> None:
+    """Bring the database schema up to this release (also done automatically on open).
+
+    \b
+    Example:
+      compliance db upgrade --db postgresql+psycopg://gate@db.internal/compliance
+    """
+    store = Store.open(db)
+    click.echo(f"schema is at revision {store.schema_revision()}")
+
+
+@db.command("prune")
+@db_option
+@click.option(
+    "--keep-days",
+    type=click.IntRange(min=1),
+    required=True,
+    help="Delete scans older than this many days.",
+)
+@fail_closed
+def db_prune(db: str | None, keep_days: int) -> None:
+    """Delete old scans; keep each target's newest complete scan and open findings' history.
+
+    \b
+    Example:
+      compliance db prune --keep-days 400
+    """
+    counts = Store.open(db).prune(keep_days)
+    click.echo(", ".join(f"{n} {what.replace('_', ' ')} deleted" for what, n in counts.items()))
+
+
+@main.command()
+@click.option(
+    "--inventory",
+    "inventory_path",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Inventory YAML: ours (hosts/groups/defaults) or an Ansible YAML inventory.",
+)
+@click.option(
+    "--policy",
+    "host_policies",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Host policy YAML (repeatable). Default: host_policies of the gate policy "
+    "(the shipped policies/hosts/linux-baseline.yml).",
+)
+@click.option(
+    "--gate-policy",
+    "gate_policy",
+    type=click.Path(path_type=Path),
+    help="Gate policy (thresholds, waivers, error classes). Default: policies/default.yml.",
+)
+@click.option("--limit", multiple=True, help="Only these hosts or groups (repeatable, or a,b).")
+@click.option(
+    "--concurrency",
+    default=32,
+    show_default=True,
+    type=click.IntRange(1, 1024),
+    help="Hosts audited at once.",
+)
+@click.option(
+    "--trust-on-first-use",
+    is_flag=True,
+    help="Accept and record unknown host keys in the known_hosts file (changed keys still fail).",
+)
+@db_option
+@notify_option
+@fail_closed
+def audit(
+    inventory_path: Path,
+    host_policies: tuple[Path, ...],
+    gate_policy: Path | None,
+    limit: tuple[str, ...],
+    concurrency: int,
+    trust_on_first_use: bool,
+    db: str | None,
+    notify_url: str | None,
+) -> None:
+    """Audit hosts over SSH against host policies; exit 0 pass, 1 violated, 2 could not decide.
+
+    \b
+    Examples:
+      compliance audit --inventory hosts.yml
+      compliance audit --inventory hosts.yml --policy policies/hosts/linux-baseline.yml --limit web
+      compliance audit --inventory inventory/ansible-hosts.yml --concurrency 64
+    """
+    from compliance.host_audit import HostAuditRequest, host_summary_line, run_host_audit
+
+    loaded = load_policy(gate_policy, known_scanners=REGISTRY.keys())
+    store = Store.open(db)
+    done = [0]
+    tty = sys.stderr.isatty()
+
+    def progress(report: Any) -> None:
+        done[0] += 1
+        if tty:
+            line = f"\r  audited {done[0]} host(s)… last: {report.host.name:<30}"
+            click.echo(line, err=True, nl=False)
+
+    report = run_host_audit(
+        HostAuditRequest(
+            inventory=inventory_path,
+            policy=loaded,
+            host_policies=host_policies,
+            limit=limit,
+            concurrency=concurrency,
+            trust_on_first_use=trust_on_first_use,
+        ),
+        store,
+        progress,
+    )
+    if tty:
+        click.echo("\r" + " " * 70 + "\r", err=True, nl=False)
+    for error in report.verdict.errors:
+        click.echo(f"error: {error.one_line()}", err=True)
+    click.echo(
+        f"audit {report.scan_id} of {report.target}: {len(report.hosts)} host(s), "
+        f"{report.checks} check(s) each"
+    )
+    for host_report in report.hosts:
+        click.echo(host_summary_line(host_report))
+    click.echo("\n".join(summary(report.verdict, [], report.scan_id, report.target)[1:]))
+    send_drift_alert(store, report.scan_id, notify_url)
+    sys.exit(report.verdict.exit_code)
+
+
+@policy.command("check-hosts")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@fail_closed
+def policy_check_hosts(files: tuple[Path, ...]) -> None:
+    """Validate host policy files; errors name file:line and key, exit 2 on any error.
+
+    \b
+    Example:
+      compliance policy check-hosts policies/hosts/*.yml
+    """
+    from compliance.hosts.policy import load_host_policy
+
+    problems: list[str] = []
+    for path in files:
+        try:
+            loaded = load_host_policy(path)
+            click.echo(f"ok: {path} ({len(loaded.checks)} checks)")
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise ConfigError(problems)
+
+
+@main.command()
+@db_option
+@click.option(
+    "--output",
+    "output",
+    type=click.Path(path_type=Path),
+    help="Write here atomically (node_exporter textfile collector), e.g. "
+    "/var/lib/node_exporter/textfile/compliance.prom. Default: stdout.",
+)
+@click.option(
+    "--policy",
+    "policy_path",
+    type=click.Path(path_type=Path),
+    help="Policy whose waiver file feeds the waiver-expiry metrics.",
+)
+@fail_closed
+def metrics(db: str | None, output: Path | None, policy_path: Path | None) -> None:
+    """Prometheus metrics: latest verdicts, findings, host scores, waiver expiry, scan age.
+
+    \b
+    Examples:
+      compliance metrics
+      compliance metrics --output /var/lib/node_exporter/textfile/compliance.prom
+    """
+    from compliance.ops import metrics as prom
+
+    loaded = load_policy(policy_path, known_scanners=REGISTRY.keys())
+    registry = prom.build_registry(Store.open(db), load_waivers(loaded.waivers_path))
+    if output is None:
+        click.echo(prom.render(registry), nl=False)
+    else:
+        prom.write(registry, output)
+        click.echo(f"metrics written to {output}")
+
+
+@main.group()
+def advisories() -> None:
+    """Air-gapped OSV advisory mirror for the dependency audit."""
+
+
+@advisories.command("serve")
+@click.argument("db", type=click.Path(exists=True, path_type=Path))
+@click.option("--port", default=8765, show_default=True, help="TCP port (0: any free port).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--cache-dir",
+    type=click.Path(path_type=Path),
+    help="Where the index is cached (default: $COMPLIANCE_CACHE_DIR or ~/.cache/compliance).",
+)
+@click.option("--verbose", is_flag=True, help="Log every request to stderr.")
+@fail_closed
+def advisories_serve(db: Path, port: int, host: str, cache_dir: Path | None, verbose: bool) -> None:
+    """Serve OSV records (folder or zip, JSON or YAML) as an OSV-compatible API.
+
+    \b
+    Examples:
+      compliance advisories serve advisory-database/vulns --port 8765
+      pip-audit -s osv --osv-url http://127.0.0.1:8765/v1/query -r requirements.txt
+    """
+    try:
+        index = AdvisoryIndex.open(db, cache_dir)
+    except AdvisoryDbError as exc:
+        raise ConfigError([str(exc)]) from None
+    try:
+        server = MirrorServer(index, host, port, verbose=verbose)
+    except OSError as exc:
+        raise ConfigError([f"cannot listen on {host}:{port}: {exc.strerror}"]) from None
+    stats = index.stats
+    how = "built" if stats.built else "opened"
+    click.echo(
+        f"serving {stats.records - stats.withdrawn} advisories ({stats.withdrawn} withdrawn) "
+        f"for {stats.packages} packages at {server.query_url} "
+        f"(index {how} in {stats.seconds:.2f}s: {stats.path})",
+        err=True,
+    )
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        index.close()

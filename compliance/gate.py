@@ -163,6 +163,11 @@ def _decide(
         note = f"{note}; " if note else ""
         note += f"overdue since {due.isoformat() if due else '?'}"
         blocks = blocks or policy.gate.overdue == "fail"
+    unfixable = finding.location.package is not None and not finding.fix_versions
+    if blocks and unfixable and policy.dependencies.only_fixable:
+        blocks = False
+        note = f"{note}; " if note else ""
+        note += "no fixed version yet (dependencies.only_fixable)"
     return Decision(finding, Status.OPEN, blocks, reported or blocks, note, due, overdue)
 
 

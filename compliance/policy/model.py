@@ -35,6 +35,7 @@ ERROR_KINDS = (
     "dependencies.skipped",
     "hosts.unreachable",
     "hosts.check",
+    "baseline",
 )
 """Classes of error a policy may downgrade to a warning, one by one (never by default)."""
 
@@ -65,6 +66,17 @@ class GateSettings(Strict):
     overdue: Literal["fail", "warn"] = "warn"
 
 
+class DependencySettings(Strict):
+    """How dependencies are audited (pip-audit) and when their advisories block."""
+
+    only_fixable: bool = False
+    """True: an advisory with no fixed version is reported but does not block."""
+    environment: bool = False
+    """True: also audit the packages installed for the Python running the gate."""
+    osv_url: str | None = None
+    """An OSV-compatible `/v1/query` URL (e.g. a shared `compliance advisories serve`)."""
+
+
 class Policy(Strict):
     version: Literal[1] = 1
     scanners: tuple[str, ...] = ("bandit",)
@@ -74,9 +86,12 @@ class Policy(Strict):
     report: ReportSettings = ReportSettings()
     gate: GateSettings = GateSettings()
     per_scanner: dict[str, ScannerSettings] = Field(default_factory=dict)
+    dependencies: DependencySettings = DependencySettings()
     errors: dict[str, Literal["error", "warn"]] = Field(default_factory=dict)
     sla_days: dict[SeverityField, int] = Field(default_factory=lambda: dict(DEFAULT_SLA_DAYS))
     waivers: str | None = "waivers.yml"
+    host_policies: tuple[str, ...] = ("hosts/linux-baseline.yml",)
+    """Host policy files `compliance audit` uses without --policy, relative to this file."""
 
     def scanner(self, name: str) -> ScannerSettings:
         return self.per_scanner.get(name, ScannerSettings())

@@ -112,7 +112,20 @@ class _Builder:
             return self._mapping(node, key)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*key, i)) for i, item in enumerate(node.value)]
-        return self.scalars.construct_object(node, deep=True)
+        return self._scalar(node, key)
+
+    def _scalar(self, node: yaml.Node, key: Key) -> Any:
+        """A scalar's value; an unknown tag (`!foo`) or an impossible date is a problem."""
+        try:
+            return self.scalars.construct_object(node, deep=True)
+        except (yaml.YAMLError, ValueError, OverflowError) as exc:
+            reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            dotted = ".".join(map(str, key)) or "(top level)"
+            self.problems.append(
+                f"{self.doc.path}:{node.start_mark.line + 1}: {dotted}: cannot read value: "
+                f"{reason}"
+            )
+            return None
 
     def _mapping(self, node: yaml.MappingNode, key: Key) -> dict[Any, Any]:
         doc = self.doc
@@ -122,7 +135,7 @@ class _Builder:
             if not isinstance(key_node, yaml.ScalarNode):
                 self.problems.append(f"{doc.path}:{line}: keys must be plain scalars")
                 continue
-            name = self.scalars.construct_object(key_node, deep=True)
+            name = self._scalar(key_node, key)
             if not isinstance(name, str | int):
                 name = str(name)
             path = (*key, name)

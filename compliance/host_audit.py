@@ -1,0 +1,235 @@
+"""`compliance audit`: inventory → concurrent SSH audit → store → gate → verdict.
+
+Every check on every host is stored (pass, fail, not-applicable, error, not-run), failed
+checks become findings, and everything that kept a host or a check from being judged is a
+ScanError (`hosts.unreachable`, `hosts.check`) so the gate exits 2 unless the policy
+explicitly downgrades that class. One host's trouble never stops the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from compliance.findings import Finding, Location, fingerprint
+from compliance.gate import GateInput, Verdict, judge
+from compliance.hosts.audit import HostReport, audit_hosts
+from compliance.hosts.checks.interface import CheckStatus
+from compliance.hosts.inventory import load_inventory
+from compliance.hosts.policy import HostCheck, HostPolicy, load_host_policy
+from compliance.hosts.ssh import Connector, SshOptions
+from compliance.policy import ConfigError, LoadedPolicy, load_waivers
+from compliance.scanners.interface import ScanError
+from compliance.store import ScanMeta, ScanOutcome, Store
+from compliance.store.models import HostCheckRecord
+
+SCANNER = "host"
+
+
+@dataclass(frozen=True)
+class HostAuditRequest:
+    inventory: Path
+    policy: LoadedPolicy
+    host_policies: Sequence[Path] = ()
+    """Empty: the gate policy's `host_policies`."""
+    limit: Sequence[str] = ()
+    concurrency: int = 32
+    trust_on_first_use: bool = False
+    today: date = field(default_factory=date.today)
+
+
+@dataclass(frozen=True)
+class HostAuditReport:
+    scan_id: int
+    target: str
+    verdict: Verdict
+    hosts: tuple[HostReport, ...]
+    checks: int
+
+
+def host_policy_paths(request: HostAuditRequest) -> list[Path]:
+    if request.host_policies:
+        return list(request.host_policies)
+    base = request.policy.path.parent
+    return [(base / p).resolve() for p in request.policy.policy.host_policies]
+
+
+def load_checks(paths: Sequence[Path]) -> tuple[list[HostPolicy], list[HostCheck]]:
+    policies = [load_host_policy(p) for p in paths]
+    if not policies:
+        raise ConfigError(["no host policy: pass --policy FILE or set host_policies in the policy"])
+    checks: list[HostCheck] = []
+    owner: dict[str, Path] = {}
+    for hp in policies:
+        for check in hp.checks:
+            if check.id in owner:
+                raise ConfigError(
+                    [f"{hp.path}: check id {check.id!r} is also defined in {owner[check.id]}"]
+                )
+            owner[check.id] = hp.path
+            checks.append(check)
+    return policies, checks
+
+
+def run_host_audit(
+    request: HostAuditRequest,
+    store: Store,
+    progress: Callable[[HostReport], None] | None = None,
+) -> HostAuditReport:
+    inventory = load_inventory(request.inventory)
+    hosts = inventory.limit(request.limit)
+    host_policies, checks = load_checks(host_policy_paths(request))
+    waivers = load_waivers(request.policy.waivers_path)
+    policy = request.policy.policy
+    if any(hp.unreachable == "warn" for hp in host_policies):
+        policy = policy.model_copy(
+            update={"errors": {**policy.errors, "hosts.unreachable": "warn"}}
+        )
+    policy_names = ", ".join(hp.name for hp in host_policies)
+    target = inventory.name
+
+    scan_id = store.begin_scan(
+        ScanMeta(
+            kind="hosts",
+            target=target,
+            policy_path=", ".join(str(hp.path) for hp in host_policies),
+            policy_digest=",".join(hp.digest[:16] for hp in host_policies),
+        )
+    )
+    connector = Connector(SshOptions(trust_on_first_use=request.trust_on_first_use))
+    try:
+        reports = audit_hosts(
+            hosts, checks, connector, concurrency=request.concurrency, progress=progress
+        )
+        findings, errors, records = _collect(reports, checks, policy_names)
+        verdict = judge(
+            GateInput(
+                findings=findings,
+                policy=policy,
+                target=target,
+                waivers=waivers,
+                errors=errors,
+                first_seen=store.first_seen(target, (f.fingerprint for f in findings)),
+                today=request.today,
+            )
+        )
+        reached = sum(1 for r in reports if r.failure is None)
+        store.finish_scan(
+            scan_id,
+            ScanOutcome(
+                verdict=verdict,
+                tool_versions={SCANNER: policy_names},
+                coverage={SCANNER: {"requested": len(hosts), "scanned": reached}},
+                completed_scanners=[SCANNER] if not errors else [],
+                host_checks=records,
+                summary={
+                    "inventory": str(inventory.path),
+                    "hosts": len(hosts),
+                    "checks": len(checks),
+                    "statuses": _status_counts(records),
+                },
+            ),
+        )
+    except BaseException as exc:
+        store.mark_interrupted(scan_id, f"audit stopped before it finished: {type(exc).__name__}")
+        raise
+    finally:
+        connector.close()
+    return HostAuditReport(scan_id, target, verdict, tuple(reports), len(checks))
+
+
+def _collect(
+    reports: Sequence[HostReport], checks: Sequence[HostCheck], policy_names: str
+) -> tuple[list[Finding], list[ScanError], list[HostCheckRecord]]:
+    findings: list[Finding] = []
+    errors: list[ScanError] = []
+    records: list[HostCheckRecord] = []
+    for report in reports:
+        name = report.host.name
+        if report.failure is not None:
+            failure = report.failure
+            errors.append(
+                ScanError(
+                    f"host {name}",
+                    "hosts.unreachable",
+                    f"{failure.kind}: {failure.reason}",
+                    hint=failure.hint,
+                )
+            )
+            for check in checks:
+                records.append(_record(name, check, "not-run", "", failure.reason, policy_names))
+            continue
+        for result in report.results:
+            check, verdict = result.check, result.verdict
+            meta = check.meta
+            observed = verdict.observed
+            if verdict.reason and verdict.status is not CheckStatus.PASS:
+                observed = f"{observed}\n({verdict.reason})" if observed else verdict.reason
+            records.append(
+                _record(name, check, verdict.status.value, verdict.expected, observed, policy_names)
+            )
+            if verdict.status is CheckStatus.ERROR:
+                errors.append(
+                    ScanError(f"host {name}", "hosts.check", f"check {meta.id}: {verdict.reason}")
+                )
+            elif verdict.status is CheckStatus.FAIL:
+                findings.append(
+                    Finding(
+                        scanner=SCANNER,
+                        rule_id=meta.id,
+                        severity=meta.severity,
+                        title=meta.title,
+                        message=f"expected: {verdict.expected}"
+                        + (f"; {verdict.reason}" if verdict.reason else "")
+                        + (f"\n{meta.rationale}" if meta.rationale else ""),
+                        location=Location(host=name),
+                        fingerprint=fingerprint(SCANNER, name, meta.id),
+                        evidence=verdict.observed,
+                        references=check.reference_list(),
+                        remediation=meta.remediation,
+                    )
+                )
+    return findings, errors, records
+
+
+def _record(
+    host: str, check: HostCheck, status: str, expected: str, observed: str, policy: str
+) -> HostCheckRecord:
+    meta = check.meta
+    return HostCheckRecord(
+        scan_id=0,
+        host=host,
+        check_id=meta.id,
+        title=meta.title,
+        status=status,
+        severity=meta.severity.label,
+        expected=expected[:1000],
+        observed=observed[:2000],
+        references=list(check.reference_list()),
+        remediation=meta.remediation,
+        policy=policy,
+    )
+
+
+def _status_counts(records: Sequence[HostCheckRecord]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for r in records:
+        counts[r.status] = counts.get(r.status, 0) + 1
+    return counts
+
+
+def host_summary_line(report: HostReport) -> str:
+    name = report.host.name
+    if report.failure is not None:
+        return f"  {name}: ERROR {report.failure.kind}: {report.failure.reason}"
+    parts = [
+        f"{report.count(CheckStatus.PASS)} pass",
+        f"{report.count(CheckStatus.FAIL)} fail",
+        f"{report.count(CheckStatus.NOT_APPLICABLE)} n/a",
+        f"{report.count(CheckStatus.ERROR)} error",
+    ]
+    state = "ok" if not report.count(CheckStatus.ERROR) and not report.batch_problem else "ERROR"
+    extra = f" ({report.batch_problem})" if report.batch_problem else ""
+    return f"  {name}: {state} {', '.join(parts)} in {report.seconds:.1f} s{extra}"

@@ -1,0 +1,1 @@
+"""Host audit: inventory, SSH sessions, batched remote sections, check kinds, host policies."""

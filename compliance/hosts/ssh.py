@@ -1,0 +1,317 @@
+"""One paramiko connection per host: verified host key, bounded output, hard deadlines.
+
+Everything that can go wrong before a host's checks run (no route, refused, not SSH, host
+key unknown or changed, key refused, sudo wants a password) becomes a `HostFailure` with
+one line a person can act on. Nothing here ever logs or returns a password, a key or a
+passphrase: the error texts are built from the host's name, address and user only.
+
+Host keys are checked as OpenSSH does: against known_hosts (default ~/.ssh/known_hosts),
+including hashed entries and `[host]:port` entries for non-default ports (paramiko's
+HostKeys understands both). An unknown key fails the host unless trust-on-first-use was
+asked for explicitly, in which case the key is appended to that known_hosts file and the
+next run verifies against it. A changed key always fails.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import paramiko
+
+from compliance.hosts.inventory import Host
+
+
+@dataclass(frozen=True)
+class SshOptions:
+    connect_timeout: float = 10.0
+    """TCP connect and SSH banner."""
+    auth_timeout: float = 15.0
+    trust_on_first_use: bool = False
+    batch_timeout: float | None = None
+    """Whole-batch deadline; None: the sum of the sections' budgets plus slack."""
+
+
+class HostFailure(Exception):
+    """The host could not be audited at all. `kind`: unreachable, host-key, auth, sudo."""
+
+    def __init__(self, kind: str, reason: str, hint: str = ""):
+        super().__init__(reason)
+        self.kind = kind
+        self.reason = reason
+        self.hint = hint
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    output: bytes
+    """stdout and stderr combined, at most `limit` bytes."""
+    exit_status: int | None
+    timed_out: bool = False
+    cut_off: bool = False
+    """The host printed more than the limit; we stopped reading and closed the channel."""
+
+
+_KNOWN_HOSTS_LOCK = threading.Lock()
+
+
+class _RejectUnknown(paramiko.MissingHostKeyPolicy):
+    def __init__(self, known_hosts: Path):
+        self.known_hosts = known_hosts
+
+    def missing_host_key(
+        self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey
+    ) -> None:
+        where = self.known_hosts if self.known_hosts.exists() else f"{self.known_hosts} (missing)"
+        raise HostFailure(
+            "host-key",
+            f"host key for {hostname} is not in {where} ({key.get_name()} SHA256:{_sha256(key)})",
+            hint="verify the fingerprint out of band, then add it with ssh-keyscan, or run "
+            "once with --trust-on-first-use",
+        )
+
+
+class _TrustOnFirstUse(paramiko.MissingHostKeyPolicy):
+    """Record an unknown key (never a changed one: paramiko rejects that before us)."""
+
+    def __init__(self, known_hosts: Path):
+        self.known_hosts = known_hosts
+
+    def missing_host_key(
+        self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey
+    ) -> None:
+        line = f"{hostname} {key.get_name()} {key.get_base64()}\n"
+        with _KNOWN_HOSTS_LOCK:
+            self.known_hosts.parent.mkdir(parents=True, exist_ok=True)
+            with self.known_hosts.open("a", encoding="utf-8") as handle:
+                handle.write(line)
+
+
+def _sha256(key: paramiko.PKey) -> str:
+    import base64
+    import hashlib
+
+    digest = hashlib.sha256(key.asbytes()).digest()
+    return base64.b64encode(digest).decode().rstrip("=")
+
+
+class Connector:
+    """Opens sessions; shares one connection per jump host among all hosts behind it."""
+
+    def __init__(self, options: SshOptions):
+        self.options = options
+        self._jumps: dict[str, HostSession] = {}
+        self._jump_locks: dict[str, threading.Lock] = {}
+        self._lock = threading.Lock()
+
+    def open(self, host: Host) -> HostSession:
+        sock = self._jump_channel(host.jump, host) if host.jump else self._tcp(host)
+        session = HostSession(host, self.options)
+        session.connect(sock)
+        return session
+
+    def close(self) -> None:
+        for session in self._jumps.values():
+            session.close()
+        self._jumps.clear()
+
+    def _tcp(self, host: Host) -> socket.socket:
+        timeout = self.options.connect_timeout
+        try:
+            sock = socket.create_connection((host.address, host.port), timeout=timeout)
+        except TimeoutError:
+            raise HostFailure(
+                "unreachable",
+                f"no answer from {host.address}:{host.port} within {timeout:g} s",
+                hint="check the address, the port and any firewall in between",
+            ) from None
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise HostFailure(
+                "unreachable",
+                f"cannot connect to {host.address}:{host.port}: {reason}",
+                hint="is sshd running and listening on that port?",
+            ) from None
+        # paramiko leaves Nagle on: every small packet of the exchange then waits ~40 ms
+        # for the delayed ACK, which dominates a batch of quick commands.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock
+
+    def _jump_channel(self, jump: Host, host: Host) -> Any:
+        with self._lock:
+            lock = self._jump_locks.setdefault(jump.name, threading.Lock())
+        with lock:
+            session = self._jumps.get(jump.name)
+            if session is None or not session.alive():
+                try:
+                    session = self.open(jump)
+                except HostFailure as exc:
+                    raise HostFailure(
+                        exc.kind, f"via jump host {jump.name}: {exc.reason}", exc.hint
+                    ) from None
+                self._jumps[jump.name] = session
+        transport = session.transport()
+        try:
+            return transport.open_channel(
+                "direct-tcpip",
+                (host.address, host.port),
+                ("127.0.0.1", 0),
+                timeout=self.options.connect_timeout,
+            )
+        except (paramiko.SSHException, OSError) as exc:
+            raise HostFailure(
+                "unreachable",
+                f"jump host {jump.name} could not reach {host.address}:{host.port}: {exc}",
+                hint="check AllowTcpForwarding on the jump host and the target address",
+            ) from None
+
+
+class HostSession:
+    def __init__(self, host: Host, options: SshOptions):
+        self.host = host
+        self.options = options
+        self.client = paramiko.SSHClient()
+
+    def connect(self, sock: Any) -> None:
+        host, options = self.host, self.options
+        client = self.client
+        known = host.known_hosts
+        if known.exists():
+            try:
+                # system keys: verified against, never rewritten by paramiko
+                client.load_system_host_keys(str(known))
+            except (OSError, UnicodeDecodeError, paramiko.SSHException) as exc:
+                sock.close()
+                raise HostFailure("host-key", f"cannot read known_hosts {known}: {exc}") from None
+        policy: paramiko.MissingHostKeyPolicy = (
+            _TrustOnFirstUse(known) if options.trust_on_first_use else _RejectUnknown(known)
+        )
+        client.set_missing_host_key_policy(policy)
+        password = host.password()
+        if host.password_env and password is None:
+            sock.close()
+            raise HostFailure(
+                "auth",
+                f"environment variable {host.password_env} (password_env of {host.name}) "
+                "is not set",
+            )
+        try:
+            client.connect(
+                host.address,
+                port=host.port,
+                username=host.user,
+                key_filename=str(host.key) if host.key else None,
+                password=password,
+                sock=sock,
+                timeout=options.connect_timeout,
+                banner_timeout=options.connect_timeout,
+                auth_timeout=options.auth_timeout,
+                channel_timeout=options.connect_timeout,
+                allow_agent=host.key is None and password is None,
+                look_for_keys=host.key is None and password is None,
+            )
+        except HostFailure:
+            self.close()
+            raise
+        except paramiko.BadHostKeyException as exc:
+            self.close()
+            raise HostFailure(
+                "host-key",
+                f"host key for {host.address}:{host.port} CHANGED: known_hosts {known} has "
+                f"{exc.expected_key.get_name()} SHA256:{_sha256(exc.expected_key)}, the host "
+                f"offered {exc.key.get_name()} SHA256:{_sha256(exc.key)}",
+                hint="someone may be intercepting the connection, or the host was "
+                "reinstalled: verify, then replace the known_hosts line",
+            ) from None
+        except paramiko.AuthenticationException:
+            self.close()
+            how = (
+                f"key {host.key}" if host.key else "password" if password else "agent/default keys"
+            )
+            raise HostFailure(
+                "auth",
+                f"authentication failed for {host.user}@{host.address}:{host.port} ({how})",
+                hint="check the user, the key in the inventory and authorized_keys on the host",
+            ) from None
+        except FileNotFoundError as exc:
+            self.close()
+            raise HostFailure("auth", f"key file not found: {exc.filename}") from None
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            self.close()
+            reason = str(exc) or type(exc).__name__
+            raise HostFailure(
+                "unreachable",
+                f"SSH handshake with {host.address}:{host.port} failed: {reason}",
+                hint="is it an SSH server, and is it overloaded (MaxStartups)?",
+            ) from None
+
+    def transport(self) -> paramiko.Transport:
+        transport = self.client.get_transport()
+        if transport is None:
+            raise HostFailure("unreachable", f"connection to {self.host.name} is closed")
+        return transport
+
+    def alive(self) -> bool:
+        transport = self.client.get_transport()
+        return transport is not None and transport.is_active()
+
+    def run(self, command: str, stdin: bytes, *, timeout: float, limit: int) -> CommandResult:
+        """Run `command`, feed it `stdin`, read at most `limit` bytes until `timeout`."""
+        deadline = time.monotonic() + timeout
+        try:
+            channel = self.transport().open_session(timeout=self.options.connect_timeout)
+        except (paramiko.SSHException, OSError) as exc:
+            raise HostFailure(
+                "unreachable", f"cannot open a session on {self.host.name}: {exc}"
+            ) from None
+        try:
+            channel.set_combine_stderr(True)
+            channel.settimeout(max(0.1, timeout))
+            channel.exec_command(command)
+            channel.sendall(stdin)
+            channel.shutdown_write()
+            chunks: list[bytes] = []
+            size = 0
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return CommandResult(b"".join(chunks), None, timed_out=True)
+                channel.settimeout(remaining)
+                try:
+                    data = channel.recv(65536)
+                except TimeoutError:
+                    return CommandResult(b"".join(chunks), None, timed_out=True)
+                if not data:
+                    break
+                size += len(data)
+                if size > limit:
+                    chunks.append(data[: len(data) - (size - limit)])
+                    return CommandResult(b"".join(chunks), None, cut_off=True)
+                chunks.append(data)
+            remaining = max(0.1, deadline - time.monotonic())
+            status = None
+            if channel.status_event.wait(remaining):
+                status = channel.recv_exit_status()
+            return CommandResult(b"".join(chunks), status, timed_out=status is None)
+        except (paramiko.SSHException, OSError) as exc:
+            raise HostFailure(
+                "unreachable", f"connection to {self.host.name} broke during the audit: {exc}"
+            ) from None
+        finally:
+            with contextlib.suppress(Exception):
+                channel.close()
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.client.close()
+
+    def __enter__(self) -> HostSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,1 @@
+"""Operations around the gate: Prometheus metrics and drift notifications."""

@@ -1,0 +1,156 @@
+"""Prometheus metrics from the store, for node_exporter's textfile collector.
+
+Built with prometheus_client so names, escaping and the exposition format are right, and
+written with its atomic textfile writer: node_exporter never reads a half-written file.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from prometheus_client import CollectorRegistry, Gauge, generate_latest, write_to_textfile
+
+from compliance.policy import WaiverEntry
+from compliance.store import Store
+from compliance.store.models import ScanRecord
+
+EXPIRY_WINDOW_DAYS = 14
+VERDICT_VALUE = {"pass": 0, "fail": 1, "error": 2}
+
+
+def build_registry(
+    store: Store, waivers: list[WaiverEntry], now: datetime | None = None
+) -> CollectorRegistry:
+    now = now or datetime.now(UTC)
+    registry = CollectorRegistry()
+    labels = ["kind", "target"]
+    verdict = Gauge(
+        "compliance_verdict",
+        "Latest verdict: 0 pass, 1 fail, 2 error (incomplete scans count as 2)",
+        labels,
+        registry=registry,
+    )
+    complete = Gauge(
+        "compliance_scan_complete",
+        "1 when the latest scan completed cleanly",
+        labels,
+        registry=registry,
+    )
+    duration = Gauge(
+        "compliance_scan_duration_seconds", "Duration of the latest scan", labels, registry=registry
+    )
+    finished = Gauge(
+        "compliance_scan_finished_timestamp_seconds",
+        "When the latest scan finished (Unix time)",
+        labels,
+        registry=registry,
+    )
+    age = Gauge(
+        "compliance_scan_age_seconds",
+        "Seconds since the latest scan started",
+        labels,
+        registry=registry,
+    )
+    findings = Gauge(
+        "compliance_findings",
+        "Findings of the latest scan",
+        [*labels, "scanner", "severity", "status"],
+        registry=registry,
+    )
+    blocking = Gauge(
+        "compliance_blocking_findings",
+        "Blocking findings of the latest scan",
+        labels,
+        registry=registry,
+    )
+    host_score = Gauge(
+        "compliance_host_score_ratio",
+        "Passed / (passed + failed) host checks",
+        [*labels, "host"],
+        registry=registry,
+    )
+    host_failed = Gauge(
+        "compliance_host_failed_checks", "Failed host checks", [*labels, "host"], registry=registry
+    )
+    host_errors = Gauge(
+        "compliance_host_check_errors",
+        "Host checks that errored or did not run",
+        [*labels, "host"],
+        registry=registry,
+    )
+    for scan in store.latest_scans():
+        key = (scan.kind, scan.target)
+        verdict.labels(*key).set(VERDICT_VALUE.get(scan.verdict or "", 2))
+        complete.labels(*key).set(1 if scan.status == "complete" else 0)
+        age.labels(*key).set(max(0.0, (now - _aware(scan.started_at)).total_seconds()))
+        if scan.finished_at is not None:
+            duration.labels(*key).set((scan.finished_at - scan.started_at).total_seconds())
+            finished.labels(*key).set(_aware(scan.finished_at).timestamp())
+        _finding_metrics(store, scan, findings, blocking)
+        _host_metrics(store, scan, host_score, host_failed, host_errors)
+    _waiver_metrics(waivers, registry, now.date())
+    return registry
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _finding_metrics(store: Store, scan: ScanRecord, findings: Gauge, blocking: Gauge) -> None:
+    assert scan.id is not None
+    rows = store.findings(scan.id)
+    counts = Counter((f.scanner, f.severity, f.status) for f in rows)
+    for (scanner, severity, status), n in counts.items():
+        findings.labels(scan.kind, scan.target, scanner, severity, status).set(n)
+    blocking.labels(scan.kind, scan.target).set(sum(1 for f in rows if f.blocking))
+
+
+def _host_metrics(
+    store: Store, scan: ScanRecord, score: Gauge, failed: Gauge, errors: Gauge
+) -> None:
+    assert scan.id is not None
+    per_host: dict[str, Counter[str]] = {}
+    for check in store.host_checks(scan.id):
+        per_host.setdefault(check.host, Counter())[check.status] += 1
+    for host, c in per_host.items():
+        judged = c["pass"] + c["fail"]
+        if judged:
+            score.labels(scan.kind, scan.target, host).set(c["pass"] / judged)
+        failed.labels(scan.kind, scan.target, host).set(c["fail"])
+        errors.labels(scan.kind, scan.target, host).set(c["error"] + c["not-run"])
+
+
+def _waiver_metrics(waivers: list[WaiverEntry], registry: CollectorRegistry, today: date) -> None:
+    soon = Gauge(
+        "compliance_waivers_expiring",
+        f"Waivers expiring within {EXPIRY_WINDOW_DAYS} days",
+        registry=registry,
+    )
+    expired = Gauge(
+        "compliance_waivers_expired", "Waivers past their expiry date", registry=registry
+    )
+    expiry = Gauge(
+        "compliance_waiver_expiry_timestamp_seconds",
+        "Expiry of each waiver",
+        ["waiver", "approver", "source"],
+        registry=registry,
+    )
+    limit = today + timedelta(days=EXPIRY_WINDOW_DAYS)
+    soon.set(sum(1 for e in waivers if today <= e.waiver.expires <= limit))
+    expired.set(sum(1 for e in waivers if e.waiver.expires < today))
+    for entry in waivers:
+        w = entry.waiver
+        name = w.fingerprint or f"{w.rule}:{w.path or '*'}"
+        when = datetime.combine(w.expires, datetime.min.time(), UTC).timestamp()
+        expiry.labels(name, w.approver, entry.source).set(when)
+
+
+def render(registry: CollectorRegistry) -> str:
+    return generate_latest(registry).decode("utf-8")
+
+
+def write(registry: CollectorRegistry, path: Path) -> None:
+    """Atomic: a temporary file in the same folder, then a rename."""
+    write_to_textfile(str(path), registry)

@@ -1,0 +1,423 @@
+"""pip-audit: known vulnerabilities in the dependencies a tree pins, online or air-gapped.
+
+pip-audit alone fails open offline ("No known vulnerabilities found", exit 0, when it
+could not audit a thing). Here every way of not auditing is an error the gate sees:
+
+- dependency files are read first (`dependency_files`): pip-audit gets only exact pins
+  (`--no-deps --disable-pip`, so it never builds a venv or reaches an index), and every
+  unpinned, URL or editable dependency is a `dependencies.skipped` error naming it;
+- pip-audit's own `skip_reason` entries become `dependencies.skipped` errors too;
+- a pin pip-audit does not report back is a `coverage` error;
+- a crash, a timeout, an unreachable advisory service or output that is not the JSON we
+  expect is a scanner error. pip-audit exits 1 both for "found vulnerabilities" and for
+  "failed", so its exit code alone proves nothing: only a well-formed report does.
+
+Advisories come from OSV: api.osv.dev by default, an OSV-compatible URL from the policy
+(`dependencies.osv_url`), or, with `--advisory-db DIR`, a mirror this scanner serves on an
+ephemeral loopback port for the length of the scan. Each advisory's full record is then
+read from the same service (`GET /v1/vulns/ID`) for its severity, since pip-audit's JSON
+carries none.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from packaging.version import InvalidVersion, Version
+
+from compliance.advisories import AdvisoryDbError, AdvisoryIndex, running_mirror
+from compliance.advisories.matching import fixed_versions
+from compliance.advisories.severity import record_severity
+from compliance.findings import Finding, Location, Severity, bound_text, fingerprint
+from compliance.scanners.dependency_files import Pin, is_dependency_file, parse_source
+from compliance.scanners.interface import (
+    ScanContext,
+    ScanError,
+    Scanner,
+    ScannerFailure,
+    ScannerResult,
+)
+from compliance.scanners.process import find_tool, run_tool, stderr_tail
+
+DEFAULT_OSV_URL = "https://api.osv.dev/v1/query"
+SOCKET_TIMEOUT = 30  # seconds per request to the advisory service
+MESSAGE_LIMIT = 1500
+ENVIRONMENT = "<environment>"
+SKIP_HINT = "to accept unaudited dependencies: `errors: {dependencies.skipped: warn}` in the policy"
+_UNREACHABLE = ("ConnectionError", "Max retries exceeded", "Could not connect", "ConnectTimeout")
+
+
+@dataclass(frozen=True)
+class Vuln:
+    id: str
+    fix_versions: tuple[str, ...]
+    aliases: tuple[str, ...]
+    description: str
+
+
+@dataclass(frozen=True)
+class Audited:
+    """What pip-audit said about one run: vulns per (name, version), and what it skipped."""
+
+    vulns: dict[tuple[str, str], list[Vuln]]
+    skipped: list[tuple[str, str]]  # (name, reason)
+
+
+class PipAuditScanner(Scanner):
+    name = "pip-audit"
+
+    def select(self, root: Path, files: Sequence[str]) -> list[str]:
+        return [f for f in files if is_dependency_file(f)]
+
+    def version(self) -> str:
+        run = run_tool([find_tool("pip-audit"), "--version"], tool="pip-audit", timeout=60)
+        words = run.stdout.split()
+        if run.returncode != 0 or not words:
+            raise ScannerFailure(
+                "scanner.crash", f"pip-audit --version failed: {stderr_tail(run.stderr)}"
+            )
+        return words[-1]
+
+    def scan(self, context: ScanContext) -> ScannerResult:
+        version = self.version()
+        settings = context.options.get("dependencies") or {}
+        errors: list[ScanError] = []
+        pins: list[Pin] = []
+        failed_files: set[str] = set()
+        for path in context.files:
+            parsed = parse_source(context.root, path)
+            pins.extend(parsed.pins)
+            for problem in parsed.problems:
+                errors.append(ScanError(self.name, "scanner.parse", problem, path=path))
+            for item in parsed.unaudited:
+                where = f" (line {item.line})" if item.line else ""
+                errors.append(
+                    ScanError(
+                        self.name,
+                        "dependencies.skipped",
+                        f"{item.name} could not be audited{where}: {item.reason}",
+                        path=item.path,
+                        hint=SKIP_HINT,
+                    )
+                )
+            if parsed.problems or parsed.unaudited:
+                failed_files.add(path)
+        pins = list(dict.fromkeys(pins))
+        environment = bool(settings.get("environment"))
+        findings: list[Finding] = []
+        with (
+            _advisory_service(context.options) as query_url,
+            tempfile.TemporaryDirectory(prefix="compliance-pip-audit-") as tmp,
+        ):
+            runner = _Runner(Path(tmp), query_url, context.timeout)
+            audited: list[tuple[Pin, list[Vuln]]] = []
+            for layer in _layers(pins):
+                result = runner.audit_pins(layer)
+                audited += self._check_run(result, layer, errors, failed_files)
+            if environment:
+                result = runner.audit_environment()
+                errors += [_skip_error(n, r, ENVIRONMENT) for n, r in result.skipped]
+                audited += [
+                    (Pin(name, ver, ENVIRONMENT), vulns)
+                    for (name, ver), vulns in sorted(result.vulns.items())
+                ]
+            wanted = {i for _, vs in audited for v in vs for i in (v.id, *v.aliases)}
+            records = _fetch_records(query_url, wanted)
+        unknown = Severity.parse(context.options.get("unknown_severity", "high"))
+        for pin, vulns in audited:
+            for v in vulns:
+                known = [records[i] for i in (v.id, *v.aliases) if i in records]
+                findings.append(_finding(pin, v, known, unknown))
+        requested = len(context.files) + int(environment)
+        scanned = len([f for f in context.files if f not in failed_files]) + int(environment)
+        return ScannerResult(
+            scanner=self.name,
+            version=version,
+            findings=tuple(findings),
+            errors=tuple(errors),
+            files_requested=requested,
+            files_scanned=scanned,
+        )
+
+    def _check_run(
+        self,
+        result: Audited,
+        layer: list[Pin],
+        errors: list[ScanError],
+        failed_files: set[str],
+    ) -> list[tuple[Pin, list[Vuln]]]:
+        """Map pip-audit's answer back to the files; what it skipped or dropped is an error."""
+        skipped = dict(result.skipped)
+        audited = []
+        for pin in layer:
+            vulns = result.vulns.get((pin.name, pin.version))
+            if vulns is not None:
+                audited.append((pin, vulns))
+                continue
+            failed_files.add(pin.path)
+            reason = skipped.get(pin.name)
+            if reason is not None:
+                errors.append(_skip_error(pin.name, reason, pin.path))
+            else:
+                errors.append(
+                    ScanError(
+                        self.name,
+                        "coverage",
+                        f"pip-audit did not report on {pin.name}=={pin.version}",
+                        path=pin.path,
+                        hint="the gate cannot tell whether it is vulnerable",
+                    )
+                )
+        return audited
+
+
+def _layers(pins: list[Pin]) -> list[list[Pin]]:
+    """Groups with at most one version per package: pip-audit refuses two in one run."""
+    versions: dict[str, list[str]] = {}
+    for pin in pins:
+        seen = versions.setdefault(pin.name, [])
+        if pin.version not in seen:
+            seen.append(pin.version)
+    depth = max((len(v) for v in versions.values()), default=0)
+    return [
+        [p for p in pins if len(versions[p.name]) > level and versions[p.name][level] == p.version]
+        for level in range(depth)
+    ]
+
+
+def _skip_error(name: str, reason: str, path: str) -> ScanError:
+    return ScanError(
+        PipAuditScanner.name,
+        "dependencies.skipped",
+        f"{name} could not be audited: pip-audit skipped it: {reason}",
+        path=None if path == ENVIRONMENT else path,
+        hint=SKIP_HINT,
+    )
+
+
+@contextmanager
+def _advisory_service(options: Mapping[str, Any]) -> Iterator[str]:
+    """The OSV query URL for this scan; with `advisory_db`, a mirror serving it meanwhile."""
+    db = options.get("advisory_db")
+    if not db:
+        settings = options.get("dependencies") or {}
+        # $COMPLIANCE_OSV_URL points every scan on a machine at an internal mirror.
+        yield str(
+            settings.get("osv_url") or os.environ.get("COMPLIANCE_OSV_URL") or DEFAULT_OSV_URL
+        )
+        return
+    try:
+        index = AdvisoryIndex.open(Path(db))
+    except AdvisoryDbError as exc:
+        raise ScannerFailure(
+            "scanner.crash",
+            f"the advisory database cannot be used: {exc}",
+            hint="fix or replace the file; a mirror missing records would pass vulnerable pins",
+        ) from None
+    try:
+        with running_mirror(index) as server:
+            yield server.query_url
+    finally:
+        index.close()
+
+
+class _Runner:
+    """Runs pip-audit against one OSV service and reads its JSON report."""
+
+    def __init__(self, tmp: Path, query_url: str, timeout: float):
+        self.tmp = tmp
+        self.query_url = query_url
+        self.timeout = timeout
+        self.runs = 0
+
+    def audit_pins(self, pins: list[Pin]) -> Audited:
+        self.runs += 1
+        requirements = self.tmp / f"pins-{self.runs}.txt"
+        lines = sorted({f"{p.name}=={p.version}" for p in pins})
+        requirements.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return self._run(["-r", str(requirements), "--no-deps", "--disable-pip"], {})
+
+    def audit_environment(self) -> Audited:
+        """The packages installed for the interpreter running the gate (pip_api reads it)."""
+        self.runs += 1
+        return self._run([], {"PIPAPI_PYTHON_LOCATION": sys.executable})
+
+    def _run(self, source_args: list[str], env: dict[str, str]) -> Audited:
+        out = self.tmp / f"report-{self.runs}.json"
+        argv = [
+            find_tool("pip-audit"),
+            *source_args,
+            "--vulnerability-service", "osv",
+            "--osv-url", self.query_url,
+            "--format", "json",
+            "--output", str(out),
+            "--desc", "on",
+            "--aliases", "on",
+            "--progress-spinner", "off",
+            "--cache-dir", str(self.tmp / "cache"),
+            "--timeout", str(SOCKET_TIMEOUT),
+        ]  # fmt: skip
+        run = run_tool(
+            argv,
+            tool="pip-audit",
+            timeout=self.timeout,
+            env={**env, **_no_proxy_for_loopback(self.query_url)},
+        )
+        report = _read_report(out) if run.returncode in (0, 1) else None
+        if report is None:
+            raise _failure(run.returncode, run.stderr, self.query_url, out.exists())
+        return _parse_report(report)
+
+
+def _no_proxy_for_loopback(url: str) -> dict[str, str]:
+    """A proxy set for the internet must not swallow requests to our own loopback mirror."""
+    host = urlsplit(url).hostname or ""
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        return {}
+    current = os.environ.get("NO_PROXY") or os.environ.get("no_proxy") or ""
+    value = ",".join(filter(None, [current, "127.0.0.1", "localhost", "::1"]))
+    return {"NO_PROXY": value, "no_proxy": value}
+
+
+def _failure(code: int, stderr: str, url: str, wrote: bool) -> ScannerFailure:
+    if any(marker in stderr for marker in _UNREACHABLE):
+        return ScannerFailure(
+            "scanner.crash",
+            f"pip-audit could not reach the advisory service {url}: nothing was audited",
+            hint="offline? serve a copy: compliance scan --advisory-db DIR "
+            "(see docs/dependencies.md)",
+        )
+    if code in (0, 1) and wrote:
+        return ScannerFailure(
+            "scanner.output", "pip-audit wrote a report that is not the JSON expected"
+        )
+    return ScannerFailure(
+        "scanner.crash", f"pip-audit exited with code {code}: {stderr_tail(stderr)}"
+    )
+
+
+def _read_report(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+
+
+def _parse_report(report: Any) -> Audited:
+    deps = report.get("dependencies") if isinstance(report, dict) else None
+    if not isinstance(deps, list):
+        raise ScannerFailure("scanner.output", "pip-audit's JSON has no 'dependencies' list")
+    vulns: dict[tuple[str, str], list[Vuln]] = {}
+    skipped: list[tuple[str, str]] = []
+    try:
+        for dep in deps:
+            name = str(dep["name"])
+            if "skip_reason" in dep:
+                skipped.append((name, str(dep["skip_reason"])))
+                continue
+            vulns[(name, str(dep["version"]))] = [
+                Vuln(
+                    id=str(v["id"]),
+                    fix_versions=tuple(str(x) for x in v.get("fix_versions") or ()),
+                    aliases=tuple(str(x) for x in v.get("aliases") or ()),
+                    description=str(v.get("description") or ""),
+                )
+                for v in dep["vulns"]
+            ]
+    except (KeyError, TypeError) as exc:
+        raise ScannerFailure(
+            "scanner.output", f"pip-audit's JSON lacks a field ({exc}); unsupported version?"
+        ) from None
+    return Audited(vulns, skipped)
+
+
+def _fetch_records(query_url: str, ids: set[str]) -> dict[str, dict[str, Any]]:
+    """Full OSV records by id from the service's `GET /v1/vulns/ID`, for their severity.
+
+    Aliases are asked too (a CVE id is usually not a record: a 404, skipped). Best effort
+    by design: a record that cannot be fetched leaves the finding at the
+    policy's `unknown_severity` (high by default), which errs on the blocking side.
+    """
+    if not ids or not query_url.endswith("/v1/query"):
+        return {}
+    base = query_url[: -len("/query")] + "/vulns/"
+    loopback = bool(_no_proxy_for_loopback(query_url))
+    opener = (
+        urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        if loopback
+        else urllib.request.build_opener()
+    )
+
+    def fetch(record_id: str) -> tuple[str, dict[str, Any] | None]:
+        try:
+            with opener.open(base + quote(record_id), timeout=SOCKET_TIMEOUT) as response:
+                data = json.loads(response.read())
+        except (OSError, ValueError, urllib.error.URLError):
+            return record_id, None
+        return record_id, data if isinstance(data, dict) else None
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        return {k: v for k, v in pool.map(fetch, sorted(ids)) if v is not None}
+
+
+def _finding(pin: Pin, vuln: Vuln, records: list[dict[str, Any]], unknown: Severity) -> Finding:
+    """One advisory on one pin. `records`: the OSV records of its id and aliases we could read
+    (pip-audit merges aliased records and names them by PYSEC/CVE id first)."""
+    rated = [s for s in (record_severity(r) for r in records) if s is not None]
+    severity = max(rated) if rated else None
+    fixes = set(vuln.fix_versions)
+    for record in records:
+        fixes.update(fixed_versions(record, pin.name))
+    fix_list = tuple(sorted(fixes, key=_version_key))
+    path = None if pin.path == ENVIRONMENT else pin.path
+    upgrade = [f for f in fix_list if _version_key(f) > _version_key(pin.version)]
+    summary = next((str(r["summary"]).strip() for r in records if r.get("summary")), "")
+    source = "from the advisory" if severity is not None else "unknown, policy default"
+    return Finding(
+        scanner=PipAuditScanner.name,
+        rule_id=vuln.id,
+        severity=severity if severity is not None else unknown,
+        title=_title(summary or vuln.description) or f"{vuln.id} in {pin.name} {pin.version}",
+        message=bound_text(vuln.description or summary or vuln.id, MESSAGE_LIMIT),
+        location=Location(path=path, package=pin.name, version=pin.version),
+        fingerprint=fingerprint(PipAuditScanner.name, pin.name, vuln.id),
+        evidence=(
+            f"{pin.name}=={pin.version} in {pin.path}; "
+            f"fixed in: {', '.join(fix_list) if fix_list else 'no fixed version known'}; "
+            f"severity: {source}"
+        ),
+        references=vuln.aliases,
+        remediation=(
+            f"upgrade {pin.name} to {upgrade[0]} or later"
+            if upgrade
+            else "no fixed version is known: remove, replace or isolate the dependency"
+        ),
+        fix_versions=fix_list,
+    )
+
+
+def _title(text: str, limit: int = 120) -> str:
+    """The first sentence of an advisory's text, cut at a word: a title, not a paragraph."""
+    first = " ".join(text.split()).split(". ")[0].rstrip(".")
+    if len(first) <= limit:
+        return first
+    return first[:limit].rsplit(" ", 1)[0] + " …"
+
+
+def _version_key(text: str) -> tuple[int, Version | str]:
+    try:
+        return (0, Version(text))
+    except InvalidVersion:
+        return (1, text)
