@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from compliance.cli import main
+from compliance.scanners.process import find_tool
 
 pytestmark = pytest.mark.e2e
 
@@ -42,6 +43,8 @@ def run(*args: str, env: dict[str, str] | None = None) -> Result:
 
 
 def scan(root: Path, db: Path, extra_policy: str = "", env: dict[str, str] | None = None) -> Result:
+    """Each tree gets its own result cache, so no test is answered from another's results."""
+    env = {"COMPLIANCE_CACHE_DIR": str(db.parent / "cache"), **(env or {})}
     return run(
         "scan", str(root), "--policy", str(policy(root, extra_policy)), "--db", str(db),
         "--json", env=env,
@@ -225,3 +228,49 @@ def test_tiny_timeout_exits_2(tmp_path: Path) -> None:
     result = scan(root, tmp_path / "c.db", "per_scanner:\n  semgrep:\n    timeout: 0.05\n")
     assert result.exit_code == 2, result.output
     assert "did not finish within" in result.stderr
+
+
+def test_result_cache_rescans_only_what_changed(tmp_path: Path) -> None:
+    """The real semgrep behind a wrapper that only logs its command line."""
+    log = tmp_path / "calls.log"
+    wrapper = tmp_path / "semgrep-logged"
+    real = find_tool("semgrep")
+    wrapper.write_text(f'#!/bin/sh\necho "$@" >> "{log}"\nexec "{real}" "$@"\n')
+    wrapper.chmod(0o755)
+    env = {"COMPLIANCE_SEMGREP_BIN": str(wrapper)}
+    root = write(tmp_path / "tree", {k: v for k, v in VULNERABLE.items() if k != "config/app.env"})
+    db = tmp_path / "c.db"
+
+    def findings() -> list[tuple[str, str, str, str]]:
+        rows = json.loads(run("findings", "--db", str(db), "--json").output)
+        return sorted((f["rule_id"], f["path"], f["fingerprint"], f["status"]) for f in rows)
+
+    cold = scan(root, db, env=env)
+    assert cold.exit_code == 1, cold.output
+    cold_findings = findings()
+    assert log.read_text().count("scan --json") >= 1
+    log.write_text("")
+
+    warm = scan(root, db, env=env)
+    assert warm.exit_code == 1, warm.output
+    assert log.read_text() == ""  # nothing ran
+    assert findings() == cold_findings
+    assert json.loads(warm.stdout)["coverage"] == json.loads(cold.stdout)["coverage"]
+
+    (root / "deploy" / "install.sh").write_text("#!/bin/sh\necho fixed\n")
+    changed = scan(root, db, env=env)
+    assert changed.exit_code == 1, changed.output
+    calls = [line for line in log.read_text().splitlines() if "scan --json" in line]
+    assert calls and all(line.endswith("-- deploy/install.sh") for line in calls)
+    assert findings() == [f for f in cold_findings if f[0] != "pipeline-curl-pipe-shell"]
+
+
+def test_errors_are_never_cached(tmp_path: Path) -> None:
+    root = write(
+        tmp_path / "tree",
+        {"broken.py": "import tempfile\ndef f(:\n  x = = 3 tempfile.mktemp()\n  ))))\nclass\n"},
+    )
+    for _ in range(2):
+        result = scan(root, tmp_path / "c.db")
+        assert result.exit_code == 2, result.output
+        assert "broken.py" in result.stderr

@@ -157,6 +157,7 @@ def _fake_semgrep(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stdout: str, 
     script.write_text(f"#!/bin/sh\ncat '{tmp_path / 'out.txt'}'\nexit {code}\n")
     script.chmod(script.stat().st_mode | stat.S_IXUSR)
     monkeypatch.setenv("COMPLIANCE_SEMGREP_BIN", str(script))
+    monkeypatch.setenv("COMPLIANCE_CACHE_DIR", str(tmp_path / "cache"))
 
 
 def _context(tmp_path: Path) -> ScanContext:

@@ -50,6 +50,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from compliance.cache import ResultCache
 from compliance.findings import Finding, Location, Severity, bound_text, code_fingerprints
 from compliance.scanners.interface import (
     ScanContext,
@@ -92,6 +93,16 @@ CWE_ID = re.compile(r"CWE-\d+", re.IGNORECASE)
 OWASP_ID = re.compile(r"A\d{2}:\d{4}")
 
 
+@dataclass(frozen=True)
+class _Fresh:
+    version: str
+    results: list[dict[str, Any]]
+    suppressed: list[dict[str, Any]]
+    scanned: set[str]
+    errors: list[ScanError]
+    failed_paths: set[str]
+
+
 @dataclass
 class _Report:
     version: str
@@ -124,17 +135,18 @@ class SemgrepScanner(Scanner):
         files = rules.targets(context.files)
         if not files:
             return ScannerResult(self.name, _version_label(self.version(), rules))
-        first = self._run_batches(context, rules, files, disable_nosem=False)
-        errors = list(first.errors)
-        suppressed: list[dict[str, Any]] = []
-        with_nosem = [f for f in files if _mentions_nosem(context.root / f)]
-        if with_nosem:
-            second = self._run_batches(context, rules, with_nosem, disable_nosem=True)
-            errors.extend(e for e in second.errors if e not in errors)
-            kept = {_identity(r) for r in first.results}
-            suppressed = [r for r in second.results if _identity(r) not in kept]
-        failed = first.failed_paths
-        missing = [f for f in files if f not in first.scanned and f not in failed]
+        tool = find_tool("semgrep")
+        cache = (
+            ResultCache.open_default() if context.options.get("cache", True) else ResultCache(None)
+        )
+        digests = cache.digests(context.root, files)
+        known = cache.known_version(tool)
+        hits = cache.get(_namespace(known, rules, context), digests) if known else {}
+        todo = [f for f in files if f not in hits]
+        fresh = self._scan_fresh(context, rules, todo)
+        errors = list(fresh.errors)
+        failed = fresh.failed_paths
+        scanned = fresh.scanned | set(hits)
         errors.extend(
             ScanError(
                 self.name,
@@ -143,16 +155,59 @@ class SemgrepScanner(Scanner):
                 path=path,
                 hint="exclude it in the policy if it is not meant to be scanned",
             )
-            for path in missing
+            for path in files
+            if path not in scanned and path not in failed
         )
-        findings = self._findings(context, rules, first.results, suppressed)
+        version = fresh.version or known or self.version()
+        if fresh.version and cache.enabled:
+            cache.remember_version(tool, fresh.version)
+            if not any(e.path not in todo for e in fresh.errors):  # no run-wide error
+                clean: dict[str, dict[str, list[Any]]] = {
+                    f: {"results": [], "suppressed": []}
+                    for f in todo
+                    if f in fresh.scanned and f not in failed
+                }
+                for kind, items in (("results", fresh.results), ("suppressed", fresh.suppressed)):
+                    for item in items:
+                        if item["path"] in clean:
+                            clean[item["path"]][kind].append(item)
+                cache.put(_namespace(fresh.version, rules, context), digests, clean)
+        results = fresh.results + [r for hit in hits.values() for r in hit["results"]]
+        suppressed = fresh.suppressed + [r for hit in hits.values() for r in hit["suppressed"]]
+        findings = self._findings(context, rules, results, suppressed)
         return ScannerResult(
             scanner=self.name,
-            version=_version_label(first.version, rules),
+            version=_version_label(version, rules),
             findings=tuple(findings),
             errors=tuple(errors),
             files_requested=len(files),
-            files_scanned=sum(1 for f in files if f in first.scanned and f not in failed),
+            files_scanned=sum(1 for f in files if f in scanned and f not in failed),
+        )
+
+    def _scan_fresh(self, context: ScanContext, rules: RuleSet, files: list[str]) -> _Fresh:
+        """Run semgrep on the files the cache could not answer for (both nosem passes)."""
+        if not files:
+            return _Fresh("", [], [], set(), [], set())
+        first = self._run_batches(context, rules, files, disable_nosem=False)
+        errors = list(first.errors)
+        failed = set(first.failed_paths)
+        suppressed: list[dict[str, Any]] = []
+        with_nosem = [f for f in files if _mentions_nosem(context.root / f)]
+        if with_nosem:
+            second = self._run_batches(context, rules, with_nosem, disable_nosem=True)
+            errors.extend(e for e in second.errors if e not in errors)
+            failed |= second.failed_paths
+            kept = {_identity(r) for r in first.results}
+            suppressed = [r for r in second.results if _identity(r) not in kept]
+        texts = _FileBytes(context.root)
+        secret_rules = rules.secret_rules
+        return _Fresh(
+            first.version,
+            [_trim(r, secret_rules, texts) for r in first.results],
+            [_trim(r, secret_rules, texts) for r in suppressed],
+            first.scanned,
+            errors,
+            failed,
         )
 
     def _run_batches(
@@ -391,6 +446,39 @@ def _first_sentence(text: str) -> str:
     first = text.strip().splitlines()[0] if text.strip() else ""
     head, dot, _ = first.partition(". ")
     return head + dot.strip()
+
+
+def _trim(result: Any, secret_rules: frozenset[str], texts: _FileBytes) -> dict[str, Any]:
+    """What findings need of a result, and nothing else: this is what the cache stores, so
+    a secret interpolated into a message (`$SECRET`) is redacted here already."""
+    try:
+        path = _rel(str(result["path"]))
+        rule = str(result["check_id"])
+        start = {"line": int(result["start"]["line"]), "offset": int(result["start"]["offset"])}
+        end = {"line": int(result["end"]["line"]), "offset": int(result["end"]["offset"])}
+        extra = result.get("extra") or {}
+        message = str(extra.get("message") or "")
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ScannerFailure("scanner.output", f"semgrep result is malformed: {exc}") from None
+    if rule in secret_rules:
+        message = redact_in(message, texts.span(path, start["offset"], end["offset"]))
+    metadata = extra.get("metadata")
+    return {
+        "check_id": rule,
+        "path": path,
+        "start": start,
+        "end": end,
+        "extra": {
+            "message": message,
+            "severity": extra.get("severity"),
+            "metadata": metadata if isinstance(metadata, dict) else {},
+        },
+    }
+
+
+def _namespace(version: str | None, rules: RuleSet, context: ScanContext) -> str:
+    timeout = context.options.get("rule_timeout", RULE_TIMEOUT)
+    return f"semgrep|{version}|{rules.digest}|timeout={timeout}|trim-v1"
 
 
 def _version_label(version: str, rules: RuleSet) -> str:
