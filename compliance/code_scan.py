@@ -147,6 +147,7 @@ def _run_scanner(
             timeout=policy.timeout_for(name),
             options={
                 "unknown_severity": policy.unknown_severity.label,
+                "rules": [str(loaded.path.parent / rule) for rule in settings.rules],
                 "dependencies": policy.dependencies.model_dump(),
                 **extra,
             },

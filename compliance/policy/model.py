@@ -51,6 +51,8 @@ class ScannerSettings(Strict):
     min_confidence: SeverityField | None = None
     timeout: float | None = Field(default=None, gt=0)
     exclude: tuple[str, ...] = ()
+    rules: tuple[str, ...] = ()
+    """semgrep: rule files or folders, relative to the policy file (default: the shipped pack)."""
 
 
 class ReportSettings(Strict):

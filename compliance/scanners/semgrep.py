@@ -1,0 +1,529 @@
+"""Semgrep with our own local rule packs, run so that it can never quietly skip anything.
+
+How it runs, and why:
+
+- Rules come only from local files (`policies/semgrep/`, or `per_scanner.semgrep.rules` in
+  the policy), with `--metrics=off --disable-version-check --oss-only` and
+  `SEMGREP_ENABLE_VERSION_CHECK=0`: the gate never touches the network.
+- We pass an explicit file list. Semgrep's own target filters (its default ignore list,
+  which hides `tests/`, `.semgrepignore`, `.gitignore`, the 1 MB size limit) apply only to
+  files it discovers in folders, never to files named on the command line; we also pass
+  `--no-git-ignore --max-target-bytes=0` so the policy's excludes alone decide.
+- `--no-rewrite-rule-ids`: a rule's id is the finding's rule_id and part of its fingerprint,
+  so it must not depend on where the rule file is installed.
+- Coverage: we ask semgrep only for files a rule applies to (`semgrep_rules.py`) and require
+  each to come back in `paths.scanned` without an error; anything else is an error.
+
+Which of semgrep's `errors` are failures: all of them. Semgrep exits 0 after most, so we read
+the list and sort each entry into a ScanError kind:
+
+- `scanner.parse` for Syntax/Lexical/AST-builder errors and `PartialParsing` of a target:
+  part of the file was not analysed, and a finding may hide exactly there. Semgrep parses a
+  file only when a rule's prefilter says the rule may match it, so a reported parse error
+  is always on a file a rule wanted to read; broken files no rule cares about cost nothing.
+- `scanner.timeout` for per-file rule timeouts (incl. taint fixpoint timeouts): the rule
+  did not finish on that file.
+- `scanner.crash` for everything else: rule/pattern/schema/YAML errors (a rule that does not
+  run is a hole in the gate; semgrep even drops the whole config for schema errors), out of
+  memory, stack overflow, fatal and unknown errors.
+Nothing is classed harmless: we ship our own rules and use no Pro or SCA features, so no
+benign error types are expected, and an unexpected one must be looked at by a person.
+Messages are cut to their first line: semgrep quotes source code after it, and that code may
+hold a secret.
+
+`# nosemgrep` is honoured as semgrep honours it, and nothing it hides is lost: files that
+contain "nosem" are scanned a second time with `--disable-nosem`, and what only that pass
+finds is stored as suppressed (the design of bandit.py's `# nosec` pass).
+
+Semgrep OSS prints "requires login" instead of a fingerprint and of the matched lines, so we
+read the lines ourselves and use `code_fingerprints`. For secrets rules the fingerprint is
+taken over the secret (hashed, never stored) and every text field carries only its redacted
+form.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from compliance.cache import ResultCache
+from compliance.findings import Finding, Location, Severity, bound_text, code_fingerprints
+from compliance.scanners.interface import (
+    ScanContext,
+    ScanError,
+    Scanner,
+    ScannerFailure,
+    ScannerResult,
+)
+from compliance.scanners.process import find_tool, run_tool, stderr_tail
+from compliance.scanners.redact import redact_in, redacted
+from compliance.scanners.semgrep_rules import RuleSet, load_rule_set
+from compliance.scanners.source_lines import SourceLines
+
+SEMGREP_SEVERITY = {
+    "ERROR": Severity.HIGH,
+    "WARNING": Severity.MEDIUM,
+    "INFO": Severity.LOW,
+    # newer semgrep versions also accept these names in rules
+    "CRITICAL": Severity.CRITICAL,
+    "HIGH": Severity.HIGH,
+    "MEDIUM": Severity.MEDIUM,
+    "LOW": Severity.LOW,
+}
+CONFIDENCE = {"HIGH": Severity.HIGH, "MEDIUM": Severity.MEDIUM, "LOW": Severity.LOW}
+ENV = {"SEMGREP_ENABLE_VERSION_CHECK": "0", "SEMGREP_SEND_METRICS": "off"}
+BATCH_BYTES = 200_000  # argv bytes per semgrep process: far below ARG_MAX
+RULE_TIMEOUT = 30  # seconds one rule may spend on one file before semgrep reports a timeout
+MESSAGE_LIMIT = 300
+
+PARSE_ERRORS = {
+    "Lexical error",
+    "Syntax error",
+    "Other syntax error",
+    "AST builder error",
+    "PartialParsing",
+}
+TIMEOUT_ERRORS = {"Timeout", "Fixpoint timeout", "Timeout during interfile analysis"}
+NOSEM = re.compile(rb"nosem", re.IGNORECASE)
+CWE_ID = re.compile(r"CWE-\d+", re.IGNORECASE)
+OWASP_ID = re.compile(r"A\d{2}:\d{4}")
+
+
+@dataclass(frozen=True)
+class _Fresh:
+    version: str
+    results: list[dict[str, Any]]
+    suppressed: list[dict[str, Any]]
+    scanned: set[str]
+    errors: list[ScanError]
+    failed_paths: set[str]
+
+
+@dataclass
+class _Report:
+    version: str
+    results: list[dict[str, Any]]
+    scanned: set[str]
+    errors: list[ScanError]
+    failed_paths: set[str]
+
+
+class SemgrepScanner(Scanner):
+    name = "semgrep"
+
+    def select(self, root: Path, files: Sequence[str]) -> list[str]:
+        """Every text file: which of them the rules apply to is decided in scan(), where the
+        policy's rule set is known. Binary files (a NUL byte early on) hold no text a rule
+        could match and would only cost time."""
+        return [f for f in files if not _is_binary(root / f)]
+
+    def version(self) -> str:
+        run = run_tool([find_tool("semgrep"), "--version"], tool="semgrep", timeout=120, env=ENV)
+        lines = run.stdout.strip().splitlines()
+        if run.returncode != 0 or not lines:
+            raise ScannerFailure(
+                "scanner.crash", f"semgrep --version failed: {stderr_tail(run.stderr)}"
+            )
+        return lines[-1].strip()
+
+    def scan(self, context: ScanContext) -> ScannerResult:
+        rules = load_rule_set(list(context.options.get("rules") or ()))
+        files = rules.targets(context.files)
+        if not files:
+            return ScannerResult(self.name, _version_label(self.version(), rules))
+        tool = find_tool("semgrep")
+        cache = (
+            ResultCache.open_default() if context.options.get("cache", True) else ResultCache(None)
+        )
+        digests = cache.digests(context.root, files)
+        known = cache.known_version(tool)
+        hits = cache.get(_namespace(known, rules, context), digests) if known else {}
+        todo = [f for f in files if f not in hits]
+        fresh = self._scan_fresh(context, rules, todo)
+        errors = list(fresh.errors)
+        failed = fresh.failed_paths
+        scanned = fresh.scanned | set(hits)
+        errors.extend(
+            ScanError(
+                self.name,
+                "coverage",
+                "semgrep did not scan a file its rules apply to",
+                path=path,
+                hint="exclude it in the policy if it is not meant to be scanned",
+            )
+            for path in files
+            if path not in scanned and path not in failed
+        )
+        version = fresh.version or known or self.version()
+        if fresh.version and cache.enabled:
+            cache.remember_version(tool, fresh.version)
+            if not any(e.path not in todo for e in fresh.errors):  # no run-wide error
+                clean: dict[str, dict[str, list[Any]]] = {
+                    f: {"results": [], "suppressed": []}
+                    for f in todo
+                    if f in fresh.scanned and f not in failed
+                }
+                for kind, items in (("results", fresh.results), ("suppressed", fresh.suppressed)):
+                    for item in items:
+                        if item["path"] in clean:
+                            clean[item["path"]][kind].append(item)
+                cache.put(_namespace(fresh.version, rules, context), digests, clean)
+        results = fresh.results + [r for hit in hits.values() for r in hit["results"]]
+        suppressed = fresh.suppressed + [r for hit in hits.values() for r in hit["suppressed"]]
+        findings = self._findings(context, rules, results, suppressed)
+        return ScannerResult(
+            scanner=self.name,
+            version=_version_label(version, rules),
+            findings=tuple(findings),
+            errors=tuple(errors),
+            files_requested=len(files),
+            files_scanned=sum(1 for f in files if f in scanned and f not in failed),
+        )
+
+    def _scan_fresh(self, context: ScanContext, rules: RuleSet, files: list[str]) -> _Fresh:
+        """Run semgrep on the files the cache could not answer for (both nosem passes)."""
+        if not files:
+            return _Fresh("", [], [], set(), [], set())
+        first = self._run_batches(context, rules, files, disable_nosem=False)
+        errors = list(first.errors)
+        failed = set(first.failed_paths)
+        suppressed: list[dict[str, Any]] = []
+        with_nosem = [f for f in files if _mentions_nosem(context.root / f)]
+        if with_nosem:
+            second = self._run_batches(context, rules, with_nosem, disable_nosem=True)
+            errors.extend(e for e in second.errors if e not in errors)
+            failed |= second.failed_paths
+            kept = {_identity(r) for r in first.results}
+            suppressed = [r for r in second.results if _identity(r) not in kept]
+        texts = _FileBytes(context.root)
+        secret_rules = rules.secret_rules
+        return _Fresh(
+            first.version,
+            [_trim(r, secret_rules, texts) for r in first.results],
+            [_trim(r, secret_rules, texts) for r in suppressed],
+            first.scanned,
+            errors,
+            failed,
+        )
+
+    def _run_batches(
+        self, context: ScanContext, rules: RuleSet, files: list[str], *, disable_nosem: bool
+    ) -> _Report:
+        total = _Report("", [], set(), [], set())
+        for batch in _batches(files):
+            report = self._run_once(context, rules, batch, disable_nosem=disable_nosem)
+            total.version = total.version or report.version
+            total.results.extend(report.results)
+            total.scanned.update(report.scanned)
+            total.errors.extend(report.errors)
+            total.failed_paths.update(report.failed_paths)
+        return total
+
+    def _run_once(
+        self, context: ScanContext, rules: RuleSet, batch: list[str], *, disable_nosem: bool
+    ) -> _Report:
+        argv = [
+            find_tool("semgrep"),
+            "scan",
+            "--json",
+            "--metrics=off",
+            "--disable-version-check",
+            "--oss-only",
+            "--no-git-ignore",
+            "--no-rewrite-rule-ids",
+            "--max-target-bytes=0",
+            f"--timeout={context.options.get('rule_timeout', RULE_TIMEOUT)}",
+        ]
+        if context.options.get("jobs"):
+            argv.append(f"--jobs={int(context.options['jobs'])}")
+        if disable_nosem:
+            argv.append("--disable-nosem")
+        for rule_file in rules.files:
+            argv += ["--config", str(rule_file)]
+        argv += ["--", *batch]
+        run = run_tool(argv, tool="semgrep", timeout=context.timeout, cwd=context.root, env=ENV)
+        try:
+            report = json.loads(run.stdout)
+        except ValueError as exc:
+            if run.returncode != 0:
+                raise ScannerFailure(
+                    "scanner.crash",
+                    f"semgrep exited with code {run.returncode}: {stderr_tail(run.stderr)}",
+                ) from None
+            raise ScannerFailure("scanner.output", f"semgrep printed invalid JSON: {exc}") from None
+        if not (
+            isinstance(report, dict)
+            and isinstance(report.get("results"), list)
+            and isinstance(report.get("errors"), list)
+            and isinstance(report.get("paths"), dict)
+            and isinstance(report["paths"].get("scanned", []), list)
+        ):
+            raise ScannerFailure(
+                "scanner.output",
+                "semgrep's JSON lacks results/errors/paths.scanned; unsupported version?",
+            )
+        errors = [_scan_error(item) for item in report["errors"]]
+        if run.returncode != 0 and not errors:
+            raise ScannerFailure(
+                "scanner.crash",
+                f"semgrep exited with code {run.returncode} without reporting an error: "
+                f"{stderr_tail(run.stderr)}",
+            )
+        return _Report(
+            version=str(report.get("version") or "unknown"),
+            results=report["results"],
+            scanned={_rel(str(p)) for p in report["paths"].get("scanned", [])},
+            errors=errors,
+            failed_paths={e.path for e in errors if e.path in batch},
+        )
+
+    def _findings(
+        self,
+        context: ScanContext,
+        rules: RuleSet,
+        raw: list[dict[str, Any]],
+        suppressed: list[dict[str, Any]],
+    ) -> list[Finding]:
+        tagged = [(r, False) for r in raw] + [(r, True) for r in suppressed]
+        try:
+            tagged.sort(
+                key=lambda t: (
+                    _rel(t[0]["path"]),
+                    int(t[0]["start"]["offset"]),
+                    str(t[0]["check_id"]),
+                )
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ScannerFailure("scanner.output", f"semgrep result lacks a field: {exc}") from None
+        secret_rules = rules.secret_rules
+        source = SourceLines(context.root)
+        texts = _FileBytes(context.root)
+        unknown = Severity.parse(context.options.get("unknown_severity", "high"))
+        keys, rows = [], []
+        for result, is_suppressed in tagged:
+            try:
+                path = _rel(str(result["path"]))
+                rule = str(result["check_id"])
+                start, end = int(result["start"]["line"]), int(result["end"]["line"])
+                span = (int(result["start"]["offset"]), int(result["end"]["offset"]))
+                extra = result.get("extra") or {}
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ScannerFailure(
+                    "scanner.output", f"semgrep result is malformed: {exc}"
+                ) from None
+            code = source.excerpt(path, start, end)
+            secret = texts.span(path, *span) if rule in secret_rules else None
+            keys.append((self.name, rule, path, secret if secret is not None else code))
+            rows.append((result, extra, is_suppressed, path, rule, start, end, code, secret))
+        findings = []
+        for fp, (_result, extra, is_suppressed, path, rule, start, end, code, secret) in zip(
+            code_fingerprints(keys), rows, strict=True
+        ):
+            raw_meta = extra.get("metadata")
+            metadata: dict[str, Any] = raw_meta if isinstance(raw_meta, dict) else {}
+            message = str(extra.get("message") or rule).strip()
+            evidence = code
+            if secret is not None:
+                message = redact_in(message, secret)
+                evidence = redact_in(code, secret)
+                message = f"{message} (found: {redacted(secret)})"
+            title = bound_text(_first_sentence(message) or rule, 200)
+            findings.append(
+                Finding(
+                    scanner=self.name,
+                    rule_id=rule,
+                    severity=_severity(metadata, extra.get("severity"), unknown),
+                    confidence=CONFIDENCE.get(str(metadata.get("confidence", "")).upper()),
+                    title=title,
+                    message=message,
+                    location=Location(path=path, start_line=start, end_line=end),
+                    fingerprint=fp,
+                    evidence=evidence,
+                    references=_references(metadata),
+                    remediation=str(metadata.get("fix") or metadata.get("remediation") or ""),
+                    suppressed=is_suppressed,
+                )
+            )
+        return findings
+
+
+def _severity(metadata: Mapping[str, Any], semgrep: Any, unknown: Severity) -> Severity:
+    """Our own `metadata.severity` (critical…info) wins over semgrep's three-level scale."""
+    ours = metadata.get("severity")
+    if ours is not None:
+        try:
+            return Severity.parse(str(ours))
+        except ValueError:
+            pass
+    return SEMGREP_SEVERITY.get(str(semgrep).upper(), unknown)
+
+
+def _references(metadata: Mapping[str, Any]) -> tuple[str, ...]:
+    refs: list[str] = []
+    for value in _as_list(metadata.get("cwe")):
+        refs += [m.upper() for m in CWE_ID.findall(str(value))]
+    for value in _as_list(metadata.get("owasp")):
+        refs += [f"OWASP {m}" for m in OWASP_ID.findall(str(value))]
+    refs += [str(v) for v in _as_list(metadata.get("references"))]
+    return tuple(dict.fromkeys(refs))
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _scan_error(item: Any) -> ScanError:
+    if not isinstance(item, dict):
+        return ScanError(
+            "semgrep", "scanner.output", f"semgrep reported an odd error: {item!r}"[:MESSAGE_LIMIT]
+        )
+    kind_raw = item.get("type")
+    kind_name = str(kind_raw[0] if isinstance(kind_raw, list) and kind_raw else kind_raw)
+    text = str(item.get("message") or item.get("long_msg") or item.get("short_msg") or kind_name)
+    first_line = text.strip().splitlines()[0] if text.strip() else kind_name
+    path = item.get("path")
+    spans = item.get("spans") or []
+    rule_file = None
+    if isinstance(spans, list) and spans and isinstance(spans[0], dict):
+        span = spans[0]
+        line = (span.get("start") or {}).get("line")
+        rule_file = f"{span.get('file')}:{line}" if line else span.get("file")
+    rule_id = item.get("rule_id")
+    if kind_name in PARSE_ERRORS and path:
+        return ScanError(
+            "semgrep",
+            "scanner.parse",
+            f"semgrep could not parse all of the file ({kind_name}): {first_line}"[:MESSAGE_LIMIT],
+            path=_rel(str(path)),
+            hint="fix the syntax, or exclude the file in the policy if it is deliberately "
+            "not valid code",
+        )
+    if kind_name in TIMEOUT_ERRORS:
+        return ScanError(
+            "semgrep",
+            "scanner.timeout",
+            f"semgrep rule {rule_id or '?'} timed out on the file"[:MESSAGE_LIMIT],
+            path=_rel(str(path)) if path else None,
+            hint="exclude the file (generated or minified?) or simplify the rule",
+        )
+    about = f" (rule {rule_id})" if rule_id else ""
+    return ScanError(
+        "semgrep",
+        "scanner.crash",
+        f"semgrep {kind_name}{about}: {first_line}"[:MESSAGE_LIMIT],
+        path=_rel(str(path)) if path else rule_file,
+        hint="a rule that does not run leaves a hole in the gate: fix the rule file"
+        if rule_id or rule_file or "rule" in first_line.lower() or "config" in first_line.lower()
+        else "",
+    )
+
+
+class _FileBytes:
+    """The exact matched text: semgrep's offsets count bytes."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self._cache: dict[str, bytes] = {}
+
+    def span(self, path: str, start: int, end: int) -> str:
+        if path not in self._cache:
+            try:
+                self._cache[path] = (self.root / path).read_bytes()
+            except OSError as exc:
+                raise ScannerFailure(
+                    "scanner.output", f"cannot re-read a file semgrep flagged: {exc}", path=path
+                ) from None
+        return self._cache[path][start:end].decode("utf-8", "replace")
+
+
+def _first_sentence(text: str) -> str:
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    head, dot, _ = first.partition(". ")
+    return head + dot.strip()
+
+
+def _trim(result: Any, secret_rules: frozenset[str], texts: _FileBytes) -> dict[str, Any]:
+    """What findings need of a result, and nothing else: this is what the cache stores, so
+    a secret interpolated into a message (`$SECRET`) is redacted here already."""
+    try:
+        path = _rel(str(result["path"]))
+        rule = str(result["check_id"])
+        start = {"line": int(result["start"]["line"]), "offset": int(result["start"]["offset"])}
+        end = {"line": int(result["end"]["line"]), "offset": int(result["end"]["offset"])}
+        extra = result.get("extra") or {}
+        message = str(extra.get("message") or "")
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ScannerFailure("scanner.output", f"semgrep result is malformed: {exc}") from None
+    if rule in secret_rules:
+        message = redact_in(message, texts.span(path, start["offset"], end["offset"]))
+    metadata = extra.get("metadata")
+    return {
+        "check_id": rule,
+        "path": path,
+        "start": start,
+        "end": end,
+        "extra": {
+            "message": message,
+            "severity": extra.get("severity"),
+            "metadata": metadata if isinstance(metadata, dict) else {},
+        },
+    }
+
+
+def _namespace(version: str | None, rules: RuleSet, context: ScanContext) -> str:
+    timeout = context.options.get("rule_timeout", RULE_TIMEOUT)
+    return f"semgrep|{version}|{rules.digest}|timeout={timeout}|trim-v1"
+
+
+def _version_label(version: str, rules: RuleSet) -> str:
+    return f"{version} (rules {rules.digest[:12]})"
+
+
+def _identity(result: Mapping[str, Any]) -> tuple[Any, ...]:
+    start, end = result.get("start") or {}, result.get("end") or {}
+    return (
+        _rel(str(result.get("path"))),
+        result.get("check_id"),
+        start.get("offset"),
+        end.get("offset"),
+    )
+
+
+def _rel(name: str) -> str:
+    while name.startswith("./"):
+        name = name[2:]
+    return name
+
+
+def _is_binary(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            return b"\0" in handle.read(8192)
+    except OSError:
+        return False  # unreadable: let semgrep report it rather than hide it here
+
+
+def _mentions_nosem(path: Path) -> bool:
+    try:
+        return NOSEM.search(path.read_bytes()) is not None
+    except OSError:
+        return False
+
+
+def _batches(files: list[str]) -> Iterator[list[str]]:
+    batch: list[str] = []
+    size = 0
+    for name in files:
+        if batch and size + len(name) + 1 > BATCH_BYTES:
+            yield batch
+            batch, size = [], 0
+        batch.append(name)
+        size += len(name) + 1
+    if batch:
+        yield batch

@@ -1,0 +1,211 @@
+"""The semgrep rule set in use: which files, which files they apply to, and its digest.
+
+We read the rule files ourselves for three reasons semgrep's JSON cannot serve:
+
+- coverage: semgrep lists a file in `paths.scanned` only when some rule's language applies
+  to it, without saying why the others were left out. Knowing the rules' languages and
+  `paths:` filters lets us ask semgrep only for files a rule applies to, and then demand
+  every one of them back. A file we expect but semgrep does not scan is a coverage error
+  (the safe direction: our table can only make the gate stricter, never quieter);
+- redaction: rules marked `metadata.secret: true` match a secret, and their findings must
+  never carry it in clear text (see `redact.py`);
+- provenance: the digest of the rule files is stored with the tool version, so a stored scan
+  says which rules produced it (and a result cache can key on it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import yaml
+from pathspec import PathSpec
+
+from compliance.paths import shipped_policy
+from compliance.scanners.interface import ScannerFailure
+
+RULE_SUFFIXES = (".yml", ".yaml")
+TEST_SUFFIXES = (".test.yml", ".test.yaml", ".fixed.yml", ".fixed.yaml")
+ANY_FILE = frozenset({"generic", "regex", "none"})
+"""Languages that apply to every text file."""
+
+LANGUAGE_FILES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    # language: (suffixes, exact file names). Deliberately narrow: only what semgrep itself
+    # recognises by name, so that every file we hand over is one semgrep will scan.
+    "python": ((".py", ".pyi", ".pyw"), ()),
+    "py": ((".py", ".pyi", ".pyw"), ()),
+    "bash": ((".sh", ".bash"), ()),
+    "sh": ((".sh", ".bash"), ()),
+    "dockerfile": ((".dockerfile",), ("Dockerfile",)),
+    "docker": ((".dockerfile",), ("Dockerfile",)),
+    "yaml": ((".yml", ".yaml"), ()),
+    "json": ((".json",), ()),
+    "javascript": ((".js", ".jsx", ".mjs", ".cjs"), ()),
+    "js": ((".js", ".jsx", ".mjs", ".cjs"), ()),
+    "typescript": ((".ts", ".tsx"), ()),
+    "ts": ((".ts", ".tsx"), ()),
+    "go": ((".go",), ()),
+    "golang": ((".go",), ()),
+    "java": ((".java",), ()),
+    "ruby": ((".rb",), ()),
+    "php": ((".php",), ()),
+    "c": ((".c", ".h"), ()),
+    "terraform": ((".tf", ".hcl"), ()),
+    "hcl": ((".tf", ".hcl"), ()),
+    "html": ((".html", ".htm"), ()),
+}
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    languages: frozenset[str]
+    include: PathSpec | None  # type: ignore[type-arg]
+    exclude: PathSpec | None  # type: ignore[type-arg]
+    secret: bool
+
+    def applies_to(self, path: str) -> bool:
+        if not (
+            self.languages & ANY_FILE
+            or any(_language_matches(lang, path) for lang in self.languages)
+        ):
+            return False
+        if self.include is not None and not self.include.match_file(path):
+            return False
+        return not (self.exclude is not None and self.exclude.match_file(path))
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    files: tuple[Path, ...]
+    rules: tuple[Rule, ...]
+    digest: str
+
+    def targets(self, files: Iterable[str]) -> list[str]:
+        """The files at least one rule applies to, in the given order."""
+        return [f for f in files if any(rule.applies_to(f) for rule in self.rules)]
+
+    @property
+    def secret_rules(self) -> frozenset[str]:
+        return frozenset(rule.id for rule in self.rules if rule.secret)
+
+
+def default_rule_locations() -> list[Path]:
+    return [shipped_policy("semgrep")]
+
+
+def load_rule_set(locations: Sequence[str | Path]) -> RuleSet:
+    """Expand folders to rule files and read every rule; a problem names file and line."""
+    files = _expand(Path(loc) for loc in (locations or default_rule_locations()))
+    rules: list[Rule] = []
+    digest = hashlib.sha256()
+    for path in files:
+        data = path.read_bytes()
+        digest.update(path.name.encode() + b"\0" + hashlib.sha256(data).digest())
+        rules.extend(_read_rules(path, data))
+    if not rules:
+        raise ScannerFailure(
+            "scanner.crash",
+            "the semgrep rule files define no rules: " + ", ".join(map(str, files)),
+            hint="check per_scanner.semgrep.rules in the policy",
+        )
+    seen: set[str] = set()
+    for rule in rules:
+        if rule.id in seen:
+            raise ScannerFailure(
+                "scanner.crash",
+                f"semgrep rule id {rule.id!r} is defined twice; ids must be unique across "
+                "rule files (they are the finding's rule_id and part of its fingerprint)",
+            )
+        seen.add(rule.id)
+    return RuleSet(tuple(files), tuple(rules), digest.hexdigest())
+
+
+def _expand(locations: Iterable[Path]) -> list[Path]:
+    found: list[Path] = []
+    for location in locations:
+        if location.is_file():
+            found.append(location.resolve())
+        elif location.is_dir():
+            found.extend(
+                p.resolve()
+                for p in sorted(location.rglob("*"))
+                if p.is_file()
+                and p.name.endswith(RULE_SUFFIXES)
+                and not p.name.endswith(TEST_SUFFIXES)
+                and not any(part.startswith(".") for part in p.relative_to(location).parts)
+            )
+        else:
+            raise ScannerFailure(
+                "scanner.crash",
+                f"semgrep rule location {location} does not exist",
+                hint="check per_scanner.semgrep.rules in the policy (paths are relative to "
+                "the policy file)",
+            )
+    return found
+
+
+def _read_rules(path: Path, data: bytes) -> list[Rule]:
+    try:
+        doc = yaml.safe_load(data)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ScannerFailure(
+            "scanner.crash",
+            f"{where}: semgrep rule file is not valid YAML: {problem}",
+            hint="fix the rule file; no semgrep rule ran",
+        ) from None
+    entries = doc.get("rules") if isinstance(doc, dict) else None
+    if not isinstance(entries, list):
+        raise ScannerFailure(
+            "scanner.crash",
+            f"{path}: a semgrep rule file must be a mapping with a 'rules:' list",
+        )
+    return [_rule(path, i, entry) for i, entry in enumerate(entries)]
+
+
+def _rule(path: Path, index: int, entry: Any) -> Rule:
+    if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
+        raise ScannerFailure("scanner.crash", f"{path}: rule #{index + 1} has no id")
+    languages = entry.get("languages")
+    if not isinstance(languages, list) or not languages:
+        raise ScannerFailure(
+            "scanner.crash", f"{path}: rule {entry['id']} has no 'languages:' list"
+        )
+    langs = frozenset(str(lang).lower() for lang in languages)
+    unknown = sorted(lang for lang in langs if lang not in ANY_FILE and lang not in LANGUAGE_FILES)
+    if unknown:
+        raise ScannerFailure(
+            "scanner.crash",
+            f"{path}: rule {entry['id']} uses language(s) {', '.join(unknown)} that the gate "
+            "cannot map to files, so it could not prove they were scanned",
+            hint="known: " + ", ".join(sorted(ANY_FILE | LANGUAGE_FILES.keys())),
+        )
+    paths = entry.get("paths") or {}
+    metadata = entry.get("metadata") or {}
+    return Rule(
+        id=entry["id"],
+        languages=langs,
+        include=_spec(paths.get("include")),
+        exclude=_spec(paths.get("exclude")),
+        secret=bool(isinstance(metadata, dict) and metadata.get("secret")),
+    )
+
+
+def _spec(patterns: Any) -> PathSpec | None:  # type: ignore[type-arg]
+    if not patterns:
+        return None
+    if isinstance(patterns, str):
+        patterns = [patterns]
+    return PathSpec.from_lines("gitignore", [str(p) for p in patterns])
+
+
+def _language_matches(language: str, path: str) -> bool:
+    suffixes, names = LANGUAGE_FILES[language]
+    name = PurePosixPath(path).name
+    return name.endswith(suffixes) or name in names

@@ -1,0 +1,97 @@
+"""The shipped semgrep rule packs, tested by semgrep itself.
+
+Every rule file `policies/semgrep/<name>.yml` has test targets `tests/semgrep_rules/<name>.*`
+whose `# ruleid:` / `# ok:` annotations say exactly which lines the rule must and must not
+report. `semgrep --test` checks both directions; the tests here also make sure no rule goes
+without a true- and a false-positive case, and that every rule carries the metadata the
+findings and reports rely on.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from compliance.paths import shipped_policy
+from compliance.scanners.process import find_tool
+
+RULES_DIR = shipped_policy("semgrep")
+TARGETS_DIR = Path(__file__).parent / "semgrep_rules"
+ANNOTATION = re.compile(r"#[ \t]*(ruleid|ok):[ \t]*([\w.,\t -]+)")
+
+
+def _rule_files() -> list[Path]:
+    return sorted(RULES_DIR.glob("*.yml"))
+
+
+def _rules() -> list[tuple[Path, dict]]:
+    return [
+        (path, rule) for path in _rule_files() for rule in yaml.safe_load(path.read_text())["rules"]
+    ]
+
+
+def _annotations(stem: str) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {"ruleid": set(), "ok": set()}
+    for target in TARGETS_DIR.iterdir():
+        if target.name.split(".", 1)[0] != stem:
+            continue
+        for kind, ids in ANNOTATION.findall(target.read_text()):
+            found[kind].update(i.strip() for i in ids.split(",") if i.strip())
+    return found
+
+
+@pytest.mark.e2e
+def test_semgrep_test_mode_passes_for_every_rule_file() -> None:
+    run = subprocess.run(
+        [
+            find_tool("semgrep"),
+            "scan",
+            "--test",
+            "--metrics=off",
+            "--disable-version-check",
+            "--config",
+            str(RULES_DIR),
+            str(TARGETS_DIR),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SEMGREP_ENABLE_VERSION_CHECK": "0"},
+        timeout=600,
+        check=False,
+    )
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, output[-3000:]
+    passed = re.search(r"(\d+)/(\d+): ✓ All tests passed", output)
+    assert passed, output[-3000:]
+    assert int(passed.group(1)) == int(passed.group(2)) == len(_rules())
+
+
+@pytest.mark.parametrize("path", _rule_files(), ids=lambda p: p.name)
+def test_every_rule_has_true_and_false_positive_cases(path: Path) -> None:
+    rules = {rule["id"] for rule in yaml.safe_load(path.read_text())["rules"]}
+    annotations = _annotations(path.stem)
+    assert rules - annotations["ruleid"] == set(), "rules without a '# ruleid:' case"
+    assert rules - annotations["ok"] == set(), "rules without an '# ok:' case"
+
+
+@pytest.mark.parametrize("item", _rules(), ids=lambda item: item[1]["id"])
+def test_every_rule_carries_the_metadata_reports_need(item: tuple[Path, dict]) -> None:
+    path, rule = item
+    assert rule["message"].strip()
+    assert rule["severity"] in {"ERROR", "WARNING", "INFO"}
+    meta = rule["metadata"]
+    assert meta["confidence"] in {"HIGH", "MEDIUM", "LOW"}
+    assert any(re.match(r"CWE-\d+", c) for c in meta["cwe"])
+    assert any(re.match(r"A\d{2}:\d{4}", o) for o in meta["owasp"])
+    if path.stem.startswith("secrets"):
+        assert meta.get("secret") is True, "secrets rules must be redacted"
+
+
+def test_rule_ids_are_unique_across_packs() -> None:
+    ids = [rule["id"] for _, rule in _rules()]
+    assert len(ids) == len(set(ids))
