@@ -83,10 +83,14 @@ def judge(
     return verdict
 
 
-def audit_host(host: Host, checks: Sequence[HostCheck], connector: Connector) -> HostReport:
+def audit_host(
+    host: Host, checks: Sequence[HostCheck], connector: Connector, steps: _Plan | None = None
+) -> HostReport:
+    """`steps`: the plan of `checks`, made once per audit by `audit_hosts` (the same for
+    every host), or here when auditing a single host."""
     started = time.monotonic()
     try:
-        steps = plan(checks)
+        steps = steps or plan(checks)
         session = connector.open(host)
         try:
             run = run_batch(
@@ -121,8 +125,9 @@ def audit_hosts(
 ) -> list[HostReport]:
     """Reports in inventory order, whatever order the hosts finished in."""
     reports: dict[str, HostReport] = {}
+    steps = plan(checks)
     with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(hosts) or 1))) as pool:
-        futures = {pool.submit(audit_host, h, checks, connector): h for h in hosts}
+        futures = {pool.submit(audit_host, h, checks, connector, steps): h for h in hosts}
         for future in as_completed(futures):
             report = future.result()
             reports[report.host.name] = report
