@@ -9,11 +9,22 @@ connection setup per check would cost ~100 ms; forty checks times a thousand hos
 Why sections are framed by a random nonce: the target writes the output, so a file on the
 target must not be able to fake another section's result by printing a marker.
 
-Every section that may run an external program gets its own time budget (coreutils or
-busybox `timeout` when present, otherwise a shell watchdog) and its output is cut at a
-limit on the target (`head -c`), so one hanging or chatty check cannot take the rest of the
-host down with it. Sections marked `contained=False` run shell builtins only and cannot hang
-(reading /proc/sys, testing a path): they skip the wrapper, which saves forks.
+Every section that may run an external program has a time budget and an output limit, so
+one hanging or chatty check cannot take the rest of the host down with it. The budget is
+coreutils/busybox `timeout` (it kills the whole process group); without one, a shell
+watchdog stops and kills the process tree it finds through /proc (`_kt`). Sections marked
+`contained=False` run shell builtins only and cannot hang (reading /proc/sys, testing a
+path): they skip any watchdog, which saves forks.
+
+Cost on the target is forks and execs (a `timeout`, an `sh -c` and a `head` per section
+were ~5 ms of CPU each, most of a host's audit). So contained sections that may safely
+run twice (`rerunnable`, the default: checks only read) and have the same budget share
+ONE watchdog: one `timeout` and one `head` for the whole group, each member still in its
+own subshell. If the group finishes within the budget, every member did too. If it does
+not (a hung NFS stat, a flood of output), the members that finished keep their results and
+the others are marked `retry`: `run_batch` runs them again, each alone under its own
+`timeout` and `head`, exactly as a lone section always runs. So every section still gets
+its full budget and its own limit; only a host that misbehaves pays a second round trip.
 """
 
 from __future__ import annotations
@@ -23,13 +34,16 @@ import re
 import secrets
 import shlex
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 DEFAULT_BUDGET = 10.0
 DEFAULT_LIMIT = 64 * 1024
 TIMEOUT_STATUSES = (124, 137)
-_MARKER = re.compile(r"S (\d+) ([01])|B (\d+)|E (\d+) (\d*)|Z")
-"""What follows the nonce on a marker line: Start, Begin i, End i status, Z (all done)."""
+_MARKER = re.compile(r"S (\d+) ([01])|B (\d+)|E (\d+) (\d*)|G (\d+) (\d*)|Z")
+"""What follows the nonce on a marker line: Start, Begin i, End i status, Group g status
+(its watchdog's exit status), Z (all done)."""
+MARKER_BYTES = 96
+"""Framing per section (two marker lines) that a group's output limit allows for."""
 
 _PRELUDE = """\
 export LC_ALL=C
@@ -38,11 +52,35 @@ export PATH
 N={nonce}
 exec 3>&1
 if command -v timeout >/dev/null 2>&1; then _T=1; else _T=0; fi
+_kt() {{
+  kill -STOP "$1" 2>/dev/null
+  _c=
+  for _f in /proc/[0-9]*/stat; do
+    {{ IFS= read -r _x < "$_f"; }} 2>/dev/null || continue
+    _x=${{_x##*) }}; _x=${{_x#* }}
+    if [ "${{_x%% *}}" = "$1" ]; then _f=${{_f#/proc/}}; _c="$_c ${{_f%/stat}}"; fi
+  done
+  for _k in $_c; do _kt "$_k"; done
+  kill -9 "$1" 2>/dev/null
+}}
 _run() {{
   if [ "$_T" = 1 ]; then timeout -k 1 "$1" /bin/sh -c "$2"; return $?; fi
   /bin/sh -c "$2" &
   _p=$!
-  ( sleep "$1"; kill -9 "$_p" ) >/dev/null 2>&1 </dev/null &
+  ( sleep "$1"; _kt "$_p" ) >/dev/null 2>&1 </dev/null &
+  _w=$!
+  wait "$_p"; _r=$?
+  kill "$_w" >/dev/null 2>&1
+  if [ "$_r" = 137 ]; then _r=124; fi
+  return "$_r"
+}}
+_grp() {{
+  if [ "$_T" = 1 ]; then timeout -k 1 "$1" /bin/sh -s; return $?; fi
+  exec 5<&0
+  /bin/sh -s <&5 5<&- &
+  _p=$!
+  exec 5<&-
+  ( sleep "$1"; _kt "$_p" ) >/dev/null 2>&1 </dev/null &
   _w=$!
   wait "$_p"; _r=$?
   kill "$_w" >/dev/null 2>&1
@@ -61,6 +99,9 @@ class Section:
     budget: float = DEFAULT_BUDGET
     limit: int = DEFAULT_LIMIT
     contained: bool = True
+    rerunnable: bool = True
+    """Safe to run twice (it only reads): may share a watchdog with other sections and run
+    again alone if that group overruns. False: always runs alone under its own watchdog."""
 
     @property
     def key(self) -> str:
@@ -76,6 +117,9 @@ class SectionResult:
     timed_out: bool = False
     truncated: bool = False
     problem: str = ""
+    retry: bool = False
+    """No result because the section's shared watchdog group overran or was cut off:
+    running it again alone (its own budget and limit) can still give one."""
 
     @property
     def ran(self) -> bool:
@@ -106,6 +150,7 @@ class Batch:
                 max(section.budget, known.budget),
                 max(section.limit, known.limit),
                 section.contained,
+                section.rerunnable and known.rerunnable,
             )
         self._sections[key] = section
         return key
@@ -117,18 +162,63 @@ class Batch:
     def sections(self) -> tuple[Section, ...]:
         return tuple(self._sections.values())
 
+    def alone(self, keys: Iterable[str]) -> Batch:
+        """The sections `keys` (as `add` returned them) as a batch where each runs alone."""
+        return Batch(replace(self._sections[k], rerunnable=False) for k in keys)
+
+    def groups(self) -> list[tuple[float, list[int]]]:
+        """(shared budget, member indices) for every watchdog group of two or more.
+
+        Members share a budget exactly (rounded up to whole seconds as `timeout` takes
+        it), so finishing within the group's budget means each member finished within its
+        own. Groups are split so one group's output limit stays modest.
+        """
+        by_budget: dict[int, list[list[int]]] = {}
+        sizes: dict[int, int] = {}
+        for index, section in enumerate(self._sections.values()):
+            if not (section.contained and section.rerunnable):
+                continue
+            budget = max(1, math.ceil(section.budget))
+            chunks = by_budget.setdefault(budget, [[]])
+            if chunks[-1] and sizes.get(budget, 0) + section.limit > GROUP_LIMIT:
+                chunks.append([])
+                sizes[budget] = 0
+            chunks[-1].append(index)
+            sizes[budget] = sizes.get(budget, 0) + section.limit
+        return [
+            (float(budget), members)
+            for budget, chunks in by_budget.items()
+            for members in chunks
+            if len(members) > 1
+        ]
+
     def deadline(self) -> float:
-        """Seconds the whole batch may take if every contained section used its budget."""
-        total = sum(math.ceil(s.budget) + 1 for s in self._sections.values() if s.contained)
-        return total + 10.0 + 0.05 * len(self._sections)
+        """Seconds the whole batch may take if every contained section used its budget.
+
+        A grouped section may use its group's budget and then its own when run again
+        alone, so it counts twice: a slow host still gets every section's full budget.
+        """
+        sections = list(self._sections.values())
+        total = sum(math.ceil(s.budget) + 1 for s in sections if s.contained)
+        total += sum(math.ceil(budget) + 1 for budget, _ in self.groups())
+        return total + 10.0 + 0.05 * len(sections)
 
     def output_limit(self) -> int:
         """The most output a well-behaved target can produce; more means a hostile host."""
         return sum(s.limit + 256 for s in self._sections.values()) + 64 * 1024
 
     def render(self, nonce: str) -> str:
+        sections = list(self._sections.values())
+        grouped = {first: members for _, members in self.groups() for first in members[:1]}
+        in_group = {index for members in grouped.values() for index in members}
+        budgets = {members[0]: budget for budget, members in self.groups()}
         parts = [_PRELUDE.format(nonce=nonce)]
-        for index, section in enumerate(self._sections.values()):
+        for index, section in enumerate(sections):
+            if index in grouped:
+                parts.append(_render_group(nonce, index, budgets[index], grouped[index], sections))
+                continue
+            if index in in_group:
+                continue
             parts.append(f"printf '%s B {index}\\n' \"$N\"\n")
             if section.contained:
                 budget = max(1, math.ceil(section.budget))
@@ -137,7 +227,9 @@ class Batch:
                     f'echo "$?" >&4; }} | head -c {section.limit + 1} >&3; }} 4>&1 )\n'
                 )
             else:
-                parts.append(f"( {section.script}\n) </dev/null 2>&1\n_rc=$?\n")
+                parts.append(
+                    f"( N=; eval {shlex.quote(section.script)}\n) </dev/null 2>&1\n_rc=$?\n"
+                )
             parts.append(f'printf \'\\n%s E {index} %s\\n\' "$N" "$_rc"\n')
         parts.append("printf '%s Z\\n' \"$N\"\n")
         return "".join(parts)
@@ -158,13 +250,14 @@ class Batch:
         header: BatchHeader | None = None
         bodies: dict[int, list[str]] = {}
         statuses: dict[int, str] = {}
+        group_statuses: dict[int, str] = {}
         current: list[str] | None = None
         current_index = -1
         for piece in text.split(nonce + " ")[1:]:
             line, newline, rest = piece.partition("\n")
             match = _MARKER.fullmatch(line) if newline else None
             if match is not None:
-                uid, has_timeout, begin, end, status = match.groups()
+                uid, has_timeout, begin, end, status, group, group_status = match.groups()
                 if uid is not None and header is None and not bodies:
                     header = BatchHeader(int(uid), has_timeout == "1")
                     continue
@@ -176,18 +269,33 @@ class Batch:
                     statuses[current_index] = status
                     current = None
                     continue
+                if group is not None:
+                    group_statuses[int(group)] = group_status
+                    if current is not None and current[-1].endswith("\n"):
+                        current[-1] = current[-1][:-1]  # the group marker's own newline
+                    current = None
+                    continue
                 if uid is None and begin is None and end is None and current is None:
                     continue  # Z
             if current is not None:
                 current.append(nonce + " " + piece)
         results: dict[str, SectionResult] = {}
         missing = cut_reason or "the remote shell stopped before this section finished"
+        group_of = {i: (budget, members) for budget, members in self.groups() for i in members}
         for index, (key, section) in enumerate(self._sections.items()):
             chunks = bodies.get(index)
+            body = "".join(chunks) if chunks is not None else ""
+            if index not in statuses and index in group_of and not cut_reason:
+                budget, members = group_of[index]
+                why = _group_problem(group_statuses.get(members[0]), budget, len(members))
+                ran = "did not finish" if chunks is not None else "did not run"
+                results[key] = SectionResult(
+                    body[: section.limit], None, problem=f"{ran}: {why}", retry=True
+                )
+                continue
             if chunks is None:
                 results[key] = SectionResult("", None, problem=f"did not run: {missing}")
                 continue
-            body = "".join(chunks)
             if index not in statuses:
                 partial = body[: section.limit]
                 results[key] = SectionResult(partial, None, problem=f"did not finish: {missing}")
@@ -206,6 +314,45 @@ class Batch:
                 problem = "exit status missing"
             results[key] = SectionResult(body, status, timed_out, truncated, problem)
         return header, results
+
+
+def _group_problem(status: str | None, budget: float, size: int) -> str:
+    if status is None:
+        return f"the output of its group of {size} checks was cut off at the group's limit"
+    if status and int(status) in TIMEOUT_STATUSES:
+        return f"its group of {size} checks overran their shared {budget:g} s budget"
+    return f"its group of {size} checks stopped early (exit status {status or 'unknown'})"
+
+
+GROUP_LIMIT = 4 * 1024 * 1024
+"""A group's members' output limits add up to at most this (bigger ones start a new group)."""
+
+
+def _render_group(
+    nonce: str, group: int, budget: float, members: list[int], sections: list[Section]
+) -> str:
+    """One watchdog and one `head` for `members`, each in its own subshell.
+
+    The group's script goes to a child `sh` on stdin through a here-document, never on a
+    command line: `ps` on the target shows neither the nonce nor the scripts. Members read
+    /dev/null, so none can swallow the rest of the group's script; each is quoted and
+    `eval`ed, so a syntax error in one stays in its own subshell; and none sees the nonce.
+    """
+    end = f"_GROUP_END_{nonce}"
+    lines = [f"N={nonce}\n"]
+    for index in members:
+        lines.append(
+            f"printf '%s B {index}\\n' \"$N\"\n"
+            f"( N=; eval {shlex.quote(sections[index].script)}\n) </dev/null 2>&1\n"
+            f'printf \'\\n%s E {index} %s\\n\' "$N" "$?"\n'
+        )
+    limit = sum(sections[i].limit + MARKER_BYTES for i in members) + MARKER_BYTES
+    return (
+        f"{{ _grp {max(1, math.ceil(budget))} <<'{end}'\n"
+        + "".join(lines)
+        + f"{end}\n"
+        + f'printf \'\\n%s G {members[0]} %s\\n\' "$N" "$?"; }} 2>&1 | head -c {limit}\n'
+    )
 
 
 def new_nonce() -> str:
