@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
-from compliance.hosts.batch import Batch, SectionResult
+from compliance.hosts.batch import Batch, Section, SectionResult
 from compliance.hosts.checks import REGISTRY
 from compliance.hosts.checks.interface import CheckStatus, Verdict
 from compliance.hosts.inventory import Host
@@ -47,6 +47,16 @@ class _Plan:
 
 
 def plan(checks: Sequence[HostCheck]) -> _Plan:
+    """The host's batch: one section per check, or one per kind and budget where the kind
+    can answer all its checks at once (`CheckKind.shared_section`)."""
+    alike: dict[tuple[str, float], list[HostCheck]] = {}
+    for check in checks:
+        alike.setdefault((check.meta.kind, check.budget), []).append(check)
+    shared: dict[tuple[str, float], Section] = {}
+    for (name, budget), group in alike.items():
+        section = REGISTRY[name].shared_section([c.params for c in group], budget)
+        if section is not None:
+            shared[(name, budget)] = section
     result = _Plan()
     for check in checks:
         kind = REGISTRY[check.meta.kind]
@@ -54,7 +64,8 @@ def plan(checks: Sequence[HostCheck]) -> _Plan:
             question: result.batch.add(section)
             for question, section in check.meta.when.sections().items()
         }
-        result.check_keys[check.id] = result.batch.add(kind.section(check.params, check.budget))
+        own = shared.get((kind.name, check.budget)) or kind.section(check.params, check.budget)
+        result.check_keys[check.id] = result.batch.add(own)
     return result
 
 

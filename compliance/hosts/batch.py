@@ -87,6 +87,7 @@ _grp() {{
   if [ "$_r" = 137 ]; then _r=124; fi
   return "$_r"
 }}
+_st() {{ return "$1"; }}
 printf '%s S %s %s\\n' "$N" "$(id -u)" "$_T"
 """
 
@@ -99,6 +100,10 @@ class Section:
     budget: float = DEFAULT_BUDGET
     limit: int = DEFAULT_LIMIT
     contained: bool = True
+    isolated: bool = True
+    """False (uncontained sections only): runs in the batch's own shell, not a subshell,
+    which saves a fork. Only for builtin scripts that never `exit`, `exec`, `cd` or set
+    variables other than `_`-prefixed ones; `_st N` sets the status without a fork."""
     rerunnable: bool = True
     """Safe to run twice (it only reads): may share a watchdog with other sections and run
     again alone if that group overruns. False: always runs alone under its own watchdog."""
@@ -150,6 +155,7 @@ class Batch:
                 max(section.budget, known.budget),
                 max(section.limit, known.limit),
                 section.contained,
+                section.isolated or known.isolated,
                 section.rerunnable and known.rerunnable,
             )
         self._sections[key] = section
@@ -226,10 +232,12 @@ class Batch:
                     f"_rc=$( {{ {{ _run {budget} {shlex.quote(section.script)} </dev/null 2>&1; "
                     f'echo "$?" >&4; }} | head -c {section.limit + 1} >&3; }} 4>&1 )\n'
                 )
-            else:
+            elif section.isolated:
                 parts.append(
                     f"( N=; eval {shlex.quote(section.script)}\n) </dev/null 2>&1\n_rc=$?\n"
                 )
+            else:
+                parts.append(f"{{ {section.script}\n}} </dev/null 2>&1\n_rc=$?\n")
             parts.append(f'printf \'\\n%s E {index} %s\\n\' "$N" "$_rc"\n')
         parts.append("printf '%s Z\\n' \"$N\"\n")
         return "".join(parts)

@@ -19,8 +19,8 @@ from compliance.hosts.checks.interface import (
 )
 
 SCRIPT = (
-    "for f in tcp tcp6 udp udp6; do\n"
-    '  if [ -r /proc/net/$f ]; then echo "== $f"; cat /proc/net/$f; fi\n'
+    "for _n in tcp tcp6 udp udp6; do\n"
+    '  if [ -r /proc/net/$_n ]; then echo "== $_n"; cat /proc/net/$_n; fi\n'
     "done"
 )
 _ENTRY = re.compile(r"^(tcp|udp)/(\d{1,5})$")
@@ -51,7 +51,7 @@ class ListeningPorts(CheckKind[ListeningPortsParams]):
     params = ListeningPortsParams
 
     def section(self, params: ListeningPortsParams, budget: float) -> Section:
-        return Section(SCRIPT, budget, 512 * 1024, contained=False)
+        return Section(SCRIPT, budget, 512 * 1024, contained=False, isolated=False)
 
     def evaluate(self, params: ListeningPortsParams, result: SectionResult) -> Verdict:
         expected = "only " + (", ".join(params.allow) or "nothing") + " listening"
