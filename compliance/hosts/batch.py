@@ -88,7 +88,12 @@ _grp() {{
   return "$_r"
 }}
 _st() {{ return "$1"; }}
-printf '%s S %s %s\\n' "$N" "$(id -u)" "$_T"
+_u=
+while IFS=' 	' read -r _k _ru _eu _r; do
+  if [ "$_k" = Uid: ]; then _u=$_eu; break; fi
+done < /proc/self/status 2>/dev/null
+[ -n "$_u" ] || _u=$(id -u)
+printf '%s S %s %s\\n' "$N" "$_u" "$_T"
 """
 
 

@@ -6,6 +6,7 @@ Read from /proc/net/{tcp,tcp6,udp,udp6} (no ss/netstat needed; per network names
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from pydantic import field_validator
 
@@ -19,9 +20,13 @@ from compliance.hosts.checks.interface import (
 )
 
 SCRIPT = (
+    "_fs=\n"
     "for _n in tcp tcp6 udp udp6; do\n"
-    '  if [ -r /proc/net/$_n ]; then echo "== $_n"; cat /proc/net/$_n; fi\n'
-    "done"
+    '  if [ -r /proc/net/$_n ]; then _fs="$_fs /proc/net/$_n"; fi\n'
+    "done\n"
+    # one awk for all tables (not a cat each); a table's name heads its lines
+    '[ -z "$_fs" ] || awk \'FNR == 1 { n = FILENAME; sub(/.*\\//, "", n); print "== " n } '
+    "{ print }' $_fs"
 )
 _ENTRY = re.compile(r"^(tcp|udp)/(\d{1,5})$")
 LISTEN, UNCONNECTED = "0A", "07"
@@ -80,7 +85,9 @@ class ListeningPorts(CheckKind[ListeningPortsParams]):
         return Verdict(CheckStatus.PASS, observed, expected)
 
 
-def listening(text: str, ignore_loopback: bool) -> set[tuple[str, int, str]]:
+@lru_cache(maxsize=32)
+def listening(text: str, ignore_loopback: bool) -> frozenset[tuple[str, int, str]]:
+    """Parsed once per host (the socket table can be long; several checks may read it)."""
     result = set()
     table = ""
     for line in text.splitlines():
@@ -99,9 +106,10 @@ def listening(text: str, ignore_loopback: bool) -> set[tuple[str, int, str]]:
         if ignore_loopback and (address.startswith("127.") or address == "::1"):
             continue
         result.add((proto, int(port_hex, 16), address))
-    return result
+    return frozenset(result)
 
 
+@lru_cache(maxsize=4096)
 def _address(value: str) -> str:
     """/proc/net shows addresses as host-order hex words."""
     if len(value) == 8:
