@@ -84,7 +84,7 @@ def _values(text: str, params: ConfigValueParams) -> list[tuple[str, str]]:
     return [(line, value) for key, line, value in _entries(text, params.separator) if key == wanted]
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=8)
 def _entries(text: str, separator: str) -> tuple[tuple[str, str, str], ...]:
     """(lower-cased key, line, value) of every setting, parsed once per host and source:
     seventeen checks read the same `sshd -T` output."""

@@ -33,7 +33,7 @@ INVENTORY_SCRIPT = (
 )
 
 
-@lru_cache(maxsize=32)
+@lru_cache(maxsize=8)
 def _installed(output: str) -> tuple[str, dict[str, str]]:
     """(manager, installed name → version), parsed once per host's package list.
 
