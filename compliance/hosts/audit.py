@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
-from compliance.hosts.batch import Batch, SectionResult
+from compliance.hosts.batch import Batch, Section, SectionResult
 from compliance.hosts.checks import REGISTRY
 from compliance.hosts.checks.interface import CheckStatus, Verdict
 from compliance.hosts.inventory import Host
@@ -47,6 +47,16 @@ class _Plan:
 
 
 def plan(checks: Sequence[HostCheck]) -> _Plan:
+    """The host's batch: one section per check, or one per kind and budget where the kind
+    can answer all its checks at once (`CheckKind.shared_section`)."""
+    alike: dict[tuple[str, float], list[HostCheck]] = {}
+    for check in checks:
+        alike.setdefault((check.meta.kind, check.budget), []).append(check)
+    shared: dict[tuple[str, float], Section] = {}
+    for (name, budget), group in alike.items():
+        section = REGISTRY[name].shared_section([c.params for c in group], budget)
+        if section is not None:
+            shared[(name, budget)] = section
     result = _Plan()
     for check in checks:
         kind = REGISTRY[check.meta.kind]
@@ -54,7 +64,8 @@ def plan(checks: Sequence[HostCheck]) -> _Plan:
             question: result.batch.add(section)
             for question, section in check.meta.when.sections().items()
         }
-        result.check_keys[check.id] = result.batch.add(kind.section(check.params, check.budget))
+        own = shared.get((kind.name, check.budget)) or kind.section(check.params, check.budget)
+        result.check_keys[check.id] = result.batch.add(own)
     return result
 
 
@@ -83,10 +94,14 @@ def judge(
     return verdict
 
 
-def audit_host(host: Host, checks: Sequence[HostCheck], connector: Connector) -> HostReport:
+def audit_host(
+    host: Host, checks: Sequence[HostCheck], connector: Connector, steps: _Plan | None = None
+) -> HostReport:
+    """`steps`: the plan of `checks`, made once per audit by `audit_hosts` (the same for
+    every host), or here when auditing a single host."""
     started = time.monotonic()
     try:
-        steps = plan(checks)
+        steps = steps or plan(checks)
         session = connector.open(host)
         try:
             run = run_batch(
@@ -121,8 +136,9 @@ def audit_hosts(
 ) -> list[HostReport]:
     """Reports in inventory order, whatever order the hosts finished in."""
     reports: dict[str, HostReport] = {}
+    steps = plan(checks)
     with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(hosts) or 1))) as pool:
-        futures = {pool.submit(audit_host, h, checks, connector): h for h in hosts}
+        futures = {pool.submit(audit_host, h, checks, connector, steps): h for h in hosts}
         for future in as_completed(futures):
             report = future.result()
             reports[report.host.name] = report

@@ -9,11 +9,22 @@ connection setup per check would cost ~100 ms; forty checks times a thousand hos
 Why sections are framed by a random nonce: the target writes the output, so a file on the
 target must not be able to fake another section's result by printing a marker.
 
-Every section that may run an external program gets its own time budget (coreutils or
-busybox `timeout` when present, otherwise a shell watchdog) and its output is cut at a
-limit on the target (`head -c`), so one hanging or chatty check cannot take the rest of the
-host down with it. Sections marked `contained=False` run shell builtins only and cannot hang
-(reading /proc/sys, testing a path): they skip the wrapper, which saves forks.
+Every section that may run an external program has a time budget and an output limit, so
+one hanging or chatty check cannot take the rest of the host down with it. The budget is
+coreutils/busybox `timeout` (it kills the whole process group); without one, a shell
+watchdog stops and kills the process tree it finds through /proc (`_kt`). Sections marked
+`contained=False` run shell builtins only and cannot hang (reading /proc/sys, testing a
+path): they skip any watchdog, which saves forks.
+
+Cost on the target is forks and execs (a `timeout`, an `sh -c` and a `head` per section
+were ~5 ms of CPU each, most of a host's audit). So contained sections that may safely
+run twice (`rerunnable`, the default: checks only read) and have the same budget share
+ONE watchdog: one `timeout` and one `head` for the whole group, each member still in its
+own subshell. If the group finishes within the budget, every member did too. If it does
+not (a hung NFS stat, a flood of output), the members that finished keep their results and
+the others are marked `retry`: `run_batch` runs them again, each alone under its own
+`timeout` and `head`, exactly as a lone section always runs. So every section still gets
+its full budget and its own limit; only a host that misbehaves pays a second round trip.
 """
 
 from __future__ import annotations
@@ -23,11 +34,16 @@ import re
 import secrets
 import shlex
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 DEFAULT_BUDGET = 10.0
 DEFAULT_LIMIT = 64 * 1024
 TIMEOUT_STATUSES = (124, 137)
+_MARKER = re.compile(r"S (\d+) ([01])|B (\d+)|E (\d+) (\d*)|G (\d+) (\d*)|Z")
+"""What follows the nonce on a marker line: Start, Begin i, End i status, Group g status
+(its watchdog's exit status), Z (all done)."""
+MARKER_BYTES = 96
+"""Framing per section (two marker lines) that a group's output limit allows for."""
 
 _PRELUDE = """\
 export LC_ALL=C
@@ -36,18 +52,48 @@ export PATH
 N={nonce}
 exec 3>&1
 if command -v timeout >/dev/null 2>&1; then _T=1; else _T=0; fi
+_kt() {{
+  kill -STOP "$1" 2>/dev/null
+  _c=
+  for _f in /proc/[0-9]*/stat; do
+    {{ IFS= read -r _x < "$_f"; }} 2>/dev/null || continue
+    _x=${{_x##*) }}; _x=${{_x#* }}
+    if [ "${{_x%% *}}" = "$1" ]; then _f=${{_f#/proc/}}; _c="$_c ${{_f%/stat}}"; fi
+  done
+  for _k in $_c; do _kt "$_k"; done
+  kill -9 "$1" 2>/dev/null
+}}
 _run() {{
   if [ "$_T" = 1 ]; then timeout -k 1 "$1" /bin/sh -c "$2"; return $?; fi
   /bin/sh -c "$2" &
   _p=$!
-  ( sleep "$1"; kill -9 "$_p" ) >/dev/null 2>&1 </dev/null &
+  ( sleep "$1"; _kt "$_p" ) >/dev/null 2>&1 </dev/null &
   _w=$!
   wait "$_p"; _r=$?
   kill "$_w" >/dev/null 2>&1
   if [ "$_r" = 137 ]; then _r=124; fi
   return "$_r"
 }}
-printf '%s S %s %s\\n' "$N" "$(id -u)" "$_T"
+_grp() {{
+  if [ "$_T" = 1 ]; then timeout -k 1 "$1" /bin/sh -s; return $?; fi
+  exec 5<&0
+  /bin/sh -s <&5 5<&- &
+  _p=$!
+  exec 5<&-
+  ( sleep "$1"; _kt "$_p" ) >/dev/null 2>&1 </dev/null &
+  _w=$!
+  wait "$_p"; _r=$?
+  kill "$_w" >/dev/null 2>&1
+  if [ "$_r" = 137 ]; then _r=124; fi
+  return "$_r"
+}}
+_st() {{ return "$1"; }}
+_u=
+while IFS=' 	' read -r _k _ru _eu _r; do
+  if [ "$_k" = Uid: ]; then _u=$_eu; break; fi
+done < /proc/self/status 2>/dev/null
+[ -n "$_u" ] || _u=$(id -u)
+printf '%s S %s %s\\n' "$N" "$_u" "$_T"
 """
 
 
@@ -59,6 +105,13 @@ class Section:
     budget: float = DEFAULT_BUDGET
     limit: int = DEFAULT_LIMIT
     contained: bool = True
+    isolated: bool = True
+    """False (uncontained sections only): runs in the batch's own shell, not a subshell,
+    which saves a fork. Only for builtin scripts that never `exit`, `exec`, `cd` or set
+    variables other than `_`-prefixed ones; `_st N` sets the status without a fork."""
+    rerunnable: bool = True
+    """Safe to run twice (it only reads): may share a watchdog with other sections and run
+    again alone if that group overruns. False: always runs alone under its own watchdog."""
 
     @property
     def key(self) -> str:
@@ -74,6 +127,9 @@ class SectionResult:
     timed_out: bool = False
     truncated: bool = False
     problem: str = ""
+    retry: bool = False
+    """No result because the section's shared watchdog group overran or was cut off:
+    running it again alone (its own budget and limit) can still give one."""
 
     @property
     def ran(self) -> bool:
@@ -104,6 +160,8 @@ class Batch:
                 max(section.budget, known.budget),
                 max(section.limit, known.limit),
                 section.contained,
+                section.isolated or known.isolated,
+                section.rerunnable and known.rerunnable,
             )
         self._sections[key] = section
         return key
@@ -115,18 +173,63 @@ class Batch:
     def sections(self) -> tuple[Section, ...]:
         return tuple(self._sections.values())
 
+    def alone(self, keys: Iterable[str]) -> Batch:
+        """The sections `keys` (as `add` returned them) as a batch where each runs alone."""
+        return Batch(replace(self._sections[k], rerunnable=False) for k in keys)
+
+    def groups(self) -> list[tuple[float, list[int]]]:
+        """(shared budget, member indices) for every watchdog group of two or more.
+
+        Members share a budget exactly (rounded up to whole seconds as `timeout` takes
+        it), so finishing within the group's budget means each member finished within its
+        own. Groups are split so one group's output limit stays modest.
+        """
+        by_budget: dict[int, list[list[int]]] = {}
+        sizes: dict[int, int] = {}
+        for index, section in enumerate(self._sections.values()):
+            if not (section.contained and section.rerunnable):
+                continue
+            budget = max(1, math.ceil(section.budget))
+            chunks = by_budget.setdefault(budget, [[]])
+            if chunks[-1] and sizes.get(budget, 0) + section.limit > GROUP_LIMIT:
+                chunks.append([])
+                sizes[budget] = 0
+            chunks[-1].append(index)
+            sizes[budget] = sizes.get(budget, 0) + section.limit
+        return [
+            (float(budget), members)
+            for budget, chunks in by_budget.items()
+            for members in chunks
+            if len(members) > 1
+        ]
+
     def deadline(self) -> float:
-        """Seconds the whole batch may take if every contained section used its budget."""
-        total = sum(math.ceil(s.budget) + 1 for s in self._sections.values() if s.contained)
-        return total + 10.0 + 0.05 * len(self._sections)
+        """Seconds the whole batch may take if every contained section used its budget.
+
+        A grouped section may use its group's budget and then its own when run again
+        alone, so it counts twice: a slow host still gets every section's full budget.
+        """
+        sections = list(self._sections.values())
+        total = sum(math.ceil(s.budget) + 1 for s in sections if s.contained)
+        total += sum(math.ceil(budget) + 1 for budget, _ in self.groups())
+        return total + 10.0 + 0.05 * len(sections)
 
     def output_limit(self) -> int:
         """The most output a well-behaved target can produce; more means a hostile host."""
         return sum(s.limit + 256 for s in self._sections.values()) + 64 * 1024
 
     def render(self, nonce: str) -> str:
+        sections = list(self._sections.values())
+        grouped = {first: members for _, members in self.groups() for first in members[:1]}
+        in_group = {index for members in grouped.values() for index in members}
+        budgets = {members[0]: budget for budget, members in self.groups()}
         parts = [_PRELUDE.format(nonce=nonce)]
-        for index, section in enumerate(self._sections.values()):
+        for index, section in enumerate(sections):
+            if index in grouped:
+                parts.append(_render_group(nonce, index, budgets[index], grouped[index], sections))
+                continue
+            if index in in_group:
+                continue
             parts.append(f"printf '%s B {index}\\n' \"$N\"\n")
             if section.contained:
                 budget = max(1, math.ceil(section.budget))
@@ -134,8 +237,12 @@ class Batch:
                     f"_rc=$( {{ {{ _run {budget} {shlex.quote(section.script)} </dev/null 2>&1; "
                     f'echo "$?" >&4; }} | head -c {section.limit + 1} >&3; }} 4>&1 )\n'
                 )
+            elif section.isolated:
+                parts.append(
+                    f"( N=; eval {shlex.quote(section.script)}\n) </dev/null 2>&1\n_rc=$?\n"
+                )
             else:
-                parts.append(f"( {section.script}\n) </dev/null 2>&1\n_rc=$?\n")
+                parts.append(f"{{ {section.script}\n}} </dev/null 2>&1\n_rc=$?\n")
             parts.append(f'printf \'\\n%s E {index} %s\\n\' "$N" "$_rc"\n')
         parts.append("printf '%s Z\\n' \"$N\"\n")
         return "".join(parts)
@@ -147,29 +254,67 @@ class Batch:
 
         `cut_reason` says why the output may end early (timed out, cut off at the limit);
         every section without its end marker gets that as its problem.
+
+        One pass over the text, split at the nonce (no regex per section: compiling one
+        per section and host was a tenth of the auditor's CPU). Text that merely contains
+        the nonce without a well-formed marker after it stays part of the section's output.
         """
         text = output.decode("utf-8", errors="replace")
-        header = None
-        match = re.search(rf"(?m)^{nonce} S (\d+) ([01])$", text)
-        if match:
-            header = BatchHeader(int(match.group(1)), match.group(2) == "1")
+        header: BatchHeader | None = None
+        bodies: dict[int, list[str]] = {}
+        statuses: dict[int, str] = {}
+        group_statuses: dict[int, str] = {}
+        current: list[str] | None = None
+        current_index = -1
+        for piece in text.split(nonce + " ")[1:]:
+            line, newline, rest = piece.partition("\n")
+            match = _MARKER.fullmatch(line) if newline else None
+            if match is not None:
+                uid, has_timeout, begin, end, status, group, group_status = match.groups()
+                if uid is not None and header is None and not bodies:
+                    header = BatchHeader(int(uid), has_timeout == "1")
+                    continue
+                if begin is not None:
+                    current_index = int(begin)
+                    current = bodies[current_index] = [rest]
+                    continue
+                if end is not None and current is not None and int(end) == current_index:
+                    statuses[current_index] = status
+                    current = None
+                    continue
+                if group is not None:
+                    group_statuses[int(group)] = group_status
+                    if current is not None and current[-1].endswith("\n"):
+                        current[-1] = current[-1][:-1]  # the group marker's own newline
+                    current = None
+                    continue
+                if uid is None and begin is None and end is None and current is None:
+                    continue  # Z
+            if current is not None:
+                current.append(nonce + " " + piece)
         results: dict[str, SectionResult] = {}
-        position = match.end() if match else 0
         missing = cut_reason or "the remote shell stopped before this section finished"
+        group_of = {i: (budget, members) for budget, members in self.groups() for i in members}
         for index, (key, section) in enumerate(self._sections.items()):
-            begin = text.find(f"{nonce} B {index}\n", position)
-            if begin < 0:
+            chunks = bodies.get(index)
+            body = "".join(chunks) if chunks is not None else ""
+            if index not in statuses and index in group_of and not cut_reason:
+                budget, members = group_of[index]
+                why = _group_problem(group_statuses.get(members[0]), budget, len(members))
+                ran = "did not finish" if chunks is not None else "did not run"
+                results[key] = SectionResult(
+                    body[: section.limit], None, problem=f"{ran}: {why}", retry=True
+                )
+                continue
+            if chunks is None:
                 results[key] = SectionResult("", None, problem=f"did not run: {missing}")
                 continue
-            start = begin + len(f"{nonce} B {index}\n")
-            end_match = re.compile(rf"\n{nonce} E {index} (\d*)\n").search(text, start)
-            if end_match is None:
-                partial = text[start : start + section.limit]
+            if index not in statuses:
+                partial = body[: section.limit]
                 results[key] = SectionResult(partial, None, problem=f"did not finish: {missing}")
-                position = start
                 continue
-            body = text[start : end_match.start()]
-            status_text = end_match.group(1)
+            body = body[:-1] if body.endswith("\n") else body
+            status_text = statuses[index]
             status = int(status_text) if status_text else None
             truncated = len(body.encode("utf-8", errors="replace")) > section.limit
             if truncated:
@@ -181,8 +326,46 @@ class Batch:
             elif status is None:
                 problem = "exit status missing"
             results[key] = SectionResult(body, status, timed_out, truncated, problem)
-            position = end_match.end()
         return header, results
+
+
+def _group_problem(status: str | None, budget: float, size: int) -> str:
+    if status is None:
+        return f"the output of its group of {size} checks was cut off at the group's limit"
+    if status and int(status) in TIMEOUT_STATUSES:
+        return f"its group of {size} checks overran their shared {budget:g} s budget"
+    return f"its group of {size} checks stopped early (exit status {status or 'unknown'})"
+
+
+GROUP_LIMIT = 4 * 1024 * 1024
+"""A group's members' output limits add up to at most this (bigger ones start a new group)."""
+
+
+def _render_group(
+    nonce: str, group: int, budget: float, members: list[int], sections: list[Section]
+) -> str:
+    """One watchdog and one `head` for `members`, each in its own subshell.
+
+    The group's script goes to a child `sh` on stdin through a here-document, never on a
+    command line: `ps` on the target shows neither the nonce nor the scripts. Members read
+    /dev/null, so none can swallow the rest of the group's script; each is quoted and
+    `eval`ed, so a syntax error in one stays in its own subshell; and none sees the nonce.
+    """
+    end = f"_GROUP_END_{nonce}"
+    lines = [f"N={nonce}\n"]
+    for index in members:
+        lines.append(
+            f"printf '%s B {index}\\n' \"$N\"\n"
+            f"( N=; eval {shlex.quote(sections[index].script)}\n) </dev/null 2>&1\n"
+            f'printf \'\\n%s E {index} %s\\n\' "$N" "$?"\n'
+        )
+    limit = sum(sections[i].limit + MARKER_BYTES for i in members) + MARKER_BYTES
+    return (
+        f"{{ _grp {max(1, math.ceil(budget))} <<'{end}'\n"
+        + "".join(lines)
+        + f"{end}\n"
+        + f'printf \'\\n%s G {members[0]} %s\\n\' "$N" "$?"; }} 2>&1 | head -c {limit}\n'
+    )
 
 
 def new_nonce() -> str:

@@ -21,6 +21,7 @@ OS_RELEASE = Section(
     5,
     16 * 1024,
     contained=False,
+    isolated=False,
 )
 
 
@@ -61,7 +62,11 @@ class Conditions(BaseModel):
         for path in self.path_exists:
             quoted = shlex.quote(path)
             result[f"path:{path}"] = Section(
-                f"if [ -e {quoted} ]; then echo yes; else echo no; fi", 5, 64, contained=False
+                f"if [ -e {quoted} ]; then echo yes; else echo no; fi",
+                5,
+                64,
+                contained=False,
+                isolated=False,
             )
         for name in self.command:
             result[f"command:{name}"] = Section(
@@ -70,6 +75,7 @@ class Conditions(BaseModel):
                 5,
                 64,
                 contained=False,
+                isolated=False,
             )
         return result
 

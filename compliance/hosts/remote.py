@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 
 from compliance.hosts.batch import Batch, BatchHeader, SectionResult, new_nonce
 from compliance.hosts.ssh import HostFailure, HostSession
@@ -23,6 +24,33 @@ class BatchRun:
 def run_batch(
     session: HostSession, batch: Batch, *, sudo: bool, timeout: float | None = None
 ) -> BatchRun:
+    """Run `batch`; then, if a watchdog group overran, its unfinished members alone.
+
+    `timeout` bounds both runs together; None: each run's own `Batch.deadline()`.
+    """
+    started = time.monotonic()
+    run = _run_once(session, batch, sudo=sudo, timeout=timeout)
+    retry = [key for key, result in run.results.items() if result.retry]
+    if not retry:
+        return run
+    left = None if timeout is None else timeout - (time.monotonic() - started)
+    results = dict(run.results)
+    why = "no time left to run it alone"
+    if left is None or left > 0:
+        try:
+            again = _run_once(session, batch.alone(retry), sudo=sudo, timeout=left)
+        except HostFailure as exc:
+            why = f"running it alone failed: {exc.reason}"
+        else:
+            results.update({key: again.results[key] for key in retry})
+            return BatchRun(run.header, results, run.problem or again.problem)
+    for key in retry:
+        problem = f"{results[key].problem}; {why}"
+        results[key] = replace(results[key], problem=problem, retry=False)
+    return BatchRun(run.header, results, run.problem)
+
+
+def _run_once(session: HostSession, batch: Batch, *, sudo: bool, timeout: float | None) -> BatchRun:
     nonce = new_nonce()
     script = batch.render(nonce).encode()
     limit = batch.output_limit()

@@ -25,6 +25,7 @@ from typing import Any
 import paramiko
 
 from compliance.hosts.inventory import Host
+from compliance.hosts.known_hosts import KnownHosts, KnownHostsCache, KnownHostsError
 
 
 @dataclass(frozen=True)
@@ -57,17 +58,15 @@ class CommandResult:
     """The host printed more than the limit; we stopped reading and closed the channel."""
 
 
-_KNOWN_HOSTS_LOCK = threading.Lock()
-
-
 class _RejectUnknown(paramiko.MissingHostKeyPolicy):
-    def __init__(self, known_hosts: Path):
-        self.known_hosts = known_hosts
+    def __init__(self, known: KnownHosts):
+        self.known = known
 
     def missing_host_key(
         self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey
     ) -> None:
-        where = self.known_hosts if self.known_hosts.exists() else f"{self.known_hosts} (missing)"
+        path = self.known.path
+        where = path if path.exists() else f"{path} (missing)"
         raise HostFailure(
             "host-key",
             f"host key for {hostname} is not in {where} ({key.get_name()} SHA256:{_sha256(key)})",
@@ -79,17 +78,13 @@ class _RejectUnknown(paramiko.MissingHostKeyPolicy):
 class _TrustOnFirstUse(paramiko.MissingHostKeyPolicy):
     """Record an unknown key (never a changed one: paramiko rejects that before us)."""
 
-    def __init__(self, known_hosts: Path):
-        self.known_hosts = known_hosts
+    def __init__(self, known: KnownHosts):
+        self.known = known
 
     def missing_host_key(
         self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey
     ) -> None:
-        line = f"{hostname} {key.get_name()} {key.get_base64()}\n"
-        with _KNOWN_HOSTS_LOCK:
-            self.known_hosts.parent.mkdir(parents=True, exist_ok=True)
-            with self.known_hosts.open("a", encoding="utf-8") as handle:
-                handle.write(line)
+        self.known.record(hostname, key)
 
 
 def _sha256(key: paramiko.PKey) -> str:
@@ -101,17 +96,24 @@ def _sha256(key: paramiko.PKey) -> str:
 
 
 class Connector:
-    """Opens sessions; shares one connection per jump host among all hosts behind it."""
+    """Opens sessions; shares one connection per jump host among all hosts behind it.
+
+    One Connector serves one audit: known_hosts files and private keys are read once here
+    and shared by every host (parsing them per host made the auditor's CPU grow with the
+    square of the fleet).
+    """
 
     def __init__(self, options: SshOptions):
         self.options = options
         self._jumps: dict[str, HostSession] = {}
         self._jump_locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
+        self.known_hosts = KnownHostsCache()
+        self.keys = KeyCache()
 
     def open(self, host: Host) -> HostSession:
         sock = self._jump_channel(host.jump, host) if host.jump else self._tcp(host)
-        session = HostSession(host, self.options)
+        session = HostSession(host, self.options, self.known_hosts, self.keys)
         session.connect(sock)
         return session
 
@@ -171,23 +173,63 @@ class Connector:
             ) from None
 
 
+class KeyCache:
+    """Private keys loaded once per audit: every host with the same key file shares it."""
+
+    def __init__(self) -> None:
+        self._keys: dict[tuple[Path, str | None], paramiko.PKey] = {}
+        self._lock = threading.Lock()
+
+    def get(self, path: Path, password_env: str | None, password: str | None) -> paramiko.PKey:
+        with self._lock:
+            key = self._keys.get((path, password_env))
+            if key is None:
+                try:
+                    key = paramiko.PKey.from_path(path, password)
+                except FileNotFoundError as exc:
+                    raise HostFailure("auth", f"key file not found: {exc.filename}") from None
+                except (TypeError, paramiko.PasswordRequiredException):
+                    raise HostFailure(
+                        "auth",
+                        f"key {path} is encrypted and no passphrase was given",
+                        hint="set password_env to a variable holding the passphrase",
+                    ) from None
+                except (OSError, ValueError, paramiko.SSHException) as exc:
+                    raise HostFailure(
+                        "auth", f"cannot load key {path}: {type(exc).__name__}"
+                    ) from None
+                self._keys[(path, password_env)] = key
+            return key
+
+
 class HostSession:
-    def __init__(self, host: Host, options: SshOptions):
+    def __init__(
+        self,
+        host: Host,
+        options: SshOptions,
+        known_hosts: KnownHostsCache | None = None,
+        keys: KeyCache | None = None,
+    ):
         self.host = host
         self.options = options
         self.client = paramiko.SSHClient()
+        self._known_hosts = known_hosts or KnownHostsCache()
+        self._keys = keys or KeyCache()
 
     def connect(self, sock: Any) -> None:
         host, options = self.host, self.options
         client = self.client
-        known = host.known_hosts
-        if known.exists():
-            try:
-                # system keys: verified against, never rewritten by paramiko
-                client.load_system_host_keys(str(known))
-            except (OSError, UnicodeDecodeError, paramiko.SSHException) as exc:
-                sock.close()
-                raise HostFailure("host-key", f"cannot read known_hosts {known}: {exc}") from None
+        try:
+            known = self._known_hosts.get(host.known_hosts)
+        except KnownHostsError as exc:
+            sock.close()
+            raise HostFailure("host-key", str(exc)) from None
+        # Only this host's entries: paramiko verifies against them (and prefers their key
+        # type in the handshake); the file itself is never rewritten by paramiko.
+        name = host.address if host.port == 22 else f"[{host.address}]:{host.port}"
+        entries = client.get_host_keys()
+        for key_type, key in known.lookup(name).items():
+            entries.add(name, key_type, key)
         policy: paramiko.MissingHostKeyPolicy = (
             _TrustOnFirstUse(known) if options.trust_on_first_use else _RejectUnknown(known)
         )
@@ -201,11 +243,16 @@ class HostSession:
                 "is not set",
             )
         try:
+            pkey = self._keys.get(host.key, host.password_env, password) if host.key else None
+        except HostFailure:
+            sock.close()
+            raise
+        try:
             client.connect(
                 host.address,
                 port=host.port,
                 username=host.user,
-                key_filename=str(host.key) if host.key else None,
+                pkey=pkey,
                 password=password,
                 sock=sock,
                 timeout=options.connect_timeout,

@@ -22,7 +22,7 @@ class ScanError:
 
     `kind` is a dotted class of error (`scanner.missing`, `scanner.timeout`,
     `scanner.crash`, `scanner.output`, `scanner.parse`, `coverage`, `dependency.skipped`,
-    `host.unreachable` …) that a policy may explicitly downgrade to a warning.
+    `hosts.unreachable` …) that a policy may explicitly downgrade to a warning.
     """
 
     source: str

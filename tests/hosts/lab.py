@@ -167,10 +167,16 @@ class Lab:
     def wait_ready(self, timeout: float = 20.0) -> None:
         """Wait until every sshd answers with its banner (through the relay for netns hosts)."""
         deadline = time.monotonic() + timeout
-        for host in self.hosts.values():
+        for name in list(self.hosts):
+            host = self.hosts[name]
+            moves = 0
             while True:
                 if host.process.poll() is not None:
                     log = (self.root / host.name / "sshd.log").read_text(errors="replace")
+                    if "Address already in use" in log and moves < 3:
+                        # free_port() raced with another process on this machine: move
+                        host, moves = self._restart(host), moves + 1
+                        continue
                     raise RuntimeError(f"lab host {host.name} exited: {log[-2000:]}")
                 with (
                     contextlib.suppress(OSError),
@@ -182,6 +188,14 @@ class Lab:
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"lab host {host.name} did not answer on {host.port}")
                 time.sleep(0.05)
+
+    def _restart(self, host: LabHost) -> LabHost:
+        if host.relay is not None and host.relay.poll() is None:
+            os.killpg(host.relay.pid, signal.SIGTERM)
+            host.relay.wait(timeout=5)
+        del self.hosts[host.name]
+        shutil.rmtree(self.root / host.name, ignore_errors=True)
+        return self.start(host.spec)
 
     def write_known_hosts(self, names: list[str] | None = None) -> Path:
         lines = []

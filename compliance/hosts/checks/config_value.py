@@ -8,6 +8,7 @@ plain files (login.defs, sysctl.conf, chrony.conf …) full-line comments are sk
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Literal
 
 from pydantic import field_validator, model_validator
@@ -79,18 +80,22 @@ class ConfigValue(CheckKind[ConfigValueParams]):
 
 
 def _values(text: str, params: ConfigValueParams) -> list[tuple[str, str]]:
-    found = []
     wanted = params.key.lower()
+    return [(line, value) for key, line, value in _entries(text, params.separator) if key == wanted]
+
+
+@lru_cache(maxsize=8)
+def _entries(text: str, separator: str) -> tuple[tuple[str, str, str], ...]:
+    """(lower-cased key, line, value) of every setting, parsed once per host and source:
+    seventeen checks read the same `sshd -T` output."""
+    found = []
     for raw in text.splitlines():
         line = raw.strip()
         if not line or line.startswith(("#", ";")):
             continue
-        if params.separator == "whitespace":
-            parts = line.split(None, 1)
-        else:
-            parts = line.split(params.separator, 1)
-        if not parts or parts[0].strip().lower() != wanted:
+        parts = line.split(None, 1) if separator == "whitespace" else line.split(separator, 1)
+        if not parts:
             continue
         value = parts[1].strip() if len(parts) > 1 else ""
-        found.append((line, value))
-    return found
+        found.append((parts[0].strip().lower(), line, value))
+    return tuple(found)

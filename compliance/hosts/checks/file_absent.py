@@ -25,9 +25,9 @@ class FileAbsent(CheckKind[FileAbsentParams]):
 
     def section(self, params: FileAbsentParams, budget: float) -> Section:
         quoted = shlex.quote(params.path)
-        # builtins only: cannot hang, so no timeout wrapper (and no fork) is needed
+        # builtins only: cannot hang, so no watchdog, and no subshell either
         script = f"if [ -e {quoted} ] || [ -L {quoted} ]; then echo present; else echo absent; fi"
-        return Section(script, budget, 64, contained=False)
+        return Section(script, budget, 64, contained=False, isolated=False)
 
     def evaluate(self, params: FileAbsentParams, result: SectionResult) -> Verdict:
         expected = f"{params.path} does not exist"

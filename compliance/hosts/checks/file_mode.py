@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import shlex
+from collections.abc import Sequence
 
 from pydantic import field_validator
 
 from compliance.hosts.batch import Section, SectionResult
-from compliance.hosts.checks.file_content import MISSING_STATUS
 from compliance.hosts.checks.interface import (
     CheckKind,
     CheckStatus,
     Missing,
     Params,
     Verdict,
-    failed_section,
     on_missing,
 )
 from compliance.hosts.checks.paths import AbsolutePath
@@ -47,14 +46,38 @@ class FileModeParams(Params):
         return f"{number:04o}"
 
 
+def _stat(paths: Sequence[str], budget: float) -> Section:
+    """Existence by builtin test, then ONE `stat` for all paths that exist."""
+    quoted = " ".join(shlex.quote(p) for p in paths)
+    script = (
+        f"set --\nfor _p in {quoted}; do\n"
+        '  if [ -e "$_p" ]; then set -- "$@" "$_p"; else printf \'missing %s\\n\' "$_p"; fi\n'
+        "done\n"
+        '[ "$#" = 0 ] || exec stat -L -c \'mode %a %U %G %n\' -- "$@"'
+    )
+    return Section(script, budget, 4096 + 512 * len(paths))
+
+
+def _answer(output: str, path: str) -> tuple[str, str, str] | str | None:
+    """(mode, owner, group), "missing", or None when the output says nothing of `path`."""
+    for line in output.splitlines():
+        if line == f"missing {path}":
+            return "missing"
+        fields = line.split(" ", 4)
+        if len(fields) == 5 and fields[0] == "mode" and fields[4] == path:
+            return fields[1], fields[2], fields[3]
+    return None
+
+
 class FileMode(CheckKind[FileModeParams]):
     name = "file_mode"
     params = FileModeParams
 
     def section(self, params: FileModeParams, budget: float) -> Section:
-        quoted = shlex.quote(params.path)
-        script = f"[ -e {quoted} ] || exit {MISSING_STATUS}\nstat -L -c '%a %U %G' -- {quoted}"
-        return Section(script, budget, 4096)
+        return _stat([params.path], budget)
+
+    def shared_section(self, params: Sequence[FileModeParams], budget: float) -> Section:
+        return _stat(sorted({p.path for p in params}), budget)
 
     def evaluate(self, params: FileModeParams, result: SectionResult) -> Verdict:
         wanted = []
@@ -65,14 +88,19 @@ class FileMode(CheckKind[FileModeParams]):
         if params.group:
             wanted.append(f"group {'|'.join(params.group)}")
         expected = f"{params.path}: " + ", ".join(wanted or ["exists"])
-        if result.status == MISSING_STATUS:
+        answer = _answer(result.output, params.path)
+        if answer == "missing":
             return on_missing(params.missing, params.path, expected)
-        if result.status != 0:
-            return failed_section(result, f"stat {params.path}")
-        fields = result.output.split()
-        if len(fields) != 3:
-            return Verdict(CheckStatus.ERROR, result.output, expected, "unexpected stat output")
-        mode, owner, group = fields
+        if not isinstance(answer, tuple) or not answer[0].isdigit():
+            said = result.output.strip() or "no output"
+            return Verdict(
+                CheckStatus.ERROR,
+                said,
+                expected,
+                f"stat gave no answer for {params.path} (exit status {result.status}): "
+                f"{said.splitlines()[0][:200]}",
+            )
+        mode, owner, group = answer
         observed = f"mode {int(mode, 8):04o} owner {owner} group {group}"
         problems = []
         if params.mode is not None and int(mode, 8) & ~int(params.mode, 8):

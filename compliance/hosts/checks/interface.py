@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, ClassVar, Generic, Literal, TypeVar
@@ -149,6 +150,15 @@ class CheckKind(ABC, Generic[P]):
     @abstractmethod
     def section(self, params: P, budget: float) -> Section:
         """The shell piece whose output `evaluate` reads (identical pieces run once)."""
+
+    def shared_section(self, params: Sequence[P], budget: float) -> Section | None:
+        """One section for all of a host's checks of this kind with this budget, or None.
+
+        For kinds where each check would cost the target a fork and an exec but one run
+        of a program answers them all (one `stat` of many paths); `evaluate` then finds
+        its own answer in the shared output. None (the default): one section per check.
+        """
+        return None
 
     @abstractmethod
     def evaluate(self, params: P, result: SectionResult) -> Verdict:

@@ -38,7 +38,7 @@ class MountOptions(CheckKind[MountOptionsParams]):
     params = MountOptionsParams
 
     def section(self, params: MountOptionsParams, budget: float) -> Section:
-        return Section("cat /proc/mounts", budget, 512 * 1024, contained=False)
+        return Section("cat /proc/mounts", budget, 512 * 1024, contained=False, isolated=False)
 
     def evaluate(self, params: MountOptionsParams, result: SectionResult) -> Verdict:
         wanted = [*params.options, *(f"not {o}" for o in params.absent_options)]

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Literal
 
 from pydantic import field_validator
@@ -30,6 +31,24 @@ INVENTORY_SCRIPT = (
     "  rpm -qa --qf '%{NAME}|ii |%{EPOCHNUM}:%{VERSION}-%{RELEASE}\\n'\n"
     f"else exit {NO_MANAGER}; fi"
 )
+
+
+@lru_cache(maxsize=8)
+def _installed(output: str) -> tuple[str, dict[str, str]]:
+    """(manager, installed name → version), parsed once per host's package list.
+
+    Every package check of a host reads the same list (thousands of lines); parsing it
+    per check was the auditor's largest CPU cost per host. The cache is keyed by the text
+    itself, so hosts never see each other's packages.
+    """
+    lines = output.splitlines()
+    manager = lines[0].strip() if lines else ""
+    installed = {}
+    for line in lines[1:]:
+        parts = line.split("|")
+        if len(parts) == 3 and parts[1].startswith("ii"):
+            installed[parts[0]] = parts[2]
+    return manager, installed
 
 
 class PackageParams(Params):
@@ -69,15 +88,10 @@ class Package(CheckKind[PackageParams]):
             )
         if result.status != 0:
             return failed_section(result, "the package query")
-        lines = result.output.splitlines()
-        manager = lines[0].strip() if lines else ""
-        installed = {}
         if result.truncated:
             return Verdict(CheckStatus.ERROR, "", expected, "package list larger than the limit")
-        for line in lines[1:]:
-            parts = line.split("|")
-            if len(parts) == 3 and parts[0] in params.name and parts[1].startswith("ii"):
-                installed[parts[0]] = parts[2]
+        manager, database = _installed(result.output)
+        installed = {n: database[n] for n in params.name if n in database}
         observed = ", ".join(f"{n} {v}" for n, v in installed.items()) or f"{names} not installed"
         if params.state == "absent":
             ok = not installed
