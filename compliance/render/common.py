@@ -1,0 +1,62 @@
+"""Small pieces several formats share: timestamps, repo-relative paths, severity scales."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from pathlib import PurePosixPath
+
+from compliance.store.models import FindingRecord, ScanRecord
+
+_NAMESPACE = uuid.UUID("6f1d3c0e-5b7a-4c55-9a53-2a9e0f3c1b77")
+
+
+def utc(value: datetime | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC)
+    if value.tzinfo is None:  # SQLite hands back naive datetimes that were stored as UTC
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def gitlab_time(value: datetime | None) -> str:
+    """yyyy-mm-ddThh:mm:ss in UTC, without a zone suffix: GitLab's schema forbids one."""
+    return utc(value).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def iso_z(value: datetime | None) -> str:
+    return utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def stable_uuid(*parts: str) -> str:
+    """A UUID that stays the same for the same finding, so re-uploads do not duplicate."""
+    return str(uuid.uuid5(_NAMESPACE, "\x1f".join(parts)))
+
+
+def repo_path(path: str | None, scan: ScanRecord) -> str | None:
+    """A repo-relative POSIX path; absolute paths under the scanned root are made relative."""
+    if not path:
+        return None
+    text = path.replace("\\", "/")
+    root = str((scan.summary or {}).get("root") or "").replace("\\", "/").rstrip("/")
+    if root and text.startswith(root + "/"):
+        text = text[len(root) + 1 :]
+    while text.startswith("./"):
+        text = text[2:]
+    return str(PurePosixPath(text)) if text else None
+
+
+def is_dependency(record: FindingRecord) -> bool:
+    return bool(record.package)
+
+
+def is_code(record: FindingRecord) -> bool:
+    return bool(record.path) and not record.package and not record.host
+
+
+def location_text(record: FindingRecord) -> str:
+    if record.path:
+        return f"{record.path}:{record.start_line}" if record.start_line else record.path
+    if record.package:
+        return f"{record.package}=={record.version}" if record.version else record.package
+    return record.host or "?"
