@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Callable
@@ -59,6 +60,15 @@ def fail_closed(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _raise_interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def stop_on_sigterm() -> None:
+    """SIGTERM (a cancelled CI job) ends like Ctrl-C: tools killed, scan stored interrupted."""
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+
+
 db_option = click.option(
     "--db",
     metavar="PATH|URL",
@@ -95,10 +105,22 @@ def main() -> None:
     help="Name that identifies this tree across runs (default: "
     "$CI_PROJECT_PATH, the git remote, or the folder name).",
 )
+@click.option(
+    "--baseline",
+    help="Scan id or git ref: only findings new since then block. "
+    "Default in GitLab merge request pipelines: $CI_MERGE_REQUEST_DIFF_BASE_SHA.",
+)
+@click.option("--no-baseline", is_flag=True, help="Judge every finding, even in an MR pipeline.")
 @click.option("--json", "as_json", is_flag=True, help="Print the scan as JSON instead of text.")
 @fail_closed
 def scan(
-    path: Path, policy_path: Path | None, db: str | None, target: str | None, as_json: bool
+    path: Path,
+    policy_path: Path | None,
+    db: str | None,
+    target: str | None,
+    baseline: str | None,
+    no_baseline: bool,
+    as_json: bool,
 ) -> None:
     """Scan a source tree and gate it against the policy.
 
@@ -106,12 +128,19 @@ def scan(
     Examples:
       compliance scan .
       compliance scan services/payments --policy policies/strict.yml --db sqlite:///ci.db
+      compliance scan . --baseline origin/main      # only what this branch introduced blocks
     """
     if not path.is_dir():
         raise ConfigError([f"{path}: not a directory; pass the root of the tree to scan"])
     loaded = load_policy(policy_path, known_scanners=REGISTRY.keys())
     store = Store.open(db)
-    report = run_code_scan(CodeScanRequest(root=path, policy=loaded, target=target), store)
+    stop_on_sigterm()
+    if no_baseline:
+        baseline = None
+    elif baseline is None:
+        baseline = os.environ.get("CI_MERGE_REQUEST_DIFF_BASE_SHA") or None
+    request = CodeScanRequest(root=path, policy=loaded, target=target, baseline_ref=baseline)
+    report = run_code_scan(request, store)
     for error in report.verdict.errors:
         click.echo(f"error: {error.one_line()}", err=True)
     if as_json:
@@ -152,10 +181,13 @@ def scans(db: str | None, limit: int, target: str | None, as_json: bool) -> None
 @click.option(
     "--scan", "scan_ref", default="latest", show_default=True, help="Scan id or 'latest'."
 )
-@click.option("--status", help="Only this status (open, waived, suppressed, preexisting).")
+@click.option("--status", help="Only this status (open, waived, suppressed, preexisting, fixed).")
+@click.option("--include-fixed", is_flag=True,
+              help="Also list findings this scan showed fixed (status 'fixed').")
 @click.option("--json", "as_json", is_flag=True, help="JSON array (a stable interface).")
 @fail_closed
-def findings(db: str | None, scan_ref: str, status: str | None, as_json: bool) -> None:
+def findings(db: str | None, scan_ref: str, status: str | None, include_fixed: bool,
+             as_json: bool) -> None:
     """Show the findings stored for a scan.
 
     \b
@@ -165,7 +197,10 @@ def findings(db: str | None, scan_ref: str, status: str | None, as_json: bool) -
     store = Store.open(db)
     scan_record = store.resolve_scan(scan_ref)
     assert scan_record.id is not None
-    rows = [finding_json(f) for f in store.findings(scan_record.id)]
+    records = store.findings(scan_record.id)
+    if include_fixed or status == "fixed":
+        records += store.fixed_in(scan_record.id)
+    rows = [finding_json(f) for f in records]
     if status:
         rows = [r for r in rows if r["status"] == status]
     if as_json:

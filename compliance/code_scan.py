@@ -7,17 +7,20 @@ into "no findings".
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from compliance.baseline import BaselineError, resolve_baseline
 from compliance.findings import Finding
 from compliance.gate import GateInput, Verdict, judge
 from compliance.policy import LoadedPolicy, load_waivers
 from compliance.scanners import REGISTRY, get_scanner
 from compliance.scanners.interface import ScanContext, ScanError, ScannerFailure, ScannerResult
+from compliance.scanners.process import kill_running_tools
 from compliance.sources import apply_excludes, default_target, git_info, list_files
 from compliance.store import ScanMeta, ScanOutcome, Store
 
@@ -28,7 +31,7 @@ class CodeScanRequest:
     policy: LoadedPolicy
     target: str | None = None
     scanners: Sequence[str] | None = None  # None: the policy's list
-    baseline: frozenset[str] | None = None
+    baseline_ref: str | None = None  # a scan id or a git ref; only new findings block
     today: date = field(default_factory=date.today)
 
 
@@ -47,7 +50,6 @@ def run_code_scan(request: CodeScanRequest, store: Store) -> CodeScanReport:
     waivers = load_waivers(loaded.waivers_path)
     info = git_info(root)
     target = request.target or default_target(root, info)
-    files = apply_excludes(list_files(root), policy.exclude)
     names = list(request.scanners or policy.scanners)
 
     scan_id = store.begin_scan(
@@ -61,10 +63,18 @@ def run_code_scan(request: CodeScanRequest, store: Store) -> CodeScanReport:
         )
     )
     try:
-        with ThreadPoolExecutor(max_workers=max(1, len(names))) as pool:
-            results = list(pool.map(lambda name: _run_scanner(name, root, files, loaded), names))
+        files, results = run_scanners(root, loaded, names)
         findings: list[Finding] = [f for r in results for f in r.findings]
         errors = [e for r in results for e in r.errors] + _coverage_errors(results)
+        baseline: frozenset[str] | None = None
+        if request.baseline_ref:
+            try:
+                baseline = resolve_baseline(
+                    request.baseline_ref, root, target, store, lambda tree: run_scanners(
+                        tree, loaded, names)[1]
+                )
+            except BaselineError as exc:
+                errors.append(ScanError("baseline", "baseline", str(exc), hint=exc.hint))
         verdict = judge(
             GateInput(
                 findings=findings,
@@ -72,7 +82,7 @@ def run_code_scan(request: CodeScanRequest, store: Store) -> CodeScanReport:
                 target=target,
                 waivers=waivers,
                 errors=errors,
-                baseline=request.baseline,
+                baseline=baseline,
                 first_seen=store.first_seen(target, (f.fingerprint for f in findings)),
                 today=request.today,
             )
@@ -91,9 +101,26 @@ def run_code_scan(request: CodeScanRequest, store: Store) -> CodeScanReport:
             ),
         )
     except BaseException as exc:
+        kill_running_tools()
         store.mark_interrupted(scan_id, f"scan stopped before it finished: {type(exc).__name__}")
         raise
     return CodeScanReport(scan_id, target, verdict, tuple(results))
+
+
+def run_scanners(
+    root: Path, loaded: LoadedPolicy, names: Sequence[str]
+) -> tuple[list[str], list[ScannerResult]]:
+    """The tree's files after the policy's excludes, and every scanner's result, in parallel."""
+    files = apply_excludes(list_files(root), loaded.policy.exclude)
+    pool = ThreadPoolExecutor(max_workers=max(1, len(names)))
+    try:
+        results = list(pool.map(lambda name: _run_scanner(name, root, files, loaded), names))
+    finally:
+        # On Ctrl-C the tools are killed first, so waiting for the threads is short.
+        if sys.exc_info()[0] is not None:
+            kill_running_tools()
+        pool.shutdown(wait=True, cancel_futures=True)
+    return files, results
 
 
 def _run_scanner(name: str, root: Path, files: list[str], loaded: LoadedPolicy) -> ScannerResult:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from pathspec import PathSpec
+from compliance.globs import matcher
 
 SKIP_DIRS = {".git", ".hg", ".svn"}
 
@@ -37,7 +37,7 @@ def list_files(root: Path) -> list[str]:
 def apply_excludes(files: Sequence[str], patterns: Sequence[str]) -> list[str]:
     if not patterns:
         return list(files)
-    spec = PathSpec.from_lines("gitwildmatch", patterns)
+    spec = matcher(patterns)
     return [f for f in files if not spec.match_file(f)]
 
 

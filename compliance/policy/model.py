@@ -35,6 +35,7 @@ ERROR_KINDS = (
     "dependencies.skipped",
     "hosts.unreachable",
     "hosts.check",
+    "baseline",
 )
 """Classes of error a policy may downgrade to a warning, one by one (never by default)."""
 

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pathspec import PathSpec
 from pydantic import Field, ValidationError, model_validator
 
 from compliance.findings import Finding
+from compliance.globs import matches
 from compliance.policy.model import Strict
 from compliance.policy.yaml_source import ConfigError, load_yaml
 
@@ -55,9 +55,7 @@ class Waiver(Strict):
             return False
         if self.path:
             path = finding.location.path
-            if path is None or not PathSpec.from_lines("gitwildmatch", [self.path]).match_file(
-                path
-            ):
+            if path is None or not matches(self.path, path):
                 return False
         return True
 

@@ -17,9 +17,10 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from pathspec import PathSpec
+from pathspec import GitIgnoreSpec
 
 from compliance.findings import Finding, Location, Severity, code_fingerprints
+from compliance.globs import matcher
 from compliance.scanners.interface import (
     ScanContext,
     ScanError,
@@ -211,7 +212,7 @@ def bandit_config_args(root: Path) -> list[str]:
     return []
 
 
-def bandit_config_excludes(root: Path) -> PathSpec:  # type: ignore[type-arg]
+def bandit_config_excludes(root: Path) -> GitIgnoreSpec:
     """Paths the tree's own bandit configuration excludes, as gitignore-style patterns."""
     patterns: list[str] = []
     ini = root / ".bandit"
@@ -226,7 +227,7 @@ def bandit_config_excludes(root: Path) -> PathSpec:  # type: ignore[type-arg]
     table = _pyproject_bandit(root / "pyproject.toml")
     if table is not None:
         patterns += [str(p) for p in table.get("exclude_dirs", [])]
-    return PathSpec.from_lines("gitwildmatch", [p.removeprefix("./") for p in patterns])
+    return matcher(patterns)
 
 
 def _pyproject_bandit(path: Path) -> dict[str, Any] | None:

@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,8 @@ from pathlib import Path
 from compliance.scanners.interface import ScannerFailure
 
 STDERR_TAIL = 600
+_RUNNING: set[subprocess.Popen[bytes]] = set()
+_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,8 @@ def run_tool(
         )
     except OSError as exc:
         raise ScannerFailure("scanner.missing", f"{tool} could not be started: {exc}") from exc
+    with _LOCK:
+        _RUNNING.add(proc)
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -93,6 +98,9 @@ def run_tool(
         _kill_group(proc)
         proc.communicate()
         raise
+    finally:
+        with _LOCK:
+            _RUNNING.discard(proc)
     return ToolRun(
         proc.returncode,
         out.decode("utf-8", "replace"),
@@ -105,6 +113,14 @@ def stderr_tail(text: str) -> str:
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     tail = " | ".join(lines[-3:])
     return tail[-STDERR_TAIL:] if tail else "no output on stderr"
+
+
+def kill_running_tools() -> None:
+    """On Ctrl-C or SIGTERM: stop every tool we started, so nothing outlives the scan."""
+    with _LOCK:
+        running = list(_RUNNING)
+    for proc in running:
+        _kill_group(proc)
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:

@@ -6,19 +6,23 @@ never block the writer, a busy timeout so a second writer waits instead of faili
 
 from __future__ import annotations
 
+import fcntl
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
-from sqlmodel import Session, SQLModel, create_engine, select
+from sqlmodel import create_engine
 
-from compliance.store.models import SCHEMA_VERSION, SchemaMeta
+from compliance.store.migrate import SchemaTooNew, upgrade
 
 DEFAULT_DB = "compliance.db"
 BUSY_TIMEOUT_MS = 30_000
+MIGRATION_LOCK_KEY = 0x636F6D70  # "comp": one advisory lock for schema changes
 
 
 class StoreError(Exception):
@@ -73,21 +77,45 @@ def open_engine(db: str | None) -> Engine:
 
 
 def _prepare_schema(engine: Engine, url: str) -> None:
+    """Create or upgrade the schema, one process at a time (first runs may race in CI)."""
     try:
-        SQLModel.metadata.create_all(engine)
-        with Session(engine) as session:
-            row = session.exec(select(SchemaMeta).where(SchemaMeta.key == "schema_version")).first()
-            if row is None:
-                session.add(SchemaMeta(key="schema_version", value=str(SCHEMA_VERSION)))
-                session.commit()
-            elif int(row.value) > SCHEMA_VERSION:
-                raise StoreError(
-                    f"database {describe(url)} was written by a newer compliance release "
-                    f"(schema {row.value}, this one knows {SCHEMA_VERSION}); upgrade compliance"
-                )
+        with _migration_lock(engine, url):
+            upgrade(engine)
+    except SchemaTooNew as exc:
+        raise StoreError(
+            f"database {describe(url)} was written by a newer compliance release (schema "
+            f"revision {exc}); upgrade compliance, or pass another --db"
+        ) from None
     except (OperationalError, DatabaseError) as exc:
         reason = str(exc.orig) if getattr(exc, "orig", None) else str(exc)
         raise StoreError(
-            f"cannot open database {describe(url)}: {reason}; check the path or URL, or pass "
-            "another --db"
+            f"cannot open database {describe(url)}: {reason.strip()}; check the path or URL, "
+            "or pass another --db"
         ) from exc
+
+
+@contextmanager
+def _migration_lock(engine: Engine, url: str) -> Iterator[None]:
+    if engine.dialect.name == "sqlite":
+        path = url.split(":///", 1)[-1]
+        if not path or path == ":memory:":
+            yield
+            return
+        with open(f"{path}.lock", "a+b") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+    elif engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            try:
+                yield
+            finally:
+                connection.execute(
+                    text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY}
+                )
+                connection.commit()
+    else:
+        yield

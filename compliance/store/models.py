@@ -13,14 +13,6 @@ from typing import Any
 from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = 1
-
-
-class SchemaMeta(SQLModel, table=True):
-    __tablename__ = "schema_meta"
-    key: str = Field(primary_key=True)
-    value: str
-
 
 class ScanRecord(SQLModel, table=True):
     __tablename__ = "scan"

@@ -216,6 +216,48 @@ class Store:
             )
             return list(session.exec(query).all())
 
+    def fingerprints(self, scan_id: int) -> frozenset[str]:
+        with self._session() as session:
+            query = select(FindingRecord.fingerprint).where(FindingRecord.scan_id == scan_id)
+            return frozenset(session.exec(query).all())
+
+    def complete_scan_at(self, target: str, commit: str) -> int | None:
+        """The newest complete scan of `target` at `commit`, usable as a baseline."""
+        with self._session() as session:
+            query = (
+                select(ScanRecord.id)
+                .where(
+                    ScanRecord.target == target,
+                    ScanRecord.git_commit == commit,
+                    ScanRecord.status == "complete",
+                )
+                .order_by(col(ScanRecord.id).desc())
+                .limit(1)
+            )
+            return session.exec(query).first()
+
+    def fixed_in(self, scan_id: int) -> list[FindingRecord]:
+        """Findings that this scan showed to be fixed, as last seen, with status 'fixed'."""
+        with self._session() as session:
+            fixed = session.exec(
+                select(LifecycleRecord).where(LifecycleRecord.fixed_scan_id == scan_id)
+            ).all()
+            result = []
+            for row in fixed:
+                last = session.exec(
+                    select(FindingRecord).where(
+                        FindingRecord.scan_id == row.last_seen_scan_id,
+                        FindingRecord.fingerprint == row.fingerprint,
+                    )
+                ).first()
+                if last is not None:
+                    session.expunge(last)
+                    last.status = "fixed"
+                    last.blocking = False
+                    last.note = f"fixed in scan {scan_id}"
+                    result.append(last)
+            return result
+
     def host_checks(self, scan_id: int) -> list[HostCheckRecord]:
         with self._session() as session:
             query = select(HostCheckRecord).where(HostCheckRecord.scan_id == scan_id)
