@@ -55,8 +55,9 @@ def is_code(record: FindingRecord) -> bool:
 
 
 def location_text(record: FindingRecord) -> str:
+    if record.package:
+        name = f"{record.package}=={record.version}" if record.version else record.package
+        return f"{name} ({record.path})" if record.path else name
     if record.path:
         return f"{record.path}:{record.start_line}" if record.start_line else record.path
-    if record.package:
-        return f"{record.package}=={record.version}" if record.version else record.package
     return record.host or "?"

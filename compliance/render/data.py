@@ -23,7 +23,7 @@ from compliance.findings import Severity
 from compliance.gate import Status, Verdict
 from compliance.policy.waivers import WaiverEntry
 from compliance.store import Store
-from compliance.store.models import FindingRecord, HostCheckRecord, LifecycleRecord, ScanRecord
+from compliance.store.models import FindingRecord, HostCheckRecord, ScanRecord
 
 TREND_SCANS = 30
 
@@ -66,7 +66,8 @@ class ReportData:
     host_checks: list[HostCheckRecord]
     previous: ScanRecord | None
     new_fingerprints: frozenset[str]
-    fixed: list[LifecycleRecord]
+    fixed: list[FindingRecord]
+    """Findings this scan showed fixed, as last seen, with status 'fixed'."""
     trend: list[TrendPoint]
     waivers: list[WaiverView]
     generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
@@ -91,10 +92,10 @@ def load_report(store: Store, scan_ref: str | int) -> ReportData:
     if previous is None or previous.id is None:
         new = frozenset(f.fingerprint for f in findings)
     else:
-        before = _fingerprints(store, previous.id)
+        before = store.fingerprints(previous.id)
         new = frozenset(f.fingerprint for f in findings if f.fingerprint not in before)
-    fixed = [r for r in store.lifecycle(scan.target) if r.fixed_scan_id == scan.id]
-    fixed.sort(key=lambda r: (-Severity.parse(r.severity), r.location))
+    fixed = store.fixed_in(scan.id)
+    fixed.sort(key=lambda r: (-r.severity_rank, r.path or r.package or r.host or ""))
     return ReportData(
         scan=scan,
         findings=findings,
@@ -107,12 +108,6 @@ def load_report(store: Store, scan_ref: str | int) -> ReportData:
     )
 
 
-def _fingerprints(store: Store, scan_id: int) -> set[str]:
-    with Session(store.engine) as session:
-        query = select(FindingRecord.fingerprint).where(FindingRecord.scan_id == scan_id)
-        return set(session.exec(query).all())
-
-
 def _trend(store: Store, scans: Sequence[ScanRecord]) -> list[TrendPoint]:
     """Open findings by severity for each scan, oldest first, in one grouped query."""
     ids = [s.id for s in scans if s.id is not None]
@@ -123,7 +118,7 @@ def _trend(store: Store, scans: Sequence[ScanRecord]) -> list[TrendPoint]:
                 select(FindingRecord.scan_id, FindingRecord.severity, func.count())
                 .where(col(FindingRecord.scan_id).in_(ids))
                 .where(FindingRecord.status == Status.OPEN.value)
-                .group_by(FindingRecord.scan_id, FindingRecord.severity)
+                .group_by(col(FindingRecord.scan_id), col(FindingRecord.severity))
             )
             for scan_id, severity, count in session.exec(query).all():
                 counts[scan_id][severity] = count

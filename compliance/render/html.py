@@ -46,12 +46,16 @@ def render(report: ReportData, options: RenderOptions) -> str:
         f"script-src '{_sha256(js)}'; style-src '{_sha256(css)}'; "
         "img-src data:; base-uri 'none'; form-action 'none'"
     )
-    return _environment().get_template("report.html.j2").render(
-        r=_view(report),
-        data_json=Markup(embed_json(_client_data(report))),  # noqa: S704 - escaped by embed_json
-        css=Markup(css),  # noqa: S704 - our own packaged file
-        js=Markup(js),  # noqa: S704 - our own packaged file
-        csp=csp,
+    return (
+        _environment()
+        .get_template("report.html.j2")
+        .render(
+            r=_view(report),
+            data_json=Markup(embed_json(_client_data(report))),  # noqa: S704 - escaped by embed_json
+            css=Markup(css),  # noqa: S704 - our own packaged file
+            js=Markup(js),  # noqa: S704 - our own packaged file
+            csp=csp,
+        )
     )
 
 
@@ -137,10 +141,12 @@ def _view(report: ReportData) -> dict[str, Any]:
         "previous": report.previous,
         "new": [_card(f) for f in new[:MAX_CHANGES_LISTED]],
         "new_total": len(new),
-        "fixed": report.fixed[:MAX_CHANGES_LISTED],
+        "fixed": [_card(f) for f in report.fixed[:MAX_CHANGES_LISTED]],
         "fixed_total": len(report.fixed),
         "trend": _trend_chart(report.trend),
-        "waivers": sorted(report.waivers, key=lambda w: ({"expired": 0}.get(w.state, 1), w.expires)),
+        "waivers": sorted(
+            report.waivers, key=lambda w: ({"expired": 0}.get(w.state, 1), w.expires)
+        ),
         "debt": [w for w in report.waivers if w.state == "expired"],
         "overdue": sum(1 for f in findings if "overdue" in (f.note or "")),
         "fleet": _fleet(report.host_checks) if report.host_checks else None,
@@ -171,11 +177,11 @@ def _trend_chart(points: list[TrendPoint]) -> dict[str, Any] | None:
     plot_h = height - top - bottom
     peak = max(max(sum(p.open_by_severity.values()) for p in points), 1)
     step = (width - left - 8) / max(len(points), 1)
-    bar_w = max(step * 0.7, 2)
+    bar_w = min(max(step * 0.7, 2), 36)
     bars = []
     for i, p in enumerate(points):
         x = left + i * step + (step - bar_w) / 2
-        y = top + plot_h
+        y = float(top + plot_h)
         segments = []
         for sev in reversed(SEVERITIES):  # info at the bottom, critical on top
             n = p.open_by_severity.get(sev, 0)
@@ -218,7 +224,9 @@ def _fleet(checks: list[HostCheckRecord]) -> dict[str, Any]:
         for name, control in frameworks(c.references).items():
             frames.setdefault(name, _Score(name)).counts[c.status] += 1
             controls[name].add(control)
-    ordered = sorted(hosts.values(), key=lambda s: (s.percent if s.percent is not None else 101, s.name))
+    ordered = sorted(
+        hosts.values(), key=lambda s: (s.percent if s.percent is not None else 101, s.name)
+    )
     failing = sum(1 for s in ordered if s.counts["fail"] or s.counts["error"])
     return {
         "hosts": ordered,
@@ -265,7 +273,12 @@ def _client_data(report: ReportData) -> dict[str, Any]:
 
     ordered = sorted(
         report.findings,
-        key=lambda f: (not f.blocking, -f.severity_rank, f.path or f.package or f.host or "", f.start_line or 0),
+        key=lambda f: (
+            not f.blocking,
+            -f.severity_rank,
+            f.path or f.package or f.host or "",
+            f.start_line or 0,
+        ),
     )
     cols: dict[str, list[Any]] = {k: [] for k in _FINDING_COLUMNS}
     for f in ordered:
@@ -299,9 +312,29 @@ def _client_data(report: ReportData) -> dict[str, Any]:
     }
 
 
-_FINDING_COLUMNS = (
-    "sc ru sv st bl ti me pa ln ho pk ve fx ev fp no rf re fs du nw".split()
-)
+_FINDING_COLUMNS = [
+    "sc",
+    "ru",
+    "sv",
+    "st",
+    "bl",
+    "ti",
+    "me",
+    "pa",
+    "ln",
+    "ho",
+    "pk",
+    "ve",
+    "fx",
+    "ev",
+    "fp",
+    "no",
+    "rf",
+    "re",
+    "fs",
+    "du",
+    "nw",
+]
 
 
 def _matrix(checks: list[HostCheckRecord], s: _Strings) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from compliance.render.common import iso_z
 from compliance.render.data import ReportData
 from compliance.render.options import RenderOptions
 from compliance.render.records import finding_json, scan_json
-from compliance.store.models import HostCheckRecord, LifecycleRecord
+from compliance.store.models import HostCheckRecord
 
 FORMAT_VERSION = 1
 
@@ -35,19 +35,6 @@ def host_check_json(record: HostCheckRecord) -> dict[str, Any]:
     }
 
 
-def fixed_json(record: LifecycleRecord) -> dict[str, Any]:
-    return {
-        "fingerprint": record.fingerprint,
-        "scanner": record.scanner,
-        "rule_id": record.rule_id,
-        "severity": record.severity,
-        "title": record.title,
-        "location": record.location,
-        "first_seen_at": iso_z(record.first_seen_at),
-        "fixed_at": iso_z(record.fixed_at),
-    }
-
-
 def report_json(report: ReportData) -> dict[str, Any]:
     return {
         "format": "compliance-report",
@@ -58,7 +45,7 @@ def report_json(report: ReportData) -> dict[str, Any]:
         "previous_scan_id": report.previous.id if report.previous else None,
         "findings": [{**finding_json(f), "new": report.is_new(f)} for f in report.findings],
         "host_checks": [host_check_json(c) for c in report.host_checks],
-        "fixed": [fixed_json(r) for r in report.fixed],
+        "fixed": [finding_json(f) for f in report.fixed],
         "waivers": [asdict(w) for w in report.waivers],
         "trend": [
             {

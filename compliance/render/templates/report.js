@@ -26,10 +26,12 @@
     return p;
   }
   function where(i) {
-    var pa = F.pa[i];
+    var pa = F.pa[i], pk = F.pk[i];
+    if (pk >= 0) {
+      var name = F.ve[i] >= 0 ? S[pk] + "==" + S[F.ve[i]] : S[pk];
+      return pa >= 0 ? name + " (" + S[pa] + ")" : name;
+    }
     if (pa >= 0) return F.ln[i] ? S[pa] + ":" + F.ln[i] : S[pa];
-    var pk = F.pk[i];
-    if (pk >= 0) return F.ve[i] >= 0 ? S[pk] + "==" + S[F.ve[i]] : S[pk];
     return F.ho[i] >= 0 ? S[F.ho[i]] : "?";
   }
   function debounce(fn, ms) {
