@@ -6,12 +6,18 @@ import os
 import re
 from dataclasses import dataclass
 
+from compliance.policy.yaml_source import ConfigError
+
 DEFAULT_GITLAB_SCHEMA = "15.1.4"
 """GitLab ingests only schema versions it ships; 17.x drops 15.2.x reports without a word."""
 
 
-class RenderError(Exception):
-    """A renderer was asked for something it cannot produce; the message says what to do."""
+class RenderError(ConfigError):
+    """A report cannot be produced as asked; the message says what to do. A ConfigError, so
+    the CLI reports it as one line and exits 2 like any other bad input."""
+
+    def __init__(self, message: str):
+        super().__init__([message])
 
 
 @dataclass(frozen=True)
