@@ -82,7 +82,7 @@ class Browser:
         )
         port = self._wait_for_port()
         targets = json.loads(
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10).read()  # noqa: S310
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10).read()
         )
         page = next(t for t in targets if t.get("type") == "page")
         self._ws = websocket.create_connection(

@@ -16,7 +16,7 @@ from compliance.findings import Severity
 from compliance.render.common import gitlab_time, stable_uuid
 from compliance.render.data import ReportData
 from compliance.render.options import RenderOptions
-from compliance.render.references import parse_references
+from compliance.render.references import parse_reference, parse_references
 from compliance.store.models import FindingRecord
 
 SCHEMA_BASE = "https://gitlab.com/gitlab-org/security-products/security-report-schemas/-/raw"
@@ -101,7 +101,9 @@ def gitlab_report(
 def identifiers(f: FindingRecord) -> list[dict[str, str]]:
     """The primary identifier is the tool's rule; then CWE, CVE, GHSA, OSV ids with links."""
     refs = parse_references(f.references)
-    rule_url = next((r.url for r in refs if r.kind == "url" and r.url), None)
+    own = parse_reference(f.rule_id)  # an advisory id as rule (PYSEC-…, GHSA-…) has a page
+    rule_url = own.url if own.kind != "other" else None
+    rule_url = rule_url or next((r.url for r in refs if r.kind == "url" and r.url), None)
     primary: dict[str, str] = {
         "type": f"{f.scanner}_id",
         "name": f"{f.scanner} {f.rule_id}",

@@ -142,8 +142,9 @@ def _rule(f: FindingRecord) -> dict[str, Any]:
             "severity": severity.label,
         },
     }
-    if links:
-        rule["helpUri"] = links[0]
+    docs = [r.url for r in refs if r.kind == "url" and r.url]  # the tool's own rule page first
+    if docs or links:
+        rule["helpUri"] = (docs or links)[0]
     return rule
 
 
