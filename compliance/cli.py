@@ -331,6 +331,41 @@ def policy_check(files: tuple[Path, ...]) -> None:
         raise ConfigError(problems)
 
 
+@main.group()
+def db() -> None:
+    """The findings database: schema upgrades and retention."""
+
+
+@db.command("upgrade")
+@db_option
+@fail_closed
+def db_upgrade(db: str | None) -> None:
+    """Bring the database schema up to this release (also done automatically on open).
+
+    \b
+    Example:
+      compliance db upgrade --db postgresql+psycopg://gate@db.internal/compliance
+    """
+    store = Store.open(db)
+    click.echo(f"schema is at revision {store.schema_revision()}")
+
+
+@db.command("prune")
+@db_option
+@click.option("--keep-days", type=click.IntRange(min=1), required=True,
+              help="Delete scans older than this many days.")
+@fail_closed
+def db_prune(db: str | None, keep_days: int) -> None:
+    """Delete old scans; keep each target's newest complete scan and open findings' history.
+
+    \b
+    Example:
+      compliance db prune --keep-days 400
+    """
+    counts = Store.open(db).prune(keep_days)
+    click.echo(", ".join(f"{n} {what.replace('_', ' ')} deleted" for what, n in counts.items()))
+
+
 @main.command()
 @db_option
 @click.option(

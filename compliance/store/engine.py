@@ -47,13 +47,27 @@ def describe(url: str) -> str:
         return url
 
 
+WRITE = "compliance_write"
+"""Execution option marking a write transaction: on SQLite it starts with BEGIN IMMEDIATE."""
+
+
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not pysqlite, emit BEGIN, so writers can take the lock up front.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _begin_sqlite(connection: Any) -> None:
+    """Writers take the write lock at BEGIN: a deferred transaction that reads and then writes
+    fails at once with 'database is locked' (SQLITE_BUSY_SNAPSHOT) when another process
+    committed in between, whatever the busy timeout. IMMEDIATE waits its turn instead."""
+    immediate = connection.get_execution_options().get(WRITE)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def open_engine(db: str | None) -> Engine:
@@ -68,6 +82,7 @@ def open_engine(db: str | None) -> Engine:
                 )
             engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
             event.listen(engine, "connect", _tune_sqlite)
+            event.listen(engine, "begin", _begin_sqlite)
         else:
             engine = create_engine(url, pool_pre_ping=True)
     except (ArgumentError, ImportError) as exc:

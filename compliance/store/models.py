@@ -44,10 +44,10 @@ class FindingRecord(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     scan_id: int = Field(foreign_key="scan.id", index=True)
     fingerprint: str = Field(index=True)
-    scanner: str = Field(index=True)
+    scanner: str
     rule_id: str
     severity: str
-    severity_rank: int = Field(index=True)
+    severity_rank: int
     confidence: str | None = None
     title: str
     message: str = ""
@@ -56,13 +56,13 @@ class FindingRecord(SQLModel, table=True):
     end_line: int | None = None
     package: str | None = None
     version: str | None = None
-    host: str | None = Field(default=None, index=True)
+    host: str | None = None
     evidence: str = ""
     references: list[str] = Field(default_factory=list, sa_column=Column(JSON))
     remediation: str = ""
     fix_versions: list[str] = Field(default_factory=list, sa_column=Column(JSON))
     # open | waived | suppressed | preexisting | below-threshold
-    status: str = Field(default="open", index=True)
+    status: str = "open"
     blocking: bool = False
     reported: bool = True  # at or above the policy's report.min_severity (or blocking)
     note: str = ""  # why the gate treated it so (waiver id, expired waiver, overdue …)
@@ -99,8 +99,8 @@ class HostCheckRecord(SQLModel, table=True):
     __tablename__ = "host_check"
     id: int | None = Field(default=None, primary_key=True)
     scan_id: int = Field(foreign_key="scan.id", index=True)
-    host: str = Field(index=True)
-    check_id: str = Field(index=True)
+    host: str
+    check_id: str
     title: str = ""
     status: str  # pass | fail | not-applicable | error | not-run
     severity: str = "medium"

@@ -4,25 +4,32 @@ half-way leaves an incomplete scan behind, never a clean pass."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
+from sqlalchemy import Table, bindparam, delete, func, text, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from compliance.gate import Decision, Verdict
-from compliance.store.engine import StoreError, open_engine
+from compliance.store.engine import WRITE, StoreError, open_engine
+from compliance.store.migrate import current_revision
 from compliance.store.models import (
     FindingRecord,
     HostCheckRecord,
     LifecycleRecord,
     ScanRecord,
 )
+
+T = TypeVar("T")
+BULK = 5000  # rows per executemany: bounded memory, few round trips
 
 
 def utcnow() -> datetime:
@@ -74,7 +81,7 @@ class Store:
             pid=os.getpid(),
             hostname=socket.gethostname(),
         )
-        with self._session() as session:
+        with self._write_session() as session:
             session.add(record)
             session.commit()
             session.refresh(record)
@@ -94,13 +101,15 @@ class Store:
     def finish_scan(self, scan_id: int, outcome: ScanOutcome) -> None:
         verdict = outcome.verdict
         now = utcnow()
-        with self._session() as session:
+        with self._write_session() as session:
             scan = session.get(ScanRecord, scan_id)
             if scan is None:
                 raise StoreError(f"scan {scan_id} vanished from the database before it finished")
+            _serialise_per_target(session, scan.target)
             first_seen = self._update_lifecycle(session, scan, outcome, now)
-            for decision in verdict.decisions:
-                session.add(_finding_record(scan_id, decision, first_seen))
+            rows = [_finding_row(scan_id, d, first_seen) for d in verdict.decisions]
+            for chunk in _chunks(rows, BULK):
+                session.connection().execute(_table(FindingRecord).insert(), chunk)
             for check in outcome.host_checks:
                 check.scan_id = scan_id
                 session.add(check)
@@ -119,7 +128,7 @@ class Store:
             session.commit()
 
     def mark_interrupted(self, scan_id: int, reason: str) -> None:
-        with self._session() as session:
+        with self._write_session() as session:
             scan = session.get(ScanRecord, scan_id)
             if scan is not None and scan.status == "incomplete":
                 scan.status = "interrupted"
@@ -133,51 +142,116 @@ class Store:
     def _update_lifecycle(
         self, session: Session, scan: ScanRecord, outcome: ScanOutcome, now: datetime
     ) -> dict[str, datetime]:
+        """Bulk upsert of lifecycle rows: 100k findings must not mean 100k ORM objects."""
         assert scan.id is not None
-        rows = {
-            r.fingerprint: r
-            for r in session.exec(
-                select(LifecycleRecord).where(LifecycleRecord.target == scan.target)
+        existing = {
+            fp: (row_id, first_seen, fixed_at, scanner)
+            for row_id, fp, first_seen, fixed_at, scanner in session.execute(
+                sa_select(
+                    col(LifecycleRecord.id),
+                    col(LifecycleRecord.fingerprint),
+                    col(LifecycleRecord.first_seen_at),
+                    col(LifecycleRecord.fixed_at),
+                    col(LifecycleRecord.scanner),
+                ).where(col(LifecycleRecord.target) == scan.target)
             ).all()
         }
-        seen: set[str] = set()
+        first_seen = {fp: values[1] for fp, values in existing.items()}
+        inserts: dict[str, dict[str, Any]] = {}
+        updates: dict[str, dict[str, Any]] = {}
         for d in outcome.verdict.decisions:
             f = d.finding
-            seen.add(f.fingerprint)
-            row = rows.get(f.fingerprint)
-            if row is None:
-                row = LifecycleRecord(
-                    target=scan.target,
-                    fingerprint=f.fingerprint,
-                    scanner=f.scanner,
-                    rule_id=f.rule_id,
-                    severity=f.severity.label,
-                    first_seen_at=now,
-                    first_seen_scan_id=scan.id,
-                    last_seen_at=now,
-                    last_seen_scan_id=scan.id,
-                )
-                rows[f.fingerprint] = row
-            row.last_seen_at = now
-            row.last_seen_scan_id = scan.id
-            row.fixed_at = None
-            row.fixed_scan_id = None
-            row.severity = f.severity.label
-            row.title = f.title[:500]
-            row.location = f.location.display()[:500]
-            row.state = d.status.value if d.status.value in ("waived", "suppressed") else "open"
-            row.due_date = d.due_date
-            session.add(row)
+            state = d.status.value if d.status.value in ("waived", "suppressed") else "open"
+            values = {
+                "last_seen_at": now,
+                "last_seen_scan_id": scan.id,
+                "fixed_at": None,
+                "fixed_scan_id": None,
+                "severity": f.severity.label,
+                "title": f.title[:500],
+                "location": f.location.display()[:500],
+                "state": state,
+                "due_date": d.due_date,
+            }
+            if f.fingerprint in existing:
+                updates[f.fingerprint] = {"row_id": existing[f.fingerprint][0], **values}
+            else:
+                inserts[f.fingerprint] = {
+                    "target": scan.target,
+                    "fingerprint": f.fingerprint,
+                    "scanner": f.scanner,
+                    "rule_id": f.rule_id,
+                    "first_seen_at": now,
+                    "first_seen_scan_id": scan.id,
+                    **values,
+                }
+                first_seen[f.fingerprint] = now
+        table = _table(LifecycleRecord)
+        by_id = table.update().where(table.c.id == bindparam("row_id"))
+        connection = session.connection()
+        for chunk in _chunks(list(inserts.values()), BULK):
+            connection.execute(table.insert(), chunk)
+        for chunk in _chunks(list(updates.values()), BULK):
+            connection.execute(by_id, chunk)
         # Fixed means: absent from a complete scan of the same target by the same scanner.
         if not outcome.verdict.errors:
             completed = set(outcome.completed_scanners)
-            for fingerprint, row in rows.items():
-                if fingerprint not in seen and row.scanner in completed and row.fixed_at is None:
-                    row.fixed_at = now
-                    row.fixed_scan_id = scan.id
-                    row.state = "fixed"
-                    session.add(row)
-        return {fp: row.first_seen_at for fp, row in rows.items()}
+            fixed_ids = [
+                row_id
+                for fp, (row_id, _, fixed_at, scanner) in existing.items()
+                if fp not in updates and scanner in completed and fixed_at is None
+            ]
+            for id_chunk in _chunks(fixed_ids, BULK):
+                session.execute(
+                    update(LifecycleRecord)
+                    .where(col(LifecycleRecord.id).in_(id_chunk))
+                    .values(fixed_at=now, fixed_scan_id=scan.id, state="fixed")
+                )
+        return first_seen
+
+    def prune(self, keep_days: int) -> dict[str, int]:
+        """Delete scans older than `keep_days`, except each target's newest complete scan.
+
+        Lifecycle rows of findings still open are kept whatever their age, so first-seen
+        dates and remediation deadlines survive; only long-fixed identities go.
+        """
+        cutoff = utcnow() - timedelta(days=keep_days)
+        with self._write_session() as session:
+            newest = {
+                target: scan_id
+                for target, scan_id in session.exec(
+                    select(ScanRecord.target, func.max(ScanRecord.id))
+                    .where(ScanRecord.status == "complete")
+                    .group_by(ScanRecord.target)
+                ).all()
+            }
+            old = [
+                scan_id
+                for scan_id, target in session.exec(
+                    select(ScanRecord.id, ScanRecord.target).where(
+                        col(ScanRecord.started_at) < cutoff
+                    )
+                ).all()
+                if scan_id is not None and newest.get(target) != scan_id
+            ]
+            counts = {"scans": len(old), "findings": 0, "host_checks": 0, "fixed_history": 0}
+            for chunk in _chunks(old, 500):
+                counts["findings"] += _delete(session, FindingRecord, FindingRecord.scan_id, chunk)
+                counts["host_checks"] += _delete(
+                    session, HostCheckRecord, HostCheckRecord.scan_id, chunk
+                )
+                _delete(session, ScanRecord, ScanRecord.id, chunk)
+            fixed = session.exec(
+                select(LifecycleRecord.id).where(
+                    LifecycleRecord.state == "fixed", col(LifecycleRecord.fixed_at) < cutoff
+                )
+            ).all()
+            for chunk in _chunks([i for i in fixed if i is not None], 500):
+                counts["fixed_history"] += _delete(
+                    session, LifecycleRecord, LifecycleRecord.id, chunk
+                )
+            session.commit()
+            return counts
 
     # --- reading -------------------------------------------------------------------------
 
@@ -268,8 +342,15 @@ class Store:
             query = select(LifecycleRecord).where(LifecycleRecord.target == target)
             return list(session.exec(query).all())
 
+    def schema_revision(self) -> str | None:
+        with self.engine.connect() as connection:
+            return current_revision(connection)
+
     def _session(self) -> Session:
         return _GuardedSession(self.engine)
+
+    def _write_session(self) -> Session:
+        return _GuardedSession(self.engine.execution_options(**{WRITE: True}))
 
 
 class _GuardedSession(Session):
@@ -282,12 +363,38 @@ class _GuardedSession(Session):
             raise StoreError(f"database error: {reason}") from exc
 
 
-def _finding_record(
+def _table(model: Any) -> Table:
+    """Core table of a model: plain executemany, no per-row ORM work or RETURNING."""
+    table: Table = model.__table__
+    return table
+
+
+def _chunks(items: list[T], size: int) -> Iterable[list[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _delete(session: Session, table: Any, column: Any, ids: list[int]) -> int:
+    result = session.execute(delete(table).where(col(column).in_(ids)))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _serialise_per_target(session: Session, target: str) -> None:
+    """Two scans of one target finishing at once on PostgreSQL would both insert the same new
+    lifecycle rows; a transaction-scoped advisory lock per target makes them take turns.
+    (SQLite writers are serialised already by BEGIN IMMEDIATE.)"""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    key = int.from_bytes(hashlib.sha256(target.encode()).digest()[:8], "big", signed=True)
+    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+def _finding_row(
     scan_id: int, decision: Decision, first_seen: dict[str, datetime]
-) -> FindingRecord:
+) -> dict[str, Any]:
     f = decision.finding
     loc = f.location
-    return FindingRecord(
+    return dict(
         scan_id=scan_id,
         fingerprint=f.fingerprint,
         scanner=f.scanner,

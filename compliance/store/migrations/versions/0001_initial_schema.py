@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 19:21:42.965861
+Create Date: 2026-11-24 19:32:47.091881
 """
 
 from __future__ import annotations
@@ -110,13 +110,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("finding", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_finding_fingerprint"), ["fingerprint"], unique=False)
-        batch_op.create_index(batch_op.f("ix_finding_host"), ["host"], unique=False)
         batch_op.create_index(batch_op.f("ix_finding_scan_id"), ["scan_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_finding_scanner"), ["scanner"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_finding_severity_rank"), ["severity_rank"], unique=False
-        )
-        batch_op.create_index(batch_op.f("ix_finding_status"), ["status"], unique=False)
 
     op.create_table(
         "host_check",
@@ -139,24 +133,16 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("host_check", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_host_check_check_id"), ["check_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_host_check_host"), ["host"], unique=False)
         batch_op.create_index(batch_op.f("ix_host_check_scan_id"), ["scan_id"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("host_check", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_host_check_scan_id"))
-        batch_op.drop_index(batch_op.f("ix_host_check_host"))
-        batch_op.drop_index(batch_op.f("ix_host_check_check_id"))
 
     op.drop_table("host_check")
     with op.batch_alter_table("finding", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_finding_status"))
-        batch_op.drop_index(batch_op.f("ix_finding_severity_rank"))
-        batch_op.drop_index(batch_op.f("ix_finding_scanner"))
         batch_op.drop_index(batch_op.f("ix_finding_scan_id"))
-        batch_op.drop_index(batch_op.f("ix_finding_host"))
         batch_op.drop_index(batch_op.f("ix_finding_fingerprint"))
 
     op.drop_table("finding")
