@@ -195,8 +195,15 @@ def test_paging_through_many_findings(browser, pages):
     assert browser.problems() == []
 
 
+def show_matrix(browser: Browser) -> None:
+    """The matrix is drawn when it scrolls near the screen, as for a person reading."""
+    browser.eval("document.getElementById('matrix').scrollIntoView()")
+    browser.wait_until("document.querySelectorAll('#matrix .cell').length > 0")
+
+
 def test_fleet_matrix_explains_each_cell(browser, pages, tmp_path):
     load(browser, pages["fleet"])
+    show_matrix(browser)
     assert browser.problems() == []
     cells = browser.eval("document.querySelectorAll('#matrix .cell').length")
     assert cells == 6 * len(rs.CONTROLS)
@@ -244,6 +251,7 @@ def test_hostile_content_renders_as_text_and_runs_nothing(browser, pages):
         text = browser.eval("document.querySelector('tr.open-detail').innerText")
         payloads = (rs.XSS_SCRIPT, rs.XSS_IMG, rs.XSS_JS_URL, rs.XSS_COMMENT)
         assert any(p in text for p in payloads)  # the evidence is shown, as text
+    show_matrix(browser)
     click(browser, "#matrix .cell")
     assert browser.eval(SIDE_EFFECTS) == CLEAN
     text = browser.eval("document.body.innerText")

@@ -6,7 +6,8 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
 
-from compliance.store.models import FindingRecord, ScanRecord
+from compliance.render.rows import StoredFinding
+from compliance.store.models import ScanRecord
 
 _NAMESPACE = uuid.UUID("6f1d3c0e-5b7a-4c55-9a53-2a9e0f3c1b77")
 
@@ -46,15 +47,15 @@ def repo_path(path: str | None, scan: ScanRecord) -> str | None:
     return str(PurePosixPath(text)) if text else None
 
 
-def is_dependency(record: FindingRecord) -> bool:
+def is_dependency(record: StoredFinding) -> bool:
     return bool(record.package)
 
 
-def is_code(record: FindingRecord) -> bool:
+def is_code(record: StoredFinding) -> bool:
     return bool(record.path) and not record.package and not record.host
 
 
-def location_text(record: FindingRecord) -> str:
+def location_text(record: StoredFinding) -> str:
     if record.package:
         name = f"{record.package}=={record.version}" if record.version else record.package
         return f"{name} ({record.path})" if record.path else name

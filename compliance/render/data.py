@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 from compliance.findings import Severity
 from compliance.gate import Status, Verdict
 from compliance.policy.waivers import WaiverEntry
+from compliance.render.rows import StoredFinding, load_findings, load_fingerprints, load_fixed
 from compliance.store import Store
 from compliance.store.models import FindingRecord, HostCheckRecord, ScanRecord
 
@@ -61,12 +62,12 @@ class WaiverView:
 @dataclass
 class ReportData:
     scan: ScanRecord
-    findings: list[FindingRecord]
+    findings: list[StoredFinding]
     """Reported findings only (at or above the policy's report.min_severity, or blocking)."""
     host_checks: list[HostCheckRecord]
     previous: ScanRecord | None
     new_fingerprints: frozenset[str]
-    fixed: list[FindingRecord]
+    fixed: list[StoredFinding]
     """Findings this scan showed fixed, as last seen, with status 'fixed'."""
     trend: list[TrendPoint]
     waivers: list[WaiverView]
@@ -78,7 +79,7 @@ class ReportData:
         assert self.scan.id is not None
         return self.scan.id
 
-    def is_new(self, record: FindingRecord) -> bool:
+    def is_new(self, record: StoredFinding) -> bool:
         return record.fingerprint in self.new_fingerprints
 
 
@@ -86,16 +87,15 @@ def load_report(store: Store, scan_ref: str | int) -> ReportData:
     """Everything about one stored scan that any output format needs."""
     scan = store.resolve_scan(str(scan_ref))
     assert scan.id is not None
-    findings = [f for f in store.findings(scan.id) if f.reported or f.blocking]
+    findings = [f for f in load_findings(store, scan.id) if f.reported or f.blocking]
     history = [s for s in store.scans(limit=500, target=scan.target) if (s.id or 0) <= scan.id]
     previous = next((s for s in history if s.id != scan.id and s.status == "complete"), None)
     if previous is None or previous.id is None:
         new = frozenset(f.fingerprint for f in findings)
     else:
-        before = store.fingerprints(previous.id)
+        before = load_fingerprints(store, previous.id)
         new = frozenset(f.fingerprint for f in findings if f.fingerprint not in before)
-    fixed = store.fixed_in(scan.id)
-    fixed.sort(key=lambda r: (-r.severity_rank, r.path or r.package or r.host or ""))
+    fixed = load_fixed(store, scan.id, scan.target)
     return ReportData(
         scan=scan,
         findings=findings,
@@ -180,7 +180,7 @@ _WAIVED = re.compile(
 _EXPIRED = re.compile(r"waiver expired (?P<exp>[\d-]+) \((?P<source>[^)]*)\)")
 
 
-def stored_waivers(scan: ScanRecord, findings: Iterable[FindingRecord]) -> list[WaiverView]:
+def stored_waivers(scan: ScanRecord, findings: Iterable[StoredFinding]) -> list[WaiverView]:
     """Waivers as stored with the scan; for scans stored without that list, rebuilt from the
     gate's notes on the findings they waived (unused waivers cannot be recovered then)."""
     stored = (scan.summary or {}).get("waivers")

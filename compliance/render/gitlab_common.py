@@ -17,7 +17,7 @@ from compliance.render.common import gitlab_time, stable_uuid
 from compliance.render.data import ReportData
 from compliance.render.options import RenderOptions
 from compliance.render.references import parse_reference, parse_references
-from compliance.store.models import FindingRecord
+from compliance.render.rows import StoredFinding
 
 SCHEMA_BASE = "https://gitlab.com/gitlab-org/security-products/security-report-schemas/-/raw"
 VENDOR = {"name": "compliance"}
@@ -40,8 +40,8 @@ def gitlab_report(
     *,
     scan_type: str,
     schema_file: str,
-    wanted: Callable[[FindingRecord], bool],
-    vulnerability: Callable[[ReportData, FindingRecord, dict[str, Any]], dict[str, Any]],
+    wanted: Callable[[StoredFinding], bool],
+    vulnerability: Callable[[ReportData, StoredFinding, dict[str, Any]], dict[str, Any]],
 ) -> str:
     findings = [f for f in report.findings if wanted(f) and f.status in INCLUDED_STATUSES]
     scanners = sorted({f.scanner for f in report.findings if wanted(f)})
@@ -98,7 +98,7 @@ def gitlab_report(
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
-def identifiers(f: FindingRecord) -> list[dict[str, str]]:
+def identifiers(f: StoredFinding) -> list[dict[str, str]]:
     """The primary identifier is the tool's rule; then CWE, CVE, GHSA, OSV ids with links."""
     refs = parse_references(f.references)
     own = parse_reference(f.rule_id)  # an advisory id as rule (PYSEC-…, GHSA-…) has a page

@@ -8,7 +8,7 @@ from compliance.render.common import is_dependency, repo_path
 from compliance.render.data import ReportData
 from compliance.render.gitlab_common import gitlab_report
 from compliance.render.options import RenderOptions
-from compliance.store.models import FindingRecord
+from compliance.render.rows import StoredFinding
 
 DEFAULT_MANIFEST = "requirements.txt"
 """Used when a dependency finding was stored without the manifest it came from."""
@@ -25,7 +25,7 @@ def render(report: ReportData, options: RenderOptions) -> str:
     )
 
 
-def _vulnerability(report: ReportData, f: FindingRecord, base: dict[str, Any]) -> dict[str, Any]:
+def _vulnerability(report: ReportData, f: StoredFinding, base: dict[str, Any]) -> dict[str, Any]:
     result = dict(base)
     if "solution" not in result and f.fix_versions:
         result["solution"] = f"Upgrade {f.package} to {' or '.join(f.fix_versions)}."

@@ -8,7 +8,7 @@ from compliance.render.common import is_code, repo_path
 from compliance.render.data import ReportData
 from compliance.render.gitlab_common import gitlab_report
 from compliance.render.options import RenderOptions
-from compliance.store.models import FindingRecord
+from compliance.render.rows import StoredFinding
 
 
 def render(report: ReportData, options: RenderOptions) -> str:
@@ -22,7 +22,7 @@ def render(report: ReportData, options: RenderOptions) -> str:
     )
 
 
-def _vulnerability(report: ReportData, f: FindingRecord, base: dict[str, Any]) -> dict[str, Any]:
+def _vulnerability(report: ReportData, f: StoredFinding, base: dict[str, Any]) -> dict[str, Any]:
     location: dict[str, Any] = {"file": repo_path(f.path, report.scan) or ""}
     if f.start_line:
         location["start_line"] = f.start_line

@@ -18,6 +18,7 @@ import hashlib
 import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cache
 from importlib.resources import files
 from typing import Any
@@ -30,7 +31,8 @@ from compliance.render.common import iso_z, location_text
 from compliance.render.data import ReportData, TrendPoint
 from compliance.render.options import RenderOptions
 from compliance.render.references import Reference, frameworks, parse_references
-from compliance.store.models import FindingRecord, HostCheckRecord
+from compliance.render.rows import StoredFinding
+from compliance.store.models import HostCheckRecord
 
 MAX_BLOCKING_CARDS = 50
 MAX_CHANGES_LISTED = 100
@@ -162,7 +164,7 @@ def _question(verdict: str, blocking: int, kind: str) -> str:
     return f"May {subject}? Unknown: the gate could not decide, so it blocks."
 
 
-def _card(f: FindingRecord) -> dict[str, Any]:
+def _card(f: StoredFinding) -> dict[str, Any]:
     return {
         "f": f,
         "where": location_text(f),
@@ -245,31 +247,32 @@ class _Strings:
     thousands of times at scale, so this is most of what keeps 100k findings small."""
 
     def __init__(self) -> None:
-        self.table: list[str] = []
         self.index: dict[str, int] = {}
 
     def __call__(self, value: str | None) -> int:
         if value is None:
             return -1
-        found = self.index.get(value)
-        if found is None:
-            found = self.index[value] = len(self.table)
-            self.table.append(value)
-        return found
+        return self.index.setdefault(value, len(self.index))
+
+    def column(self, values: list[str | None]) -> list[int]:
+        """Intern a whole column: one C-level dict call per value, no Python call."""
+        index, add = self.index, self.index.setdefault
+        return [-1 if v is None else add(v, len(index)) for v in values]
+
+    @property
+    def table(self) -> list[str]:
+        return list(self.index)  # dicts keep insertion order: position = index
 
 
 def _client_data(report: ReportData) -> dict[str, Any]:
     s = _Strings()
     refsets: dict[tuple[str, ...], int] = {}
     refset_rows: list[list[list[str | None]]] = []
-
-    def refset(values: list[str] | None) -> int:
-        key = tuple(values or ())
-        found = refsets.get(key)
-        if found is None:
-            found = refsets[key] = len(refset_rows)
-            refset_rows.append([[r.id, r.url, r.kind] for r in parse_references(list(key))])
-        return found
+    for f in report.findings:
+        key = tuple(f.references)
+        if key not in refsets:
+            refsets[key] = len(refset_rows)
+            refset_rows.append([[r.id, r.url, r.kind] for r in parse_references(key)])
 
     ordered = sorted(
         report.findings,
@@ -280,39 +283,48 @@ def _client_data(report: ReportData) -> dict[str, Any]:
             f.start_line or 0,
         ),
     )
-    cols: dict[str, list[Any]] = {k: [] for k in _FINDING_COLUMNS}
-    for f in ordered:
-        cols["sc"].append(s(f.scanner))
-        cols["ru"].append(s(f.rule_id))
-        cols["sv"].append(f.severity_rank)
-        cols["st"].append(s(f.status))
-        cols["bl"].append(1 if f.blocking else 0)
-        cols["ti"].append(s(f.title))
-        cols["me"].append(s(f.message if f.message != f.title else ""))
-        cols["pa"].append(s(f.path))
-        cols["ln"].append(f.start_line or 0)
-        cols["ho"].append(s(f.host))
-        cols["pk"].append(s(f.package))
-        cols["ve"].append(s(f.version))
-        cols["fx"].append(s(", ".join(f.fix_versions)) if f.fix_versions else -1)
-        cols["ev"].append(s(f.evidence))
-        cols["fp"].append(f.fingerprint)
-        cols["no"].append(s(f.note))
-        cols["rf"].append(refset(f.references))
-        cols["re"].append(s(f.remediation))
-        cols["fs"].append(s(f.first_seen_at.date().isoformat()) if f.first_seen_at else -1)
-        cols["du"].append(s(f.due_date.isoformat()) if f.due_date else -1)
-        cols["nw"].append(1 if report.is_new(f) else 0)
+    new = report.new_fingerprints
+    cols: dict[str, list[Any]] = {
+        "sc": s.column([f.scanner for f in ordered]),
+        "ru": s.column([f.rule_id for f in ordered]),
+        "sv": [f.severity_rank for f in ordered],
+        "st": s.column([f.status for f in ordered]),
+        "bl": [1 if f.blocking else 0 for f in ordered],
+        "ti": s.column([f.title for f in ordered]),
+        "me": s.column([f.message if f.message != f.title else "" for f in ordered]),
+        "pa": s.column([f.path for f in ordered]),
+        "ln": [f.start_line or 0 for f in ordered],
+        "ho": s.column([f.host for f in ordered]),
+        "pk": s.column([f.package for f in ordered]),
+        "ve": s.column([f.version for f in ordered]),
+        "fx": s.column([", ".join(f.fix_versions) if f.fix_versions else None for f in ordered]),
+        "ev": s.column([f.evidence for f in ordered]),
+        "fp": [f.fingerprint for f in ordered],
+        "no": s.column([f.note for f in ordered]),
+        "rf": [refsets[tuple(f.references)] for f in ordered],
+        "re": s.column([f.remediation for f in ordered]),
+        "fs": s.column([_day(f.first_seen_at) for f in ordered]),
+        "du": s.column([f.due_date.isoformat() if f.due_date else None for f in ordered]),
+        "nw": [1 if f.fingerprint in new else 0 for f in ordered],
+    }
+    # Most findings of a rule share everything but location, evidence and fingerprint:
+    # one table of distinct "profiles" and one index column replace fourteen columns.
+    profiles: dict[tuple[int, ...], int] = {}
+    keyed = zip(*(cols.pop(k) for k in PROFILE_COLUMNS), strict=True)
+    cols["pr"] = [profiles.setdefault(key, len(profiles)) for key in keyed]
+    fleet = _matrix(report.host_checks, s) if report.host_checks else None
     return {
         "severities": list(reversed(SEVERITIES)),  # index = severity rank
         "strings": s.table,
         "refsets": refset_rows,
+        "profileColumns": PROFILE_COLUMNS,
+        "profiles": list(profiles),
         "findings": cols,
-        "fleet": _matrix(report.host_checks, s) if report.host_checks else None,
+        "fleet": fleet,
     }
 
 
-_FINDING_COLUMNS = [
+PROFILE_COLUMNS = (
     "sc",
     "ru",
     "sv",
@@ -320,21 +332,18 @@ _FINDING_COLUMNS = [
     "bl",
     "ti",
     "me",
-    "pa",
-    "ln",
-    "ho",
-    "pk",
-    "ve",
-    "fx",
-    "ev",
-    "fp",
-    "no",
-    "rf",
     "re",
+    "rf",
+    "no",
     "fs",
     "du",
+    "fx",
     "nw",
-]
+)
+
+
+def _day(value: datetime | None) -> str | None:
+    return value.date().isoformat() if value else None
 
 
 def _matrix(checks: list[HostCheckRecord], s: _Strings) -> dict[str, Any]:

@@ -43,9 +43,11 @@ def report_json(report: ReportData) -> dict[str, Any]:
         "tool": {"name": "compliance", "version": report.version},
         "scan": scan_json(report.scan),
         "previous_scan_id": report.previous.id if report.previous else None,
-        "findings": [{**finding_json(f), "new": report.is_new(f)} for f in report.findings],
+        "findings": [
+            {**finding_json(f.as_record()), "new": report.is_new(f)} for f in report.findings
+        ],
         "host_checks": [host_check_json(c) for c in report.host_checks],
-        "fixed": [finding_json(f) for f in report.fixed],
+        "fixed": [finding_json(f.as_record()) for f in report.fixed],
         "waivers": [asdict(w) for w in report.waivers],
         "trend": [
             {

@@ -16,7 +16,8 @@ from typing import Any
 from compliance.render.common import iso_z, location_text
 from compliance.render.data import ReportData
 from compliance.render.options import RenderOptions
-from compliance.store.models import FindingRecord, HostCheckRecord
+from compliance.render.rows import StoredFinding
+from compliance.store.models import HostCheckRecord
 
 MAX_LISTED = 200
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -83,7 +84,7 @@ def _gate_suite(root: ET.Element, report: ReportData, stamp: str) -> dict[str, i
 
 
 def _scanner_suites(root: ET.Element, report: ReportData, stamp: str) -> list[dict[str, int]]:
-    by_scanner: dict[str, dict[str, list[FindingRecord]]] = defaultdict(lambda: defaultdict(list))
+    by_scanner: dict[str, dict[str, list[StoredFinding]]] = defaultdict(lambda: defaultdict(list))
     for f in report.findings:
         if f.host and f.scanner == "host" and report.host_checks:
             continue  # host checks have their own suite with every result
@@ -137,7 +138,7 @@ def _host_suite(root: ET.Element, checks: list[HostCheckRecord], stamp: str) -> 
     return suite.close()
 
 
-def _listing(findings: list[FindingRecord]) -> str:
+def _listing(findings: list[StoredFinding]) -> str:
     lines = [
         f"{f.severity.upper():8} {location_text(f)} [{f.status}] {f.title}"
         + (f" ({f.note})" if f.note else "")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import quote, urlsplit
 
 
@@ -49,6 +50,7 @@ def safe_url(value: str) -> str | None:
     return value.strip()
 
 
+@lru_cache(maxsize=65536)
 def parse_reference(value: str) -> Reference:
     text = value.strip()
     url = safe_url(text)
@@ -92,10 +94,15 @@ def cwe_ids(values: list[str] | tuple[str, ...] | None) -> list[str]:
 
 
 def frameworks(values: list[str] | tuple[str, ...] | None) -> dict[str, str]:
+    return dict(_frameworks(tuple(values or ())))
+
+
+@lru_cache(maxsize=4096)
+def _frameworks(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     """Framework name → control id for the control references (CIS 5.2.8 → {'CIS': '5.2.8'})."""
     result = {}
     for ref in parse_references(values):
         if ref.kind in FRAMEWORK_NAMES:
             name, _, control = ref.id.partition(" ")
             result[name] = control
-    return result
+    return tuple(result.items())

@@ -16,7 +16,7 @@ from compliance.render.common import repo_path
 from compliance.render.data import ReportData
 from compliance.render.options import RenderOptions
 from compliance.render.references import cwe_ids, parse_references
-from compliance.store.models import FindingRecord
+from compliance.render.rows import StoredFinding
 
 SCHEMA_URI = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -46,7 +46,7 @@ def render(report: ReportData, options: RenderOptions) -> str:
 
 
 def sarif_log(report: ReportData) -> dict[str, Any]:
-    by_scanner: dict[str, list[FindingRecord]] = defaultdict(list)
+    by_scanner: dict[str, list[StoredFinding]] = defaultdict(list)
     for f in report.findings:
         by_scanner[f.scanner].append(f)
     versions = dict(report.scan.tool_versions or {})
@@ -67,7 +67,7 @@ def sarif_log(report: ReportData) -> dict[str, Any]:
 def _run(
     report: ReportData,
     scanner: str,
-    findings: list[FindingRecord],
+    findings: list[StoredFinding],
     version: str | None,
     errors: list[dict[str, Any]],
 ) -> dict[str, Any]:
@@ -122,7 +122,7 @@ def _error_text(error: dict[str, Any]) -> str:
     return f"{error.get('source', '?')}: {error.get('reason', '')}{where}{hint}"
 
 
-def _rule(f: FindingRecord) -> dict[str, Any]:
+def _rule(f: StoredFinding) -> dict[str, Any]:
     severity = Severity.parse(f.severity)
     refs = parse_references(f.references)
     links = [r.url for r in refs if r.url]
@@ -148,7 +148,7 @@ def _rule(f: FindingRecord) -> dict[str, Any]:
     return rule
 
 
-def _raise_rule_severity(rule: dict[str, Any], f: FindingRecord) -> None:
+def _raise_rule_severity(rule: dict[str, Any], f: StoredFinding) -> None:
     """A rule's level is its worst finding's: the same rule id may carry several severities."""
     severity = Severity.parse(f.severity)
     if severity > Severity.parse(rule["properties"]["severity"]):
@@ -157,7 +157,7 @@ def _raise_rule_severity(rule: dict[str, Any], f: FindingRecord) -> None:
         rule["properties"]["severity"] = severity.label
 
 
-def _result(report: ReportData, f: FindingRecord, index: int) -> dict[str, Any]:
+def _result(report: ReportData, f: StoredFinding, index: int) -> dict[str, Any]:
     severity = Severity.parse(f.severity)
     text = f.title if not f.message or f.message == f.title else f"{f.title}: {f.message}"
     result: dict[str, Any] = {
@@ -188,7 +188,7 @@ def _result(report: ReportData, f: FindingRecord, index: int) -> dict[str, Any]:
     return result
 
 
-def _location(report: ReportData, f: FindingRecord) -> dict[str, Any]:
+def _location(report: ReportData, f: StoredFinding) -> dict[str, Any]:
     location: dict[str, Any] = {}
     path = repo_path(f.path, report.scan)
     if path:

@@ -3,8 +3,18 @@
    http(s) href: never innerHTML, never a string of markup. */
 (function () {
   "use strict";
+  performance.mark("report-script-start");
   var D = JSON.parse(document.getElementById("report-data").textContent);
+  performance.mark("report-data-parsed");
   var S = D.strings, F = D.findings, N = F.fp.length;
+  (function expandProfiles() {  // columns shared by many findings travel once per profile
+    var P = D.profiles, pr = F.pr;
+    D.profileColumns.forEach(function (name, k) {
+      var col = new Int32Array(N);
+      for (var i = 0; i < N; i++) col[i] = P[pr[i]][k];
+      F[name] = col;
+    });
+  })();
   var SEV = D.severities;
 
   function str(i) { return i < 0 ? "" : S[i]; }
@@ -200,6 +210,7 @@
   });
   state.order = Array.prototype.slice.call(all);
   draw();
+  performance.mark("report-table-drawn");
 
   /* ---- fleet matrix ---- */
   var M = D.fleet;
@@ -267,7 +278,20 @@
     });
     document.getElementById("matrix-host").addEventListener("input", debounce(drawMatrix, 120));
     document.getElementById("matrix-failing").addEventListener("change", drawMatrix);
-    drawMatrix();
+    // Thousands of cells cost a second of layout: draw them when the matrix comes near the
+    // screen (or before printing), not while the page loads.
+    var drawn = false;
+    var drawOnce = function () { if (!drawn) { drawn = true; drawMatrix(); } };
+    window.addEventListener("beforeprint", drawOnce);
+    if ("IntersectionObserver" in window) {
+      var watcher = new IntersectionObserver(function (entries) {
+        if (entries.some(function (e) { return e.isIntersecting; })) { watcher.disconnect(); drawOnce(); }
+      }, { rootMargin: "600px" });
+      watcher.observe(document.getElementById("matrix"));
+    } else {
+      drawOnce();
+    }
   }
+  performance.mark("report-ready");
   document.body.dataset.ready = "1";
 })();
