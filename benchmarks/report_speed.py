@@ -341,6 +341,12 @@ def main() -> None:
             f"all processes summed {browser['chromium_peak_rss_mb']:.0f} MB; "
             f"console problems {browser['console_problems']:.0f}"
         )
+        marks = browser["marks"]
+        names = ("report-script-start", "report-data-parsed", "report-table-drawn", "loadEventEnd")
+        print(
+            "  in the page, ms after navigation: "
+            + ", ".join(f"{k} {marks[k]:.0f}" for k in names if k in marks)  # type: ignore[index]
+        )
 
 
 if __name__ == "__main__":

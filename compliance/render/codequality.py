@@ -7,11 +7,10 @@ GitLab cannot place them on the diff. Only findings with a file path fit this fo
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from compliance.findings import Severity, fingerprint
-from compliance.render.common import repo_path
+from compliance.render.common import dump_json, repo_path
 from compliance.render.data import ReportData
 from compliance.render.options import RenderOptions
 
@@ -51,4 +50,4 @@ def render(report: ReportData, options: RenderOptions) -> str:
                 "location": {"path": path, "lines": {"begin": f.start_line or 1}},
             }
         )
-    return json.dumps(issues, indent=2, ensure_ascii=False) + "\n"
+    return dump_json(issues)

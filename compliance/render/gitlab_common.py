@@ -8,12 +8,11 @@ has none. Identifier URLs are only ones we know resolve (see references.py).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 from compliance.findings import Severity
-from compliance.render.common import gitlab_time, stable_uuid
+from compliance.render.common import dump_json, gitlab_time, stable_uuid
 from compliance.render.data import ReportData
 from compliance.render.options import RenderOptions
 from compliance.render.references import parse_reference, parse_references
@@ -95,7 +94,7 @@ def gitlab_report(
         },
         "vulnerabilities": vulnerabilities,
     }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return dump_json(document)
 
 
 def identifiers(f: StoredFinding) -> list[dict[str, str]]:

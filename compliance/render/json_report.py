@@ -7,11 +7,10 @@ that promise has to be broken. Findings and scans reuse the shapes of `complianc
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from typing import Any
 
-from compliance.render.common import iso_z
+from compliance.render.common import dump_json, iso_z
 from compliance.render.data import ReportData
 from compliance.render.options import RenderOptions
 from compliance.render.records import finding_json, scan_json
@@ -64,4 +63,4 @@ def report_json(report: ReportData) -> dict[str, Any]:
 
 
 def render(report: ReportData, options: RenderOptions) -> str:
-    return json.dumps(report_json(report), indent=2, ensure_ascii=False) + "\n"
+    return dump_json(report_json(report))

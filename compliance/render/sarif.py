@@ -7,12 +7,11 @@ inserted above a finding; waived and inline-suppressed findings are kept as SARI
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from typing import Any
 
 from compliance.findings import Severity
-from compliance.render.common import repo_path
+from compliance.render.common import dump_json, repo_path
 from compliance.render.data import ReportData
 from compliance.render.options import RenderOptions
 from compliance.render.references import cwe_ids, parse_references
@@ -42,7 +41,7 @@ _SECURITY_SEVERITY = {
 
 
 def render(report: ReportData, options: RenderOptions) -> str:
-    return json.dumps(sarif_log(report), indent=2, ensure_ascii=False) + "\n"
+    return dump_json(sarif_log(report))
 
 
 def sarif_log(report: ReportData) -> dict[str, Any]:
