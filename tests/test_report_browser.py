@@ -7,6 +7,7 @@ a skip, because this is the only test of what a person actually sees.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -258,3 +259,24 @@ def test_hostile_content_renders_as_text_and_runs_nothing(browser, pages):
     for payload in (rs.XSS_SCRIPT, rs.XSS_IMG, rs.XSS_JS_URL, rs.XSS_COMMENT):
         assert payload in text
     assert browser.problems() == []  # no dialog, no console error, no CSP violation
+
+
+def test_report_prints(browser, pages, tmp_path):
+    """Print media hides the controls and keeps the content; Chromium can print it to PDF."""
+    load(browser, pages["fleet"])
+    browser.send("Emulation.setEmulatedMedia", media="print")
+    try:
+        hidden = browser.eval(
+            "['.controls', '.pager', '.toc'].map(s => getComputedStyle(document.querySelector(s))"
+            ".display)"
+        )
+        assert hidden == ["none", "none", "none"]
+        assert (
+            browser.eval("getComputedStyle(document.querySelector('.verdict')).display") == "flex"
+        )
+    finally:
+        browser.send("Emulation.setEmulatedMedia", media="")
+    pdf = browser.send("Page.printToPDF", printBackground=True)["data"]
+    data = base64.b64decode(pdf)
+    (tmp_path / "fleet.pdf").write_bytes(data)
+    assert data.startswith(b"%PDF") and len(data) > 20_000

@@ -283,6 +283,7 @@
     var drawn = false;
     var drawOnce = function () { if (!drawn) { drawn = true; drawMatrix(); } };
     window.addEventListener("beforeprint", drawOnce);
+    window.matchMedia("print").addEventListener("change", function (m) { if (m.matches) drawOnce(); });
     if ("IntersectionObserver" in window) {
       var watcher = new IntersectionObserver(function (entries) {
         if (entries.some(function (e) { return e.isIntersecting; })) { watcher.disconnect(); drawOnce(); }
