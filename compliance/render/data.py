@@ -201,10 +201,12 @@ def stored_waivers(scan: ScanRecord, findings: Iterable[StoredFinding]) -> list[
     active: dict[tuple[str, str, str], Counter[str]] = defaultdict(Counter)
     expired: Counter[tuple[str, str]] = Counter()
     for f in findings:
-        match = _WAIVED.match(f.note or "")
+        if not f.note or (f.status != Status.WAIVED.value and "waiver expired" not in f.note):
+            continue
+        match = _WAIVED.match(f.note)
         if f.status == Status.WAIVED.value and match:
             active[(match["reason"], match["approver"], match["exp"])][f.rule_id] += 1
-        for hit in _EXPIRED.finditer(f.note or ""):
+        for hit in _EXPIRED.finditer(f.note):
             expired[(hit["exp"], hit["source"])] += 1
     views = [
         WaiverView(
