@@ -8,6 +8,7 @@ import json
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import replace
+from datetime import date
 from html import unescape
 from pathlib import Path
 from typing import Any
@@ -344,3 +345,23 @@ def test_structural_schemas_reject_what_consumers_reject(stored):
     log = json.loads(rendered(stored, "code", "sarif"))
     del log["runs"][0]["results"][0]["partialFingerprints"]
     assert report_schemas.errors(report_schemas.MINIMAL["sarif"], log)
+
+
+def test_waivers_rebuilt_from_notes_when_the_scan_stored_none(tmp_path):
+    """Scans stored without the waiver list still show who approved what, and the debt."""
+    store = Store.open(str(tmp_path / "w.db"))
+    b101 = rs.code("B101", "tests/test_x.py", 3, Severity.LOW, evidence="assert x")
+    b506 = rs.code("B506", "app/conf.py", 9, Severity.MEDIUM, evidence="yaml.load(t)")
+    scan_id = rs.record(
+        store,
+        [b101, b506],
+        waivers=[
+            rs.waiver("B101", date(2027, 1, 31), path="tests/**"),
+            rs.waiver("B506", date(2026, 10, 1), approver="bob"),
+        ],
+        store_waivers=False,
+    )
+    views = {w.state: w for w in load_report(store, scan_id).waivers}
+    assert views["active"].what == "B101" and views["active"].approver == "alice"
+    assert views["active"].expires == "2027-01-31" and views["active"].findings == 1
+    assert views["expired"].expires == "2026-10-01" and views["expired"].source.endswith(":3")
