@@ -7,6 +7,7 @@ a CI runner's memory limit sees.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import time
@@ -23,23 +24,25 @@ class Measured:
     returncode: int
 
 
-def measure(argv: Sequence[str], *, env: Mapping[str, str] | None = None,
-            cwd: str | None = None) -> Measured:
+def measure(
+    argv: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: str | None = None
+) -> Measured:
     start = time.perf_counter()
-    proc = subprocess.Popen(list(argv), env={**os.environ, **(env or {})}, cwd=cwd,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        list(argv),
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     root = psutil.Process(proc.pid)
     peak = 0
     while proc.poll() is None:
         total = 0
-        try:
+        with contextlib.suppress(psutil.Error):
             for p in [root, *root.children(recursive=True)]:
-                try:
+                with contextlib.suppress(psutil.Error):  # a child may exit meanwhile
                     total += p.memory_info().rss
-                except psutil.Error:
-                    pass
-        except psutil.Error:
-            pass
         peak = max(peak, total)
         time.sleep(0.02)
     return Measured(time.perf_counter() - start, peak / 2**20, proc.returncode)

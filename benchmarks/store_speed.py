@@ -21,10 +21,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from compliance.findings import Finding, Location, Severity  # noqa: E402
-from compliance.gate import GateInput, judge  # noqa: E402
-from compliance.policy import Policy  # noqa: E402
-from compliance.store import ScanMeta, ScanOutcome, Store  # noqa: E402
+from compliance.findings import Finding, Location, Severity
+from compliance.gate import GateInput, judge
+from compliance.policy import Policy
+from compliance.store import ScanMeta, ScanOutcome, Store
 
 
 def synthetic(n: int, salt: str = "") -> list[Finding]:
@@ -49,10 +49,14 @@ def scan_once(store: Store, findings: list[Finding]) -> float:
     start = time.perf_counter()
     scan_id = store.begin_scan(ScanMeta(kind="code", target="bench"))
     seen = store.first_seen("bench", [f.fingerprint for f in findings])
-    verdict = judge(GateInput(findings=findings, policy=Policy(), target="bench",
-                              first_seen=seen, today=date.today()))
-    store.finish_scan(scan_id, ScanOutcome(verdict=verdict, completed_scanners=["bandit",
-                                                                                 "semgrep"]))
+    verdict = judge(
+        GateInput(
+            findings=findings, policy=Policy(), target="bench", first_seen=seen, today=date.today()
+        )
+    )
+    store.finish_scan(
+        scan_id, ScanOutcome(verdict=verdict, completed_scanners=["bandit", "semgrep"])
+    )
     return time.perf_counter() - start
 
 
@@ -68,8 +72,10 @@ def bench(label: str, url: str, n: int) -> None:
     assert latest.id is not None
     rows = store.findings(latest.id)
     query = time.perf_counter() - start
-    print(f"{label:<11} ingest {n} findings: {cold:6.2f} s   re-scan with lifecycle update: "
-          f"{warm:6.2f} s   latest verdict + its {len(rows)} findings: {query:5.2f} s")
+    print(
+        f"{label:<11} ingest {n} findings: {cold:6.2f} s   re-scan with lifecycle update: "
+        f"{warm:6.2f} s   latest verdict + its {len(rows)} findings: {query:5.2f} s"
+    )
 
 
 def main() -> None:

@@ -23,7 +23,15 @@ import click
 from compliance.advisories import AdvisoryDbError, AdvisoryIndex, MirrorServer
 from compliance.code_scan import CodeScanRequest, run_code_scan
 from compliance.policy import ConfigError, Waiver, append_waiver, load_policy, load_waivers
+from compliance.render.options import DEFAULT_GITLAB_SCHEMA, RenderOptions
+from compliance.render.outputs import (
+    OutputSpec,
+    default_outputs,
+    parse_output,
+    write_outputs,
+)
 from compliance.render.records import finding_json, scan_json
+from compliance.render.registry import FORMATS
 from compliance.render.terminal import summary
 from compliance.scanners import REGISTRY
 from compliance.store import Store, StoreError
@@ -101,6 +109,14 @@ db_option = click.option(
     help="SQLite file or SQLAlchemy URL (postgresql+psycopg://…). "
     "Default: $COMPLIANCE_DB, else ./compliance.db.",
 )
+output_option = click.option(
+    "--output",
+    "outputs",
+    multiple=True,
+    metavar="FMT[:FILE]",
+    help="Write a report (repeatable): html, json, sarif, gitlab-sast, "
+    "gitlab-dependency-scanning, codequality, junit. Default: html:reports/compliance-report.html.",
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -145,6 +161,7 @@ def main() -> None:
     "(served on a loopback port for the scan; adds pip-audit to the scanners).",
 )
 @notify_option
+@output_option
 @fail_closed
 def scan(
     path: Path,
@@ -156,6 +173,7 @@ def scan(
     as_json: bool,
     advisory_db: Path | None,
     notify_url: str | None,
+    outputs: tuple[str, ...] = (),
 ) -> None:
     """Scan a source tree and gate it against the policy.
 
@@ -168,6 +186,7 @@ def scan(
     if not path.is_dir():
         raise ConfigError([f"{path}: not a directory; pass the root of the tree to scan"])
     loaded = load_policy(policy_path, known_scanners=REGISTRY.keys())
+    output_specs = output_specs_for(outputs)  # a typo fails now, not after the scan
     store = Store.open(db)
     stop_on_sigterm()
     if no_baseline:
@@ -187,6 +206,7 @@ def scan(
         scanner_options=options,
     )
     report = run_code_scan(request, store)
+    emit_outputs(store, report.scan_id, output_specs)
     for error in report.verdict.errors:
         click.echo(f"error: {error.one_line()}", err=True)
     if as_json:
@@ -438,6 +458,7 @@ def db_prune(db: str | None, keep_days: int) -> None:
 )
 @db_option
 @notify_option
+@output_option
 @fail_closed
 def audit(
     inventory_path: Path,
@@ -448,6 +469,7 @@ def audit(
     trust_on_first_use: bool,
     db: str | None,
     notify_url: str | None,
+    outputs: tuple[str, ...] = (),
 ) -> None:
     """Audit hosts over SSH against host policies; exit 0 pass, 1 violated, 2 could not decide.
 
@@ -460,6 +482,7 @@ def audit(
     from compliance.host_audit import HostAuditRequest, host_summary_line, run_host_audit
 
     loaded = load_policy(gate_policy, known_scanners=REGISTRY.keys())
+    output_specs = output_specs_for(outputs)  # a typo fails now, not after the audit
     store = Store.open(db)
     done = [0]
     tty = sys.stderr.isatty()
@@ -493,6 +516,7 @@ def audit(
     for host_report in report.hosts:
         click.echo(host_summary_line(host_report))
     click.echo("\n".join(summary(report.verdict, [], report.scan_id, report.target)[1:]))
+    emit_outputs(store, report.scan_id, output_specs)
     send_drift_alert(store, report.scan_id, notify_url)
     sys.exit(report.verdict.exit_code)
 
@@ -602,3 +626,70 @@ def advisories_serve(db: Path, port: int, host: str, cache_dir: Path | None, ver
     finally:
         server.server_close()
         index.close()
+
+
+@main.command()
+@db_option
+@click.option(
+    "--scan", "scan_ref", default="latest", show_default=True, help="Scan id or 'latest'."
+)
+@click.option(
+    "--format",
+    "fmt",
+    default="html",
+    show_default=True,
+    type=click.Choice(sorted(FORMATS)),
+    help="Output format.",
+)
+@click.option(
+    "--output",
+    "output",
+    metavar="FILE",
+    help="Where to write ('-' for standard output). Default: reports/<conventional name>.",
+)
+@click.option(
+    "--gitlab-schema-version",
+    metavar="X.Y.Z",
+    help=f"Schema version for the GitLab formats (default {DEFAULT_GITLAB_SCHEMA}, or "
+    "$COMPLIANCE_GITLAB_SCHEMA_VERSION): use one your GitLab ships.",
+)
+@fail_closed
+def report(
+    db: str | None,
+    scan_ref: str,
+    fmt: str,
+    output: str | None,
+    gitlab_schema_version: str | None,
+) -> None:
+    """Render a stored scan as a report; never runs a scanner.
+
+    \b
+    Examples:
+      compliance report                                   # reports/compliance-report.html
+      compliance report --scan 42 --format sarif --output compliance.sarif
+      compliance report --format gitlab-sast --output gl-sast-report.json
+      compliance report --format json --output - | jq .scan.verdict
+    """
+    store = Store.open(db)
+    scan_record = store.resolve_scan(scan_ref)
+    assert scan_record.id is not None
+    spec = parse_output(fmt if output is None else f"{fmt}:{output}")
+    options = RenderOptions.from_env(gitlab_schema_version)
+    for _spec, text in write_outputs(store, scan_record.id, [spec], options):
+        click.echo(text, nl=False)
+    if spec.path is not None:
+        click.echo(f"report ({spec.format}) of scan {scan_record.id}: {spec.path}", err=True)
+
+
+def output_specs_for(outputs: tuple[str, ...]) -> list[OutputSpec]:
+    """`--output` values, or the HTML report in reports/ when none is given."""
+    return [parse_output(o) for o in outputs] or default_outputs()
+
+
+def emit_outputs(store: Store, scan_id: int, specs: list[OutputSpec]) -> None:
+    """Write the reports from the stored scan, naming each file on stderr."""
+    for _spec, text in write_outputs(store, scan_id, specs):
+        click.echo(text, nl=False)
+    for spec in specs:
+        if spec.path is not None:
+            click.echo(f"report ({spec.format}): {spec.path}", err=True)

@@ -28,14 +28,23 @@ class Run:
         return json.loads(self.stdout)
 
 
-def run_cli(*args: str | Path, env: dict[str, str] | None = None, cwd: Path | None = None,
-            timeout: float = 600) -> Run:
+def run_cli(
+    *args: str | Path,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float = 600,
+) -> Run:
     """The real command in a subprocess, as a pipeline would call it."""
     full_env = {**os.environ, **(env or {})}
     full_env.pop("COMPLIANCE_DB", None)
     proc = subprocess.run(
         [sys.executable, "-m", "compliance", *map(str, args)],
-        capture_output=True, text=True, env=full_env, cwd=cwd, timeout=timeout, check=False,
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=cwd,
+        timeout=timeout,
+        check=False,
     )
     return Run(proc.returncode, proc.stdout, proc.stderr)
 

@@ -56,22 +56,51 @@ class PostgresServer:
             entry = pwd.getpwnam("postgres")
             os.chown(self.base, entry.pw_uid, entry.pw_gid)
         subprocess.run(
-            _as_server_user([str(self.bindir / "initdb"), "-D", str(self.data), "-A", "trust",
-                             "-U", "postgres", "--no-sync", "-E", "UTF8"]),
-            check=True, capture_output=True,
+            _as_server_user(
+                [
+                    str(self.bindir / "initdb"),
+                    "-D",
+                    str(self.data),
+                    "-A",
+                    "trust",
+                    "-U",
+                    "postgres",
+                    "--no-sync",
+                    "-E",
+                    "UTF8",
+                ]
+            ),
+            check=True,
+            capture_output=True,
         )
         options = f"-p {self.port} -h 127.0.0.1 -k {self.base} -F -c max_connections=200"
         subprocess.run(
-            _as_server_user([str(self.bindir / "pg_ctl"), "-D", str(self.data), "-o", options,
-                             "-l", str(self.base / "server.log"), "-w", "-t", "60", "start"]),
-            check=True, capture_output=True,
+            _as_server_user(
+                [
+                    str(self.bindir / "pg_ctl"),
+                    "-D",
+                    str(self.data),
+                    "-o",
+                    options,
+                    "-l",
+                    str(self.base / "server.log"),
+                    "-w",
+                    "-t",
+                    "60",
+                    "start",
+                ]
+            ),
+            check=True,
+            capture_output=True,
         )
 
     def stop(self) -> None:
         subprocess.run(
-            _as_server_user([str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m",
-                             "immediate", "stop"]),
-            check=False, capture_output=True,
+            _as_server_user(
+                [str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"]
+            ),
+            check=False,
+            capture_output=True,
         )
 
     def url(self, database: str = "postgres") -> str:
@@ -79,8 +108,9 @@ class PostgresServer:
 
     def new_database(self) -> str:
         name = "t_" + uuid.uuid4().hex[:12]
-        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres",
-                             autocommit=True) as conn:
+        with psycopg.connect(
+            f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", autocommit=True
+        ) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
 

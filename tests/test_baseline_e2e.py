@@ -18,7 +18,9 @@ NEW_VULN = "\n\ndef new(y):\n    import hashlib\n    return hashlib.md5(y).hexdi
 def git(root: Path, *args: str) -> str:
     return subprocess.run(
         ["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@example.org", *args],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
 
 
@@ -50,8 +52,13 @@ def test_unchanged_branch_passes_with_preexisting_findings(repo, db):
     (repo / "README").write_text("docs only\n")
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "docs")
-    run = run_cli("scan", repo, "--db", db, env={"CI_MERGE_REQUEST_DIFF_BASE_SHA": git(
-        repo, "rev-parse", "main")})
+    run = run_cli(
+        "scan",
+        repo,
+        "--db",
+        db,
+        env={"CI_MERGE_REQUEST_DIFF_BASE_SHA": git(repo, "rev-parse", "main")},
+    )
     assert run.code == 0, run.stdout + run.stderr
     assert {f["status"] for f in findings(db)} == {"preexisting"}
     assert run_cli("scan", repo, "--db", db, "--no-baseline").code == 1

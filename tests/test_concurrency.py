@@ -26,15 +26,28 @@ def _writer(url: str, writer: int) -> None:
         # Half the findings are shared by every writer (same target, same fingerprints):
         # that is where lifecycle rows would collide.
         findings = [
-            Finding(scanner="bandit", rule_id="B1", severity=Severity.LOW, title="t", message="m",
-                    location=Location(path=f"f{i}.py", start_line=1),
-                    fingerprint=f"shared-{i}" if i % 2 else f"w{writer}-s{n}-{i}")
+            Finding(
+                scanner="bandit",
+                rule_id="B1",
+                severity=Severity.LOW,
+                title="t",
+                message="m",
+                location=Location(path=f"f{i}.py", start_line=1),
+                fingerprint=f"shared-{i}" if i % 2 else f"w{writer}-s{n}-{i}",
+            )
             for i in range(FINDINGS_EACH)
         ]
         scan_id = store.begin_scan(ScanMeta(kind="code", target="fleet"))
         seen = store.first_seen("fleet", [f.fingerprint for f in findings])
-        verdict = judge(GateInput(findings=findings, policy=Policy(), target="fleet",
-                                  first_seen=seen, today=date(2026, 11, 24)))
+        verdict = judge(
+            GateInput(
+                findings=findings,
+                policy=Policy(),
+                target="fleet",
+                first_seen=seen,
+                today=date(2026, 11, 24),
+            )
+        )
         store.finish_scan(scan_id, ScanOutcome(verdict=verdict, completed_scanners=[]))
 
 
@@ -59,12 +72,18 @@ def test_eight_concurrent_writers_lose_nothing(store_url):
 @pytest.mark.e2e
 def test_concurrent_cli_scans_of_one_sqlite_file(tmp_path):
     """Real `compliance scan` processes with real bandit, all on one fresh SQLite file."""
-    tree = write_tree(tmp_path / "repo", {"a.py": "import subprocess\n\ndef f(x):\n"
-                                                  "    subprocess.call(x, shell=True)\n"})
+    tree = write_tree(
+        tmp_path / "repo",
+        {"a.py": "import subprocess\n\ndef f(x):\n    subprocess.call(x, shell=True)\n"},
+    )
     db = str(tmp_path / "shared.db")
     procs = [
-        subprocess.Popen([sys.executable, "-m", "compliance", "scan", str(tree), "--db", db],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-m", "compliance", "scan", str(tree), "--db", db],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(WRITERS)
     ]
     results = [(p.wait(timeout=600), p.stderr.read() if p.stderr else "") for p in procs]

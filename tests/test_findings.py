@@ -46,8 +46,14 @@ def test_identical_code_twice_in_a_file_gets_two_stable_identities():
 
 def test_evidence_is_bounded_and_says_so():
     f = Finding(
-        scanner="host", rule_id="r", severity=Severity.LOW, title="t", message="m",
-        location=Location(host="h"), fingerprint="f", evidence="x" * (EVIDENCE_LIMIT * 3),
+        scanner="host",
+        rule_id="r",
+        severity=Severity.LOW,
+        title="t",
+        message="m",
+        location=Location(host="h"),
+        fingerprint="f",
+        evidence="x" * (EVIDENCE_LIMIT * 3),
     )
     assert len(f.evidence) == EVIDENCE_LIMIT
     assert "more characters cut" in f.evidence

@@ -12,18 +12,23 @@ from hypothesis import strategies as st
 from compliance.policy import ConfigError, load_policy, load_waivers
 from compliance.policy.model import Policy
 
-SETTINGS = settings(max_examples=150, deadline=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(min_value=-10**30, max_value=10**30),
-    st.floats(allow_nan=True), st.text(max_size=40),
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**30), max_value=10**30),
+    st.floats(allow_nan=True),
+    st.text(max_size=40),
     st.sampled_from(["high", "critical", "warn", "error", "bandit", "2027-01-31", "**", "!"]),
 )
 values = st.recursive(
     scalars,
-    lambda inner: st.one_of(st.lists(inner, max_size=4),
-                            st.dictionaries(st.text(max_size=12), inner, max_size=4)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=12), inner, max_size=4)
+    ),
     max_leaves=20,
 )
 policy_keys = st.sampled_from([*Policy.model_fields, "gate.fail_on", "bogus"])
@@ -59,12 +64,17 @@ def test_random_text_as_policy(tmp_path: Path, data: str) -> None:
     check_policy_text(tmp_path / "policy.yml", data.encode("utf-8", "surrogatepass"))
 
 
-MUTATIONS = st.sampled_from([
-    lambda t: t.replace(":", "", 1), lambda t: t.replace("  ", "\t", 1),
-    lambda t: t + "\n  - [", lambda t: t.replace("high", "10" * 500),
-    lambda t: t.replace("\n", "\n\x00", 1), lambda t: t[: len(t) // 2],
-    lambda t: t.replace("fail_on", "fail_on: {a: b}\n  fail_on", 1),
-])
+MUTATIONS = st.sampled_from(
+    [
+        lambda t: t.replace(":", "", 1),
+        lambda t: t.replace("  ", "\t", 1),
+        lambda t: t + "\n  - [",
+        lambda t: t.replace("high", "10" * 500),
+        lambda t: t.replace("\n", "\n\x00", 1),
+        lambda t: t[: len(t) // 2],
+        lambda t: t.replace("fail_on", "fail_on: {a: b}\n  fail_on", 1),
+    ]
+)
 
 
 @SETTINGS
@@ -79,8 +89,13 @@ def test_mutated_shipped_policy(tmp_path: Path, mutations: list) -> None:
 
 
 waiver_items = st.lists(
-    st.dictionaries(st.sampled_from(["fingerprint", "rule", "path", "reason", "approver",
-                                     "expires", "scope", "extra"]), values, max_size=7),
+    st.dictionaries(
+        st.sampled_from(
+            ["fingerprint", "rule", "path", "reason", "approver", "expires", "scope", "extra"]
+        ),
+        values,
+        max_size=7,
+    ),
     max_size=4,
 )
 

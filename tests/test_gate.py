@@ -8,12 +8,25 @@ from compliance.scanners.interface import ScanError
 TODAY = date(2026, 11, 24)
 
 
-def finding(rule="B602", severity=Severity.HIGH, path="app.py", fp=None, confidence=None,
-            suppressed=False, scanner="bandit"):
+def finding(
+    rule="B602",
+    severity=Severity.HIGH,
+    path="app.py",
+    fp=None,
+    confidence=None,
+    suppressed=False,
+    scanner="bandit",
+):
     return Finding(
-        scanner=scanner, rule_id=rule, severity=severity, title=f"{rule} title", message="m",
-        location=Location(path=path, start_line=3), fingerprint=fp or f"fp-{rule}-{path}",
-        confidence=confidence, suppressed=suppressed,
+        scanner=scanner,
+        rule_id=rule,
+        severity=severity,
+        title=f"{rule} title",
+        message="m",
+        location=Location(path=path, start_line=3),
+        fingerprint=fp or f"fp-{rule}-{path}",
+        confidence=confidence,
+        suppressed=suppressed,
     )
 
 
@@ -23,8 +36,9 @@ def waiver(**kw):
 
 
 def gate(findings, policy=None, **kw):
-    return judge(GateInput(findings=findings, policy=policy or Policy(), target="repo",
-                           today=TODAY, **kw))
+    return judge(
+        GateInput(findings=findings, policy=policy or Policy(), target="repo", today=TODAY, **kw)
+    )
 
 
 def test_no_findings_passes():
@@ -41,8 +55,10 @@ def test_high_finding_blocks_and_low_is_reported_only():
 
 def test_threshold_per_scanner_and_confidence():
     policy = Policy.model_validate(
-        {"gate": {"fail_on": "critical"}, "per_scanner": {"bandit": {"fail_on": "medium",
-                                                                      "min_confidence": "high"}}}
+        {
+            "gate": {"fail_on": "critical"},
+            "per_scanner": {"bandit": {"fail_on": "medium", "min_confidence": "high"}},
+        }
     )
     sure = finding("B1", Severity.MEDIUM, confidence=Severity.HIGH)
     unsure = finding("B2", Severity.HIGH, confidence=Severity.LOW)
@@ -77,19 +93,25 @@ def test_waiver_by_fingerprint_and_by_rule_glob():
     a = finding("B602", path="app.py", fp="aaa")
     b = finding("B101", path="tests/test_x.py")
     c = finding("B101", path="src/x.py")
-    verdict = gate([a, b, c], waivers=[waiver(fingerprint="aaa"), waiver(rule="B101",
-                                                                          path="tests/**")])
+    verdict = gate(
+        [a, b, c], waivers=[waiver(fingerprint="aaa"), waiver(rule="B101", path="tests/**")]
+    )
     status = {d.finding.fingerprint: d.status for d in verdict.decisions}
-    assert status == {"aaa": Status.WAIVED, b.fingerprint: Status.WAIVED,
-                      c.fingerprint: Status.OPEN}
+    assert status == {
+        "aaa": Status.WAIVED,
+        b.fingerprint: Status.WAIVED,
+        c.fingerprint: Status.OPEN,
+    }
     assert [d.finding.path if False else d.finding.location.path for d in verdict.blocking] == [
-        "src/x.py"]
+        "src/x.py"
+    ]
     assert "approved by alice" in verdict.decisions[0].note
 
 
 def test_expired_waiver_counts_again_and_says_so():
-    verdict = gate([finding(fp="aaa")], waivers=[waiver(fingerprint="aaa",
-                                                        expires=date(2026, 1, 1))])
+    verdict = gate(
+        [finding(fp="aaa")], waivers=[waiver(fingerprint="aaa", expires=date(2026, 1, 1))]
+    )
     assert verdict.exit_code == 1
     assert "waiver expired 2026-01-01" in verdict.blocking[0].note
     assert any("waiver expired on 2026-01-01" in r for r in verdict.reasons)

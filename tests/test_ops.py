@@ -80,8 +80,10 @@ def test_metrics_parse_and_match_the_store(tmp_path, db):
     families = {f.name: f for f in text_string_to_metric_families(out.read_text())}
     verdict = families["compliance_verdict"].samples
     assert [(s.labels, s.value) for s in verdict] == [({"kind": "code", "target": "payments"}, 1)]
-    findings = {(s.labels["severity"], s.labels["status"]): s.value
-                for s in families["compliance_findings"].samples}
+    findings = {
+        (s.labels["severity"], s.labels["status"]): s.value
+        for s in families["compliance_findings"].samples
+    }
     stored = run_cli("findings", "--db", db, "--json").json()
     assert sum(findings.values()) == len(stored)
     assert findings[("high", "open")] == sum(1 for f in stored if f["severity"] == "high")
@@ -91,10 +93,14 @@ def test_metrics_parse_and_match_the_store(tmp_path, db):
 
 
 def test_waiver_expiry_metrics(tmp_path, db, policy_file):
-    policy = policy_file("{}\n", waivers=(
-        "waivers:\n"
-        "  - {rule: B1, reason: soon gone, approver: al, expires: 2000-01-01}\n"
-        "  - {rule: B2, reason: far away, approver: al, expires: 2999-01-01}\n"))
+    policy = policy_file(
+        "{}\n",
+        waivers=(
+            "waivers:\n"
+            "  - {rule: B1, reason: soon gone, approver: al, expires: 2000-01-01}\n"
+            "  - {rule: B2, reason: far away, approver: al, expires: 2999-01-01}\n"
+        ),
+    )
     tree = write_tree(tmp_path / "repo", VULN)
     run_cli("scan", tree, "--db", db, "--policy", policy)
     run = run_cli("metrics", "--db", db, "--policy", policy)

@@ -61,12 +61,15 @@ def test_project_pipeline_shape():
     template = gitlab_yaml(ROOT / "ci" / "compliance.gitlab-ci.yml")
     assert data["test"]["script"] == ["bash scripts/test.sh"]
     gate = template["compliance-gate"]
-    assert set(gate["artifacts"]["reports"]) == {"sast", "dependency_scanning", "codequality",
-                                                 "junit"}
+    assert set(gate["artifacts"]["reports"]) == {
+        "sast",
+        "dependency_scanning",
+        "codequality",
+        "junit",
+    }
     audit = data["nightly-host-audit"]
     assert audit["extends"] == ".compliance-audit"
-    assert template[".compliance-audit"]["rules"] == [
-        {"if": '$CI_PIPELINE_SOURCE == "schedule"'}]
+    assert template[".compliance-audit"]["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "schedule"'}]
     assert "public" in data["pages"]["artifacts"]["paths"]
 
 
@@ -82,8 +85,11 @@ def test_grafana_dashboard_reads_metrics_we_export(tmp_path):
     registry = build_registry(Store.open(str(tmp_path / "empty.db")), [])
     exported = {m.name for m in registry.collect()}
     exported |= {f"{name}_seconds" for name in exported}  # counters/gauges keep their names
-    dashboard = json.loads((ROOT / "contrib" / "grafana" / "compliance-dashboard.json")
-                           .read_text())
-    used = {name for panel in dashboard["panels"] for target in panel["targets"]
-            for name in re.findall(r"compliance_[a-z_]+", target["expr"])}
+    dashboard = json.loads((ROOT / "contrib" / "grafana" / "compliance-dashboard.json").read_text())
+    used = {
+        name
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        for name in re.findall(r"compliance_[a-z_]+", target["expr"])
+    }
     assert used and used <= exported, used - exported

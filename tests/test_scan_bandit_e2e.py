@@ -39,7 +39,10 @@ CLEAN = {"app.py": "def add(a, b):\n    return a + b\n"}
 def bandit_json(root: Path, *extra: str) -> dict:
     proc = subprocess.run(
         [str(Path(sys.executable).parent / "bandit"), "-r", ".", "-f", "json", "-q", *extra],
-        cwd=root, capture_output=True, text=True, check=False,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     return json.loads(proc.stdout)
 
@@ -67,8 +70,19 @@ def test_vulnerable_tree_blocks_and_matches_bandits_own_count(tmp_path, db):
     unsuppressed_total = len(bandit_json(tree, "--ignore-nosec")["results"])
     assert len(suppressed) == unsuppressed_total - len(counted) == 2  # B602 and B607
     assert {(f["path"], f["line"]) for f in suppressed} == {("app.py", 7)}
-    for key in ("fingerprint", "scanner", "rule_id", "severity", "path", "line", "host",
-                "package", "version", "status", "title"):
+    for key in (
+        "fingerprint",
+        "scanner",
+        "rule_id",
+        "severity",
+        "path",
+        "line",
+        "host",
+        "package",
+        "version",
+        "status",
+        "title",
+    ):
         assert key in stored[0]
     md5 = next(f for f in stored if f["rule_id"] == "B324")
     assert md5["path"] == "lib/crypto.py" and md5["line"] == 4
@@ -106,11 +120,14 @@ def test_excluding_the_unparseable_file_deliberately_passes(tmp_path, db, policy
 
 
 def test_bandit_config_excludes_apply_too(tmp_path, db):
-    tree = write_tree(tmp_path / "repo", {
-        **CLEAN,
-        "vendored/bad.py": "import subprocess\nsubprocess.call('x', shell=True)\n",
-        "pyproject.toml": "[tool.bandit]\nexclude_dirs = ['vendored']\n",
-    })
+    tree = write_tree(
+        tmp_path / "repo",
+        {
+            **CLEAN,
+            "vendored/bad.py": "import subprocess\nsubprocess.call('x', shell=True)\n",
+            "pyproject.toml": "[tool.bandit]\nexclude_dirs = ['vendored']\n",
+        },
+    )
     run = run_cli("scan", tree, "--db", db)
     assert run.code == 0, run.stdout + run.stderr
 
@@ -165,7 +182,10 @@ def test_bandit_missing_from_path_and_venv_exits_2(tmp_path, db):
     env.pop("COMPLIANCE_DB", None)
     proc = subprocess.run(
         [str(bare / "python"), "-m", "compliance", "scan", str(tree), "--db", db],
-        capture_output=True, text=True, env=env, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
     )
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "bandit is not installed" in proc.stderr
@@ -196,10 +216,14 @@ if "--version" in sys.argv:
 
 def test_bandit_printing_garbage_exits_2(tmp_path, db):
     """Mock: real bandit never writes non-JSON, so a stand-in shows the fault."""
-    env = fake_bandit(tmp_path, VERSION_OK + """
+    env = fake_bandit(
+        tmp_path,
+        VERSION_OK
+        + """
 out = sys.argv[sys.argv.index("--output") + 1]
 open(out, "w").write("Traceback (most recent call last): <html>")
-""")
+""",
+    )
     tree = write_tree(tmp_path / "repo", CLEAN)
     run = run_cli("scan", tree, "--db", db, env=env)
     assert run.code == 2
@@ -208,9 +232,13 @@ open(out, "w").write("Traceback (most recent call last): <html>")
 
 def test_bandit_crashing_exits_2(tmp_path, db):
     """Mock: a stand-in bandit that dies with an unexpected exit code."""
-    env = fake_bandit(tmp_path, VERSION_OK + """
+    env = fake_bandit(
+        tmp_path,
+        VERSION_OK
+        + """
 sys.stderr.write("Segmentation fault\\n"); sys.exit(139)
-""")
+""",
+    )
     tree = write_tree(tmp_path / "repo", CLEAN)
     run = run_cli("scan", tree, "--db", db, env=env)
     assert run.code == 2
@@ -219,13 +247,17 @@ sys.stderr.write("Segmentation fault\\n"); sys.exit(139)
 
 def test_bandit_silently_skipping_a_file_exits_2(tmp_path, db):
     """Mock: valid JSON with no word about one of the files: coverage must catch it."""
-    env = fake_bandit(tmp_path, VERSION_OK + """
+    env = fake_bandit(
+        tmp_path,
+        VERSION_OK
+        + """
 import json
 out = sys.argv[sys.argv.index("--output") + 1]
 files = sys.argv[sys.argv.index("--") + 1:]
 metrics = {"./" + f: {"loc": 1, "nosec": 0, "skipped_tests": 0} for f in files[1:]}
 json.dump({"results": [], "errors": [], "metrics": metrics}, open(out, "w"))
-""")
+""",
+    )
     tree = write_tree(tmp_path / "repo", {**CLEAN, "b.py": "x = 1\n"})
     run = run_cli("scan", tree, "--db", db, env=env)
     assert run.code == 2
@@ -263,8 +295,18 @@ def test_waive_then_scan_passes_and_expired_waiver_blocks_again(tmp_path, db, po
     assert run_cli("scan", tree, "--db", db, "--policy", policy).code == 1
     blocking = [f for f in findings(db) if f["blocking"]]
     for f in blocking:
-        run = run_cli("waive", f["fingerprint"], "--reason", "reviewed: constant input",
-                      "--approver", "alice", "--expires", "2099-01-31", "--policy", policy)
+        run = run_cli(
+            "waive",
+            f["fingerprint"],
+            "--reason",
+            "reviewed: constant input",
+            "--approver",
+            "alice",
+            "--expires",
+            "2099-01-31",
+            "--policy",
+            policy,
+        )
         assert run.code == 0, run.stderr
     run = run_cli("scan", tree, "--db", db, "--policy", policy)
     assert run.code == 0, run.stdout
@@ -279,8 +321,11 @@ def test_waive_then_scan_passes_and_expired_waiver_blocks_again(tmp_path, db, po
 
 def test_unused_waiver_is_reported(tmp_path, db, policy_file):
     tree = write_tree(tmp_path / "repo", CLEAN)
-    policy = policy_file("{}\n", waivers="waivers:\n  - fingerprint: deadbeef\n    reason: old "
-                         "stuff\n    approver: bob\n    expires: 2099-01-01\n")
+    policy = policy_file(
+        "{}\n",
+        waivers="waivers:\n  - fingerprint: deadbeef\n    reason: old "
+        "stuff\n    approver: bob\n    expires: 2099-01-01\n",
+    )
     run = run_cli("scan", tree, "--db", db, "--policy", policy)
     assert run.code == 0
     assert "unused waiver (matched nothing; remove it?): deadbeef" in run.stdout
@@ -308,17 +353,24 @@ def test_corrupt_database_is_a_clear_error(tmp_path):
 def test_sigterm_kills_the_tool_and_stores_the_scan_as_interrupted(tmp_path, db):
     """Mock: a stand-in bandit that hangs, so the signal arrives mid-scan deterministically."""
     pidfile = tmp_path / "tool.pid"
-    env = fake_bandit(tmp_path, VERSION_OK + f"""
+    env = fake_bandit(
+        tmp_path,
+        VERSION_OK
+        + f"""
 import os, time
 open({str(pidfile)!r}, "w").write(str(os.getpid()))
 time.sleep(120)
-""")
+""",
+    )
     tree = write_tree(tmp_path / "repo", CLEAN)
     full_env = {**os.environ, **env}
     full_env.pop("COMPLIANCE_DB", None)
     proc = subprocess.Popen(
         [sys.executable, "-m", "compliance", "scan", str(tree), "--db", db],
-        env=full_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=full_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     for _ in range(300):
         if pidfile.exists() and pidfile.read_text():
@@ -329,7 +381,9 @@ time.sleep(120)
     assert proc.returncode == 2
     assert "interrupted" in err
     tool_pid = int(pidfile.read_text())
-    assert not Path(f"/proc/{tool_pid}").exists() or "Z" in Path(
-        f"/proc/{tool_pid}/stat").read_text().split()[2]
+    assert (
+        not Path(f"/proc/{tool_pid}").exists()
+        or "Z" in Path(f"/proc/{tool_pid}/stat").read_text().split()[2]
+    )
     (scan,) = scans(db)
     assert scan["status"] == "interrupted" and scan["verdict"] == "error"

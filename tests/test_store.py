@@ -17,19 +17,39 @@ from tests.conftest import run_cli, write_tree
 
 
 def finding(rule: str, fp: str, severity: Severity = Severity.HIGH) -> Finding:
-    return Finding(scanner="bandit", rule_id=rule, severity=severity, title=f"{rule} title",
-                   message="m", location=Location(path="app.py", start_line=1), fingerprint=fp,
-                   evidence="x = 1")
+    return Finding(
+        scanner="bandit",
+        rule_id=rule,
+        severity=severity,
+        title=f"{rule} title",
+        message="m",
+        location=Location(path="app.py", start_line=1),
+        fingerprint=fp,
+        evidence="x = 1",
+    )
 
 
-def record_scan(store: Store, findings: list[Finding], errors=(), target="repo",
-                commit: str | None = None) -> int:
+def record_scan(
+    store: Store, findings: list[Finding], errors=(), target="repo", commit: str | None = None
+) -> int:
     scan_id = store.begin_scan(ScanMeta(kind="code", target=target, git_commit=commit))
     seen = store.first_seen(target, [f.fingerprint for f in findings])
-    verdict = judge(GateInput(findings=findings, policy=Policy(), target=target, errors=errors,
-                              first_seen=seen, today=date(2026, 11, 24)))
-    store.finish_scan(scan_id, ScanOutcome(verdict=verdict, completed_scanners=["bandit"],
-                                           tool_versions={"bandit": "1.9"}))
+    verdict = judge(
+        GateInput(
+            findings=findings,
+            policy=Policy(),
+            target=target,
+            errors=errors,
+            first_seen=seen,
+            today=date(2026, 11, 24),
+        )
+    )
+    store.finish_scan(
+        scan_id,
+        ScanOutcome(
+            verdict=verdict, completed_scanners=["bandit"], tool_versions={"bandit": "1.9"}
+        ),
+    )
     return scan_id
 
 
@@ -79,8 +99,15 @@ def test_host_checks_are_stored(store_url):
     store = Store.open(store_url)
     scan_id = store.begin_scan(ScanMeta(kind="hosts", target="fleet"))
     verdict = judge(GateInput(findings=[], policy=Policy(), target="fleet"))
-    check = HostCheckRecord(scan_id=0, host="web1", check_id="ssh-root-login", status="fail",
-                            expected="no", observed="yes", references=["CIS 5.2.7"])
+    check = HostCheckRecord(
+        scan_id=0,
+        host="web1",
+        check_id="ssh-root-login",
+        status="fail",
+        expected="no",
+        observed="yes",
+        references=["CIS 5.2.7"],
+    )
     store.finish_scan(scan_id, ScanOutcome(verdict=verdict, host_checks=[check]))
     (stored,) = store.host_checks(scan_id)
     assert (stored.host, stored.status, stored.references) == ("web1", "fail", ["CIS 5.2.7"])

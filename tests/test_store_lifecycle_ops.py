@@ -63,15 +63,26 @@ def test_prune_keeps_newest_complete_scan_and_open_history(store_url):
 def test_sigkill_mid_scan_leaves_an_incomplete_scan_never_a_pass(tmp_path, db):
     """Mock: a stand-in bandit that hangs, so the kill lands mid-scan deterministically."""
     pidfile = tmp_path / "tool.pid"
-    env = {**os.environ, **fake_bandit(tmp_path, VERSION_OK + f"""
+    env = {
+        **os.environ,
+        **fake_bandit(
+            tmp_path,
+            VERSION_OK
+            + f"""
 import os, time
 open({str(pidfile)!r}, "w").write(str(os.getpid()))
 time.sleep(120)
-""")}
+""",
+        ),
+    }
     env.pop("COMPLIANCE_DB", None)
     tree = write_tree(tmp_path / "repo", {"a.py": "x = 1\n"})
-    proc = subprocess.Popen([sys.executable, "-m", "compliance", "scan", str(tree), "--db", db],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "compliance", "scan", str(tree), "--db", db],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     for _ in range(300):
         if pidfile.exists() and pidfile.read_text():
             break

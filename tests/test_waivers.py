@@ -7,10 +7,13 @@ from compliance.policy import ConfigError, Waiver, append_waiver, load_waivers
 
 def test_append_keeps_comments_and_reads_back(tmp_path):
     path = tmp_path / "waivers.yml"
-    path.write_text("# reviewed by security\nwaivers:\n  - rule: B101\n    path: tests/**\n"
-                    "    reason: asserts in tests\n    approver: bob\n    expires: 2027-06-30\n")
-    new = Waiver(fingerprint="abc", reason="constant input", approver="alice",
-                 expires=date(2027, 1, 31))
+    path.write_text(
+        "# reviewed by security\nwaivers:\n  - rule: B101\n    path: tests/**\n"
+        "    reason: asserts in tests\n    approver: bob\n    expires: 2027-06-30\n"
+    )
+    new = Waiver(
+        fingerprint="abc", reason="constant input", approver="alice", expires=date(2027, 1, 31)
+    )
     append_waiver(path, new)
     text = path.read_text()
     assert text.startswith("# reviewed by security\n")
@@ -36,8 +39,10 @@ def test_append_creates_the_file(tmp_path):
 
 def test_invalid_waiver_names_line_and_key(tmp_path):
     path = tmp_path / "waivers.yml"
-    path.write_text("waivers:\n  - fingerprint: abc\n    reason: fine\n    approver: bob\n"
-                    "  - rule: B1\n    reason: ok ok\n    approver: bob\n    expires: someday\n")
+    path.write_text(
+        "waivers:\n  - fingerprint: abc\n    reason: fine\n    approver: bob\n"
+        "  - rule: B1\n    reason: ok ok\n    approver: bob\n    expires: someday\n"
+    )
     with pytest.raises(ConfigError) as info:
         load_waivers(path)
     problems = info.value.problems

@@ -124,8 +124,7 @@ class _Builder:
             reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
             dotted = ".".join(map(str, key)) or "(top level)"
             self.problems.append(
-                f"{self.doc.path}:{node.start_mark.line + 1}: {dotted}: cannot read value: "
-                f"{reason}"
+                f"{self.doc.path}:{node.start_mark.line + 1}: {dotted}: cannot read value: {reason}"
             )
             return None
 

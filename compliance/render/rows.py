@@ -1,0 +1,119 @@
+"""Stored findings as light, read-only rows, read in one query each.
+
+A report of 100k findings must not build 100k ORM objects (seconds and hundreds of MB):
+renderers read plain slotted rows with the same fields as `FindingRecord`, straight from a
+SELECT. Fixed findings come from one join instead of one query per finding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import date, datetime
+from typing import Any, cast
+
+from sqlalchemy import Table, select
+
+from compliance.store import Store
+from compliance.store.models import FindingRecord, LifecycleRecord
+
+
+@dataclass(slots=True)
+class StoredFinding:
+    """One row of the `finding` table (the same names as `FindingRecord`'s fields)."""
+
+    id: int | None
+    scan_id: int
+    fingerprint: str
+    scanner: str
+    rule_id: str
+    severity: str
+    severity_rank: int
+    confidence: str | None
+    title: str
+    message: str
+    path: str | None
+    start_line: int | None
+    end_line: int | None
+    package: str | None
+    version: str | None
+    host: str | None
+    evidence: str
+    references: list[str]
+    remediation: str
+    fix_versions: list[str]
+    status: str
+    blocking: bool
+    reported: bool
+    note: str
+    due_date: date | None
+    first_seen_at: datetime | None
+
+    def __post_init__(self) -> None:
+        if self.references is None:
+            self.references = []
+        if self.fix_versions is None:
+            self.fix_versions = []
+
+    def as_record(self) -> FindingRecord:
+        """For helpers typed on the ORM class (records.finding_json): same attribute names."""
+        return cast(FindingRecord, self)
+
+
+FINDING = cast(Table, FindingRecord.__table__)  # type: ignore[attr-defined]
+CHUNK = 500  # bound parameters per IN (…): well under SQLite's and PostgreSQL's limits
+LIFECYCLE = cast(Table, LifecycleRecord.__table__)  # type: ignore[attr-defined]
+
+
+if tuple(c.name for c in FINDING.columns) != tuple(f.name for f in fields(StoredFinding)):
+    raise ImportError("StoredFinding no longer matches the finding table; update render/rows.py")
+
+
+def _row(row: Any) -> StoredFinding:
+    return StoredFinding(*row)  # same column order, checked above
+
+
+def load_fingerprints(store: Store, scan_id: int) -> frozenset[str]:
+    query = select(FINDING.c.fingerprint).where(FINDING.c.scan_id == scan_id)
+    with store.engine.connect() as connection:
+        return frozenset(connection.execute(query).scalars())
+
+
+def load_findings(store: Store, scan_id: int) -> list[StoredFinding]:
+    query = (
+        select(FINDING)
+        .where(FINDING.c.scan_id == scan_id)
+        .order_by(FINDING.c.severity_rank.desc(), FINDING.c.id)
+    )
+    with store.engine.connect() as connection:
+        return [_row(row) for row in connection.execute(query)]
+
+
+def load_fixed(store: Store, scan_id: int, target: str) -> list[StoredFinding]:
+    """Findings this scan showed fixed, as last seen, with status 'fixed'.
+
+    Two indexed steps (which identities, then their last sightings per scan) rather than
+    a join SQLite plans badly or a query per finding."""
+    wanted = (
+        select(LIFECYCLE.c.fingerprint, LIFECYCLE.c.last_seen_scan_id)
+        .where(LIFECYCLE.c.target == target)
+        .where(LIFECYCLE.c.fixed_scan_id == scan_id)
+    )
+    by_scan: dict[int, set[str]] = {}
+    result: dict[str, StoredFinding] = {}
+    with store.engine.connect() as connection:
+        for fp, last_scan in connection.execute(wanted):
+            by_scan.setdefault(last_scan, set()).add(fp)
+        for last_scan, fingerprints in by_scan.items():
+            ordered = sorted(fingerprints)
+            for start in range(0, len(ordered), CHUNK):
+                chunk = ordered[start : start + CHUNK]
+                query = select(FINDING).where(
+                    FINDING.c.scan_id == last_scan, FINDING.c.fingerprint.in_(chunk)
+                )
+                for row in connection.execute(query):
+                    item = _row(row)
+                    if item.fingerprint not in result:
+                        item.status, item.blocking = "fixed", False
+                        item.note = f"fixed in scan {scan_id}"
+                        result[item.fingerprint] = item
+    return sorted(result.values(), key=lambda f: (-f.severity_rank, f.id or 0))

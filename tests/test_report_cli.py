@@ -1,0 +1,132 @@
+"""`compliance report` and `compliance scan --output` through the real command line."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from compliance.store import Store
+from tests import report_schemas
+from tests import report_support as rs
+from tests.conftest import run_cli, write_tree
+
+
+@pytest.fixture(scope="module")
+def stored_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, int]:
+    path = tmp_path_factory.mktemp("cli") / "store.db"
+    scan_id = rs.code_history(Store.open(str(path)))
+    return str(path), scan_id
+
+
+@pytest.mark.parametrize(
+    "fmt", ["sarif", "gitlab-sast", "gitlab-dependency-scanning", "codequality"]
+)
+def test_report_writes_each_json_format(stored_db, tmp_path, fmt):
+    db, scan_id = stored_db
+    out = tmp_path / "out" / f"report.{fmt}.json"
+    run = run_cli("report", "--db", db, "--scan", str(scan_id), "--format", fmt, "--output", out)
+    assert run.code == 0, run.stderr
+    assert f"report ({fmt}) of scan {scan_id}: {out}" in run.stderr
+    document = json.loads(out.read_text())
+    assert report_schemas.errors(report_schemas.MINIMAL[fmt], document) == []
+
+
+def test_report_to_stdout_and_default_html_in_reports(stored_db, tmp_path):
+    db, scan_id = stored_db
+    run = run_cli("report", "--db", db, "--format", "json", "--output", "-")
+    assert run.code == 0, run.stderr
+    assert run.json()["scan"]["id"] == scan_id
+    run = run_cli("report", "--db", db, cwd=tmp_path)
+    assert run.code == 0, run.stderr
+    html = (tmp_path / "reports" / "compliance-report.html").read_text()
+    assert html.startswith("<!DOCTYPE html>") and "shop/api" in html
+    run = run_cli("report", "--db", db, "--format", "junit", "--output", "-")
+    assert ET.fromstring(run.stdout).tag == "testsuites"
+    run = run_cli(
+        "report",
+        "--db",
+        db,
+        "--format",
+        "gitlab-sast",
+        "--gitlab-schema-version",
+        "15.0.7",
+        "--output",
+        "-",
+    )
+    assert run.json()["version"] == "15.0.7"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--scan", "999"], "error: no scan with id 999"),
+        (["--format", "gitlab-sast", "--gitlab-schema-version", "15"], "is not MAJOR.MINOR.PATCH"),
+        (["--output", "/proc/no/such/dir/r.html"], "error: cannot write report /proc/no/such/dir"),
+    ],
+)
+def test_report_errors_are_one_line_and_exit_2(stored_db, args, message):
+    db, _ = stored_db
+    run = run_cli("report", "--db", db, *args)
+    assert run.code == 2
+    assert message in run.stderr and "Traceback" not in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1
+
+
+def test_report_on_an_empty_database_says_what_to_do(tmp_path):
+    run = run_cli("report", "--db", str(tmp_path / "empty.db"))
+    assert run.code == 2 and "run `compliance scan` first" in run.stderr
+
+
+VULNERABLE = {
+    "app.py": """
+        import subprocess
+
+        def refund(order_id):
+            return subprocess.call("refund " + order_id, shell=True)
+        """,
+}
+
+
+@pytest.mark.e2e
+def test_scan_writes_the_html_report_by_default_and_outputs_on_request(tmp_path):
+    tree = write_tree(tmp_path / "tree", VULNERABLE)
+    work = tmp_path / "job"
+    work.mkdir()
+    db = str(tmp_path / "ci.db")
+    run = run_cli("scan", tree, "--db", db, cwd=work)
+    assert run.code == 1, run.stderr
+    report = work / "reports" / "compliance-report.html"
+    assert "report (html): reports/compliance-report.html" in run.stderr
+    assert "B602" in report.read_text()
+
+    run = run_cli(
+        "scan",
+        tree,
+        "--db",
+        db,
+        "--output",
+        "sarif:out/x.sarif",
+        "--output",
+        "junit:out/j.xml",
+        "--output",
+        "gitlab-sast",
+        cwd=work,
+    )
+    assert run.code == 1, run.stderr
+    sarif = json.loads((work / "out" / "x.sarif").read_text())
+    assert sarif["runs"][0]["results"][0]["ruleId"] == "B602"
+    assert ET.parse(work / "out" / "j.xml").getroot().find(".//failure") is not None
+    gitlab = json.loads((work / "reports" / "gl-sast-report.json").read_text())
+    assert gitlab["vulnerabilities"][0]["location"]["file"] == "app.py"
+
+
+@pytest.mark.e2e
+def test_scan_rejects_a_bad_output_before_scanning(tmp_path):
+    tree = write_tree(tmp_path / "tree", VULNERABLE)
+    db = str(tmp_path / "ci.db")
+    run = run_cli("scan", tree, "--db", db, "--output", "pdf:x.pdf", cwd=tmp_path)
+    assert run.code == 2
+    assert "unknown report format 'pdf'" in run.stderr
+    assert not (tmp_path / "ci.db").exists() or run_cli("scans", "--db", db, "--json").json() == []
