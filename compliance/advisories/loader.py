@@ -93,7 +93,8 @@ def parse_record(where: str, data: bytes) -> dict[str, Any]:
         if where.lower().endswith(".json"):
             record = json.loads(data)
         else:
-            record = yaml.load(data, Loader=_YamlLoader)  # noqa: S506 - a safe loader
+            # _YamlLoader subclasses SafeLoader
+            record = yaml.load(data, Loader=_YamlLoader)  # noqa: S506 # nosemgrep: python-yaml-unsafe-load
     except json.JSONDecodeError as exc:
         raise AdvisoryDbError(f"{where}:{exc.lineno}: invalid JSON: {exc.msg}") from None
     except yaml.YAMLError as exc:
