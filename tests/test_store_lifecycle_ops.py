@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -24,9 +24,13 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def test_database_from_the_first_schema_opens_and_upgrades(tmp_path):
-    """schema-0001.db was written by the first release (revision 0001) and never changes."""
+    """schema-0001.sql is a dump of a database the first release (revision 0001) wrote.
+
+    Kept as SQL text rather than a .db file so it is reviewable and not caught by
+    the *.db ignore rule (which once left it out of a clean clone)."""
     db = tmp_path / "old.db"
-    shutil.copy(FIXTURES / "schema-0001.db", db)
+    with sqlite3.connect(db) as old:
+        old.executescript((FIXTURES / "schema-0001.sql").read_text(encoding="utf-8"))
     run = run_cli("db", "upgrade", "--db", db)
     assert run.code == 0, run.stderr
     assert "schema is at revision" in run.stdout
