@@ -675,8 +675,7 @@ def report(
     assert scan_record.id is not None
     spec = parse_output(fmt if output is None else f"{fmt}:{output}")
     options = RenderOptions.from_env(gitlab_schema_version)
-    for _spec, text in write_outputs(store, scan_record.id, [spec], options):
-        click.echo(text, nl=False)
+    write_outputs(store, scan_record.id, [spec], options, click.get_text_stream("stdout"))
     if spec.path is not None:
         click.echo(f"report ({spec.format}) of scan {scan_record.id}: {spec.path}", err=True)
 
@@ -688,8 +687,7 @@ def output_specs_for(outputs: tuple[str, ...]) -> list[OutputSpec]:
 
 def emit_outputs(store: Store, scan_id: int, specs: list[OutputSpec]) -> None:
     """Write the reports from the stored scan, naming each file on stderr."""
-    for _spec, text in write_outputs(store, scan_id, specs):
-        click.echo(text, nl=False)
+    write_outputs(store, scan_id, specs, stdout=click.get_text_stream("stdout"))
     for spec in specs:
         if spec.path is not None:
             click.echo(f"report ({spec.format}): {spec.path}", err=True)

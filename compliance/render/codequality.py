@@ -7,11 +7,13 @@ GitLab cannot place them on the diff. Only findings with a file path fit this fo
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from typing import IO, Any
 
 from compliance.findings import Severity, fingerprint
-from compliance.render.common import dump_json, repo_path
+from compliance.render.common import repo_path
 from compliance.render.data import ReportData
+from compliance.render.jsonstream import Array, write_json
 from compliance.render.options import RenderOptions
 
 _SEVERITY = {
@@ -23,8 +25,11 @@ _SEVERITY = {
 }
 
 
-def render(report: ReportData, options: RenderOptions) -> str:
-    issues: list[dict[str, Any]] = []
+def write(report: ReportData, options: RenderOptions, out: IO[str]) -> None:
+    write_json(out, Array(_issues(report)))
+
+
+def _issues(report: ReportData) -> Iterator[dict[str, Any]]:
     used: set[str] = set()
     for f in report.findings:
         path = repo_path(f.path, report.scan)
@@ -39,15 +44,12 @@ def render(report: ReportData, options: RenderOptions) -> str:
         description = f"{f.scanner} {f.rule_id}: {f.title}"
         if f.package:
             description += f" ({f.package} {f.version or ''})".rstrip()
-        issues.append(
-            {
-                "type": "issue",
-                "check_name": f"{f.scanner}/{f.rule_id}",
-                "description": description,
-                "categories": ["Security"],
-                "severity": _SEVERITY[Severity.parse(f.severity)],
-                "fingerprint": key,
-                "location": {"path": path, "lines": {"begin": f.start_line or 1}},
-            }
-        )
-    return dump_json(issues)
+        yield {
+            "type": "issue",
+            "check_name": f"{f.scanner}/{f.rule_id}",
+            "description": description,
+            "categories": ["Security"],
+            "severity": _SEVERITY[Severity.parse(f.severity)],
+            "fingerprint": key,
+            "location": {"path": path, "lines": {"begin": f.start_line or 1}},
+        }

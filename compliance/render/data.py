@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 from compliance.findings import Severity
 from compliance.gate import Status, Verdict
 from compliance.policy.waivers import WaiverEntry
-from compliance.render.rows import StoredFinding, load_findings, load_fingerprints, load_fixed
+from compliance.render.rows import FindingStream, StoredFinding, load_fixed, load_new_fingerprints
 from compliance.store import Store
 from compliance.store.models import FindingRecord, HostCheckRecord, ScanRecord
 
@@ -62,8 +62,10 @@ class WaiverView:
 @dataclass
 class ReportData:
     scan: ScanRecord
-    findings: list[StoredFinding]
-    """Reported findings only (at or above the policy's report.min_severity, or blocking)."""
+    findings: FindingStream
+    """Reported findings only (at or above the policy's report.min_severity, or blocking),
+    worst first, read from the store on each iteration: 100k of them do not fit the memory
+    budget several times over, so formats write as they read."""
     host_checks: list[HostCheckRecord]
     previous: ScanRecord | None
     new_fingerprints: frozenset[str]
@@ -87,14 +89,10 @@ def load_report(store: Store, scan_ref: str | int) -> ReportData:
     """Everything about one stored scan that any output format needs."""
     scan = store.resolve_scan(str(scan_ref))
     assert scan.id is not None
-    findings = [f for f in load_findings(store, scan.id) if f.reported or f.blocking]
+    findings = FindingStream(store, scan.id)
     history = [s for s in store.scans(limit=500, target=scan.target) if (s.id or 0) <= scan.id]
     previous = next((s for s in history if s.id != scan.id and s.status == "complete"), None)
-    if previous is None or previous.id is None:
-        new = frozenset(f.fingerprint for f in findings)
-    else:
-        before = load_fingerprints(store, previous.id)
-        new = frozenset(f.fingerprint for f in findings if f.fingerprint not in before)
+    new = load_new_fingerprints(store, scan.id, previous.id if previous else None)
     fixed = load_fixed(store, scan.id, scan.target)
     return ReportData(
         scan=scan,

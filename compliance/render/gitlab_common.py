@@ -9,11 +9,12 @@ has none. Identifier URLs are only ones we know resolve (see references.py).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import IO, Any
 
 from compliance.findings import Severity
-from compliance.render.common import dump_json, gitlab_time, stable_uuid
+from compliance.render.common import gitlab_time, stable_uuid
 from compliance.render.data import ReportData
+from compliance.render.jsonstream import Spool, write_json
 from compliance.render.options import RenderOptions
 from compliance.render.references import parse_reference, parse_references
 from compliance.render.rows import StoredFinding
@@ -33,20 +34,27 @@ _GITLAB_SEVERITY = {
 }
 
 
-def gitlab_report(
+def write_gitlab_report(
     report: ReportData,
     options: RenderOptions,
+    out: IO[str],
     *,
     scan_type: str,
     schema_file: str,
     wanted: Callable[[StoredFinding], bool],
     vulnerability: Callable[[ReportData, StoredFinding, dict[str, Any]], dict[str, Any]],
-) -> str:
-    findings = [f for f in report.findings if wanted(f) and f.status in INCLUDED_STATUSES]
-    scanners = sorted({f.scanner for f in report.findings if wanted(f)})
+) -> None:
+    """One pass over the findings; the vulnerabilities wait in a spool because the `scan`
+    object before them names every scanner that contributed."""
+    found: set[str] = set()
     seen: dict[str, int] = {}
-    vulnerabilities = []
-    for f in findings:
+    vulnerabilities = Spool()
+    for f in report.findings:
+        if not wanted(f):
+            continue
+        found.add(f.scanner)
+        if f.status not in INCLUDED_STATUSES:
+            continue
         occurrence = seen.get(f.fingerprint, 0)
         seen[f.fingerprint] = occurrence + 1
         base = {
@@ -62,6 +70,7 @@ def gitlab_report(
         if links:
             base["links"] = links
         vulnerabilities.append(vulnerability(report, f, base))
+    scanners = sorted(found)
     errors = [e for e in report.scan.errors or [] if _error_applies(e, scanners)]
     version = options.gitlab_schema_version
     document = {
@@ -94,7 +103,7 @@ def gitlab_report(
         },
         "vulnerabilities": vulnerabilities,
     }
-    return dump_json(document)
+    write_json(out, document)
 
 
 def identifiers(f: StoredFinding) -> list[dict[str, str]]:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import IO, Any
 
 from compliance.render.common import is_dependency, repo_path
 from compliance.render.data import ReportData
-from compliance.render.gitlab_common import gitlab_report
+from compliance.render.gitlab_common import write_gitlab_report
 from compliance.render.options import RenderOptions
 from compliance.render.rows import StoredFinding
 
@@ -14,10 +14,11 @@ DEFAULT_MANIFEST = "requirements.txt"
 """Used when a dependency finding was stored without the manifest it came from."""
 
 
-def render(report: ReportData, options: RenderOptions) -> str:
-    return gitlab_report(
+def write(report: ReportData, options: RenderOptions, out: IO[str]) -> None:
+    write_gitlab_report(
         report,
         options,
+        out,
         scan_type="dependency_scanning",
         schema_file="dependency-scanning-report-format.json",
         wanted=is_dependency,

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import IO, Any
 
 from compliance.render.common import is_code, repo_path
 from compliance.render.data import ReportData
-from compliance.render.gitlab_common import gitlab_report
+from compliance.render.gitlab_common import write_gitlab_report
 from compliance.render.options import RenderOptions
 from compliance.render.rows import StoredFinding
 
 
-def render(report: ReportData, options: RenderOptions) -> str:
-    return gitlab_report(
+def write(report: ReportData, options: RenderOptions, out: IO[str]) -> None:
+    write_gitlab_report(
         report,
         options,
+        out,
         scan_type="sast",
         schema_file="sast-report-format.json",
         wanted=is_code,

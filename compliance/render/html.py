@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from importlib.resources import files
-from typing import Any
+from typing import IO, Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
@@ -40,7 +40,10 @@ SEVERITIES = [s.label for s in sorted(Severity, reverse=True)]
 HOST_STATUSES = ("pass", "fail", "not-applicable", "error", "not-run")
 
 
-def render(report: ReportData, options: RenderOptions) -> str:
+def write(report: ReportData, options: RenderOptions, out: IO[str]) -> None:
+    """The page needs every finding at once (sorted, interned into column arrays), so this
+    format, unlike the others, holds the scan's findings in memory while it renders."""
+    findings = list(report.findings)
     css = _asset("report.css")
     js = _asset("report.js")
     csp = (
@@ -48,17 +51,18 @@ def render(report: ReportData, options: RenderOptions) -> str:
         f"script-src '{_sha256(js)}'; style-src '{_sha256(css)}'; "
         "img-src data:; base-uri 'none'; form-action 'none'"
     )
-    return (
-        _environment()
-        .get_template("report.html.j2")
-        .render(
-            r=_view(report),
-            data_json=Markup(embed_json(_client_data(report))),  # noqa: S704 - escaped by embed_json
-            css=Markup(css),  # noqa: S704 - our own packaged file
-            js=Markup(js),  # noqa: S704 - our own packaged file
-            csp=csp,
-        )
-    )
+    data_json = Markup(embed_json(_client_data(report, findings)))  # noqa: S704 - escaped
+    view = _view(report, findings)
+    del findings
+    template = _environment().get_template("report.html.j2")
+    for chunk in template.generate(
+        r=view,
+        data_json=data_json,
+        css=Markup(css),  # noqa: S704 - our own packaged file
+        js=Markup(js),  # noqa: S704 - our own packaged file
+        csp=csp,
+    ):
+        out.write(chunk)
 
 
 def embed_json(value: Any) -> str:
@@ -112,9 +116,8 @@ class _Score:
         return round(100 * self.counts["pass"] / self.applicable)
 
 
-def _view(report: ReportData) -> dict[str, Any]:
+def _view(report: ReportData, findings: list[StoredFinding]) -> dict[str, Any]:
     scan = report.scan
-    findings = report.findings
     open_findings = [f for f in findings if f.status == "open"]
     by_scanner: dict[str, Counter[str]] = defaultdict(Counter)
     for f in open_findings:
@@ -264,18 +267,18 @@ class _Strings:
         return list(self.index)  # dicts keep insertion order: position = index
 
 
-def _client_data(report: ReportData) -> dict[str, Any]:
+def _client_data(report: ReportData, findings: list[StoredFinding]) -> dict[str, Any]:
     s = _Strings()
     refsets: dict[tuple[str, ...], int] = {}
     refset_rows: list[list[list[str | None]]] = []
-    for f in report.findings:
+    for f in findings:
         key = tuple(f.references)
         if key not in refsets:
             refsets[key] = len(refset_rows)
             refset_rows.append([[r.id, r.url, r.kind] for r in parse_references(key)])
 
     ordered = sorted(
-        report.findings,
+        findings,
         key=lambda f: (
             not f.blocking,
             -f.severity_rank,

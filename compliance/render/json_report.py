@@ -8,10 +8,11 @@ that promise has to be broken. Findings and scans reuse the shapes of `complianc
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any
+from typing import IO, Any
 
-from compliance.render.common import dump_json, iso_z
+from compliance.render.common import iso_z
 from compliance.render.data import ReportData
+from compliance.render.jsonstream import Array, write_json
 from compliance.render.options import RenderOptions
 from compliance.render.records import finding_json, scan_json
 from compliance.store.models import HostCheckRecord
@@ -35,6 +36,7 @@ def host_check_json(record: HostCheckRecord) -> dict[str, Any]:
 
 
 def report_json(report: ReportData) -> dict[str, Any]:
+    """The document, with the findings as an `Array` read from the store while written."""
     return {
         "format": "compliance-report",
         "format_version": FORMAT_VERSION,
@@ -42,9 +44,9 @@ def report_json(report: ReportData) -> dict[str, Any]:
         "tool": {"name": "compliance", "version": report.version},
         "scan": scan_json(report.scan),
         "previous_scan_id": report.previous.id if report.previous else None,
-        "findings": [
+        "findings": Array(
             {**finding_json(f.as_record()), "new": report.is_new(f)} for f in report.findings
-        ],
+        ),
         "host_checks": [host_check_json(c) for c in report.host_checks],
         "fixed": [finding_json(f.as_record()) for f in report.fixed],
         "waivers": [asdict(w) for w in report.waivers],
@@ -62,5 +64,5 @@ def report_json(report: ReportData) -> dict[str, Any]:
     }
 
 
-def render(report: ReportData, options: RenderOptions) -> str:
-    return dump_json(report_json(report))
+def write(report: ReportData, options: RenderOptions, out: IO[str]) -> None:
+    write_json(out, report_json(report))

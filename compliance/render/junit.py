@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from collections import defaultdict
-from typing import Any
+from dataclasses import dataclass, field
+from typing import IO, Any
 
 from compliance.render.common import iso_z, location_text
 from compliance.render.data import ReportData
@@ -52,7 +53,7 @@ class _Suite:
         return self.counts
 
 
-def render(report: ReportData, options: RenderOptions) -> str:
+def write(report: ReportData, options: RenderOptions, out: IO[str]) -> None:
     root = ET.Element(
         "testsuites", name=f"compliance scan {report.scan_id} of {report.scan.target}"
     )
@@ -67,7 +68,9 @@ def render(report: ReportData, options: RenderOptions) -> str:
     for key, value in totals.items():
         root.set(key, str(value))
     ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    out.write('<?xml version="1.0" encoding="UTF-8"?>\n')
+    ET.ElementTree(root).write(out, encoding="unicode")
+    out.write("\n")
 
 
 def _gate_suite(root: ET.Element, report: ReportData, stamp: str) -> dict[str, int]:
@@ -83,12 +86,38 @@ def _gate_suite(root: ET.Element, report: ReportData, stamp: str) -> dict[str, i
     return suite.close()
 
 
+@dataclass
+class _Listing:
+    """The first MAX_LISTED findings of a kind as text lines, and how many there were: a
+    testcase lists that many, so the rest need not be kept while the findings stream by."""
+
+    lines: list[str] = field(default_factory=list)
+    total: int = 0
+
+    def add(self, f: StoredFinding) -> None:
+        self.total += 1
+        if len(self.lines) < MAX_LISTED:
+            self.lines.append(_line(f))
+
+    def text(self) -> str:
+        more = [f"… and {self.total - MAX_LISTED} more"] if self.total > MAX_LISTED else []
+        return "\n".join(self.lines + more)
+
+
+@dataclass
+class _RuleCase:
+    title: str
+    blocking: _Listing = field(default_factory=_Listing)
+    others: _Listing = field(default_factory=_Listing)
+
+
 def _scanner_suites(root: ET.Element, report: ReportData, stamp: str) -> list[dict[str, int]]:
-    by_scanner: dict[str, dict[str, list[StoredFinding]]] = defaultdict(lambda: defaultdict(list))
+    by_scanner: dict[str, dict[str, _RuleCase]] = defaultdict(dict)
     for f in report.findings:
         if f.host and f.scanner == "host" and report.host_checks:
             continue  # host checks have their own suite with every result
-        by_scanner[f.scanner][f.rule_id].append(f)
+        rule = by_scanner[f.scanner].setdefault(f.rule_id, _RuleCase(f.title))
+        (rule.blocking if f.blocking else rule.others).add(f)
     errors: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for e in report.scan.errors or []:
         errors[str(e.get("source") or "compliance")].append(e)
@@ -105,19 +134,17 @@ def _scanner_suites(root: ET.Element, report: ReportData, stamp: str) -> list[di
                 str(failed[0].get("reason", "error")),
                 "\n".join(_error(e) for e in failed),
             )
-        for rule_id, findings in sorted(by_scanner.get(name, {}).items()):
-            case = suite.case(name, f"{rule_id}: {findings[0].title}")
-            blocking = [f for f in findings if f.blocking]
-            if blocking:
+        for rule_id, found in sorted(by_scanner.get(name, {}).items()):
+            case = suite.case(name, f"{rule_id}: {found.title}")
+            if found.blocking.total:
                 suite.outcome(
                     case,
                     "failure",
-                    f"{len(blocking)} blocking finding(s) of {rule_id}",
-                    _listing(blocking),
+                    f"{found.blocking.total} blocking finding(s) of {rule_id}",
+                    found.blocking.text(),
                 )
-            others = [f for f in findings if not f.blocking]
-            if others:
-                ET.SubElement(case, "system-out").text = _text(_listing(others))
+            if found.others.total:
+                ET.SubElement(case, "system-out").text = _text(found.others.text())
         result.append(suite.close())
     return result
 
@@ -138,16 +165,12 @@ def _host_suite(root: ET.Element, checks: list[HostCheckRecord], stamp: str) -> 
     return suite.close()
 
 
-def _listing(findings: list[StoredFinding]) -> str:
-    lines = [
+def _line(f: StoredFinding) -> str:
+    return (
         f"{f.severity.upper():8} {location_text(f)} [{f.status}] {f.title}"
         + (f" ({f.note})" if f.note else "")
         + (f"\n    {f.evidence.strip()}" if f.evidence else "")
-        for f in findings[:MAX_LISTED]
-    ]
-    if len(findings) > MAX_LISTED:
-        lines.append(f"… and {len(findings) - MAX_LISTED} more")
-    return "\n".join(lines)
+    )
 
 
 def _error(e: dict[str, Any]) -> str:

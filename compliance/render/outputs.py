@@ -9,12 +9,15 @@ output is asked for, the HTML report goes to reports/ (what a pipeline keeps as 
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import IO
 
-from compliance.render.data import ReportData, load_report
+from compliance.render.data import load_report
 from compliance.render.options import RenderError, RenderOptions
 from compliance.render.registry import FORMATS, get_format
 from compliance.store import Store
@@ -46,40 +49,36 @@ def default_outputs(reports_dir: Path = REPORTS_DIR) -> list[OutputSpec]:
     return [OutputSpec("html", reports_dir / FORMATS["html"].filename)]
 
 
-def render_report(report: ReportData, fmt: str, options: RenderOptions | None = None) -> str:
-    return get_format(fmt).render(report, options or RenderOptions.from_env())
-
-
 def write_outputs(
     store: Store,
     scan_id: int,
     specs: Sequence[OutputSpec],
     options: RenderOptions | None = None,
-) -> list[tuple[OutputSpec, str]]:
-    """Render each spec from the stored scan; return (spec, text) for the stdout ones.
+    stdout: IO[str] | None = None,
+) -> None:
+    """Render each spec from the stored scan; `-` specs go to `stdout` (sys.stdout).
 
-    The scan is loaded once for all formats. Raises RenderError naming the file on any
-    write problem: a report that could not be written must not look like a clean run.
+    The scan's context is loaded once for all formats; its findings are read from the store
+    by each format as it writes. Raises RenderError naming the file on any write problem: a
+    report that could not be written must not look like a clean run.
     """
     options = options or RenderOptions.from_env()
     report = load_report(store, scan_id)
-    to_stdout = []
     for spec in specs:
-        text = render_report(report, spec.format, options)
+        fmt = get_format(spec.format)
         if spec.path is None:
-            to_stdout.append((spec, text))
+            fmt.write(report, options, stdout or sys.stdout)
         else:
-            write_atomically(spec.path, text)
-    return to_stdout
+            write_atomically(spec.path, partial(fmt.write, report, options))
 
 
-def write_atomically(path: Path, text: str) -> None:
+def write_atomically(path: Path, write: Callable[[IO[str]], None]) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-                handle.write(text)
+                write(handle)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import IO
 
 from compliance.render import (
     codequality,
@@ -23,30 +25,38 @@ class Format:
     name: str
     filename: str
     """Default file name under reports/ (GitLab's conventional names where it has them)."""
-    render: Callable[[ReportData, RenderOptions], str]
+    write: Callable[[ReportData, RenderOptions, IO[str]], None]
+    """Writes the report as it reads the findings: 100k of them never sit in memory as one
+    document (the HTML page excepted, see html.py)."""
     description: str
+
+    def render(self, report: ReportData, options: RenderOptions) -> str:
+        """The whole report as a string: for tests and small scans."""
+        buffer = io.StringIO()
+        self.write(report, options, buffer)
+        return buffer.getvalue()
 
 
 FORMATS: dict[str, Format] = {
     f.name: f
     for f in (
-        Format("html", "compliance-report.html", html.render, "self-contained HTML report"),
-        Format("json", "compliance-report.json", json_report.render, "stable JSON"),
-        Format("sarif", "compliance.sarif", sarif.render, "SARIF 2.1.0"),
-        Format("gitlab-sast", "gl-sast-report.json", gitlab_sast.render, "GitLab SAST report"),
+        Format("html", "compliance-report.html", html.write, "self-contained HTML report"),
+        Format("json", "compliance-report.json", json_report.write, "stable JSON"),
+        Format("sarif", "compliance.sarif", sarif.write, "SARIF 2.1.0"),
+        Format("gitlab-sast", "gl-sast-report.json", gitlab_sast.write, "GitLab SAST report"),
         Format(
             "gitlab-dependency-scanning",
             "gl-dependency-scanning-report.json",
-            gitlab_dependency_scanning.render,
+            gitlab_dependency_scanning.write,
             "GitLab dependency scanning report",
         ),
         Format(
             "codequality",
             "gl-code-quality-report.json",
-            codequality.render,
+            codequality.write,
             "GitLab Code Quality",
         ),
-        Format("junit", "compliance-junit.xml", junit.render, "JUnit XML"),
+        Format("junit", "compliance-junit.xml", junit.write, "JUnit XML"),
     )
 }
 

@@ -1,17 +1,20 @@
-"""Stored findings as light, read-only rows, read in one query each.
+"""Stored findings as light, read-only rows, streamed from the store.
 
 A report of 100k findings must not build 100k ORM objects (seconds and hundreds of MB):
 renderers read plain slotted rows with the same fields as `FindingRecord`, straight from a
-SELECT. Fixed findings come from one join instead of one query per finding.
+SELECT. `FindingStream` reads them a chunk at a time (a server-side cursor on PostgreSQL),
+so a format that writes as it reads holds one chunk, not the whole scan. Fixed findings
+come from one join instead of one query per finding.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, func, or_, select
 
 from compliance.store import Store
 from compliance.store.models import FindingRecord, LifecycleRecord
@@ -61,6 +64,7 @@ class StoredFinding:
 
 FINDING = cast(Table, FindingRecord.__table__)  # type: ignore[attr-defined]
 CHUNK = 500  # bound parameters per IN (…): well under SQLite's and PostgreSQL's limits
+STREAM_ROWS = 2000  # rows fetched per round trip when streaming a scan's findings
 LIFECYCLE = cast(Table, LifecycleRecord.__table__)  # type: ignore[attr-defined]
 
 
@@ -72,20 +76,52 @@ def _row(row: Any) -> StoredFinding:
     return StoredFinding(*row)  # same column order, checked above
 
 
-def load_fingerprints(store: Store, scan_id: int) -> frozenset[str]:
+class FindingStream:
+    """A scan's findings, worst first, read from the store each time it is iterated.
+
+    Iterating twice reads twice: a renderer that needs everything at once (the HTML page
+    sorts and interns all rows) makes its own list; the others write as they read.
+    `reported_only` keeps what the report shows: findings at or above the policy's
+    report.min_severity, and every blocking one.
+    """
+
+    def __init__(self, store: Store, scan_id: int, *, reported_only: bool = True):
+        self.store = store
+        self.scan_id = scan_id
+        self.reported_only = reported_only
+
+    def _where(self) -> list[Any]:
+        conditions: list[Any] = [FINDING.c.scan_id == self.scan_id]
+        if self.reported_only:
+            conditions.append(or_(FINDING.c.reported, FINDING.c.blocking))
+        return conditions
+
+    def __iter__(self) -> Iterator[StoredFinding]:
+        query = (
+            select(FINDING)
+            .where(*self._where())
+            .order_by(FINDING.c.severity_rank.desc(), FINDING.c.id)
+        )
+        with self.store.engine.connect() as connection:
+            rows = connection.execution_options(yield_per=STREAM_ROWS).execute(query)
+            for row in rows:
+                yield _row(row)
+
+    def __len__(self) -> int:
+        query = select(func.count()).select_from(FINDING).where(*self._where())
+        with self.store.engine.connect() as connection:
+            return int(connection.execute(query).scalar_one())
+
+
+def load_new_fingerprints(store: Store, scan_id: int, previous_id: int | None) -> frozenset[str]:
+    """Fingerprints of `scan_id` absent from `previous_id` (all of them without one), computed
+    by the database so neither scan's 100k identities have to be held here."""
     query = select(FINDING.c.fingerprint).where(FINDING.c.scan_id == scan_id)
+    if previous_id is not None:
+        before = select(FINDING.c.fingerprint).where(FINDING.c.scan_id == previous_id)
+        query = query.except_(before)  # type: ignore[assignment]
     with store.engine.connect() as connection:
         return frozenset(connection.execute(query).scalars())
-
-
-def load_findings(store: Store, scan_id: int) -> list[StoredFinding]:
-    query = (
-        select(FINDING)
-        .where(FINDING.c.scan_id == scan_id)
-        .order_by(FINDING.c.severity_rank.desc(), FINDING.c.id)
-    )
-    with store.engine.connect() as connection:
-        return [_row(row) for row in connection.execute(query)]
 
 
 def load_fixed(store: Store, scan_id: int, target: str) -> list[StoredFinding]:

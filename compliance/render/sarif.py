@@ -8,11 +8,13 @@ inserted above a finding; waived and inline-suppressed findings are kept as SARI
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from dataclasses import dataclass, field
+from typing import IO, Any
 
 from compliance.findings import Severity
-from compliance.render.common import dump_json, repo_path
+from compliance.render.common import repo_path
 from compliance.render.data import ReportData
+from compliance.render.jsonstream import Spool, write_json
 from compliance.render.options import RenderOptions
 from compliance.render.references import cwe_ids, parse_references
 from compliance.render.rows import StoredFinding
@@ -40,24 +42,41 @@ _SECURITY_SEVERITY = {
 }
 
 
-def render(report: ReportData, options: RenderOptions) -> str:
-    return dump_json(sarif_log(report))
+def write(report: ReportData, options: RenderOptions, out: IO[str]) -> None:
+    write_json(out, sarif_log(report))
+
+
+@dataclass
+class _RunResults:
+    """One scanner's results, spooled as they are read, and the rules they use so far."""
+
+    rules: dict[str, dict[str, Any]] = field(default_factory=dict)
+    rule_index: dict[str, int] = field(default_factory=dict)
+    results: Spool = field(default_factory=Spool)
 
 
 def sarif_log(report: ReportData) -> dict[str, Any]:
-    by_scanner: dict[str, list[StoredFinding]] = defaultdict(list)
+    """The log, in one pass over the findings: each run's rules must precede its results in
+    the file, and only the whole pass knows them, so results wait in a spool."""
+    runs: dict[str, _RunResults] = defaultdict(_RunResults)
     for f in report.findings:
-        by_scanner[f.scanner].append(f)
+        run = runs[f.scanner]
+        if f.rule_id not in run.rules:
+            run.rule_index[f.rule_id] = len(run.rules)
+            run.rules[f.rule_id] = _rule(f)
+        else:
+            _raise_rule_severity(run.rules[f.rule_id], f)
+        run.results.append(_result(report, f, run.rule_index[f.rule_id]))
     versions = dict(report.scan.tool_versions or {})
     errors: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for e in report.scan.errors or []:
         errors[str(e.get("source") or "compliance")].append(e)
-    names = sorted(set(by_scanner) | set(versions) | set(errors)) or ["compliance"]
+    names = sorted(set(runs) | set(versions) | set(errors)) or ["compliance"]
     return {
         "$schema": SCHEMA_URI,
         "version": "2.1.0",
         "runs": [
-            _run(report, name, by_scanner.get(name, []), versions.get(name), errors.get(name, []))
+            _run(report, name, runs[name], versions.get(name), errors.get(name, []))
             for name in names
         ],
     }
@@ -66,24 +85,14 @@ def sarif_log(report: ReportData) -> dict[str, Any]:
 def _run(
     report: ReportData,
     scanner: str,
-    findings: list[StoredFinding],
+    found: _RunResults,
     version: str | None,
     errors: list[dict[str, Any]],
 ) -> dict[str, Any]:
-    rules: dict[str, dict[str, Any]] = {}
-    rule_index: dict[str, int] = {}
-    results = []
-    for f in findings:
-        if f.rule_id not in rules:
-            rule_index[f.rule_id] = len(rules)
-            rules[f.rule_id] = _rule(f)
-        else:
-            _raise_rule_severity(rules[f.rule_id], f)
-        results.append(_result(report, f, rule_index[f.rule_id]))
     driver: dict[str, Any] = {
         "name": scanner,
         "informationUri": INFORMATION_URI,
-        "rules": list(rules.values()),
+        "rules": list(found.rules.values()),
     }
     if version:
         driver["version"] = version
@@ -103,7 +112,7 @@ def _run(
                 ],
             }
         ],
-        "results": results,
+        "results": found.results,
     }
     if report.scan.git_commit:
         # versionControlProvenance needs the repository URI, which the store does not keep.
