@@ -19,6 +19,7 @@ from compliance.baseline import BaselineError, resolve_baseline
 from compliance.findings import Finding
 from compliance.gate import GateInput, Verdict, judge
 from compliance.policy import LoadedPolicy, load_waivers
+from compliance.render.data import waiver_summary
 from compliance.scanners import REGISTRY, get_scanner
 from compliance.scanners.interface import ScanContext, ScanError, ScannerFailure, ScannerResult
 from compliance.scanners.process import kill_running_tools
@@ -102,7 +103,11 @@ def run_code_scan(request: CodeScanRequest, store: Store) -> CodeScanReport:
                     for r in results
                 },
                 completed_scanners=[r.scanner for r in results if r.complete],
-                summary={"files": len(files), "root": str(root)},
+                summary={
+                    "files": len(files),
+                    "root": str(root),
+                    "waivers": waiver_summary(waivers, verdict, target, request.today),
+                },
             ),
         )
     except BaseException as exc:

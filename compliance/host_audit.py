@@ -21,6 +21,7 @@ from compliance.hosts.inventory import load_inventory
 from compliance.hosts.policy import HostCheck, HostPolicy, load_host_policy
 from compliance.hosts.ssh import Connector, SshOptions
 from compliance.policy import ConfigError, LoadedPolicy, load_waivers
+from compliance.render.data import waiver_summary
 from compliance.scanners.interface import ScanError
 from compliance.store import ScanMeta, ScanOutcome, Store
 from compliance.store.models import HostCheckRecord
@@ -129,6 +130,7 @@ def run_host_audit(
                     "hosts": len(hosts),
                     "checks": len(checks),
                     "statuses": _status_counts(records),
+                    "waivers": waiver_summary(waivers, verdict, target, request.today),
                 },
             ),
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -130,3 +131,73 @@ def test_scan_rejects_a_bad_output_before_scanning(tmp_path):
     assert run.code == 2
     assert "unknown report format 'pdf'" in run.stderr
     assert not (tmp_path / "ci.db").exists() or run_cli("scans", "--db", db, "--json").json() == []
+
+
+WAIVED_TREE = {
+    **VULNERABLE,
+    "tools/sync.py": """
+        import subprocess
+
+        def sync(host):
+            return subprocess.call("rsync " + host, shell=True)
+        """,
+}
+WAIVERS_AT_SCAN = """
+waivers:
+  - rule: B602
+    path: app.py
+    reason: refund ids are validated upstream
+    approver: alice@example.com
+    expires: 2099-06-30
+  - rule: B999
+    reason: a rule this tree never triggers
+    approver: bob@example.com
+    expires: 2099-01-31
+  - rule: B602
+    path: tools/**
+    reason: internal tool, to be rewritten
+    approver: carol@example.com
+    expires: 2020-03-31
+"""
+
+
+@pytest.mark.e2e
+def test_report_of_a_stored_scan_shows_the_waivers_of_that_scan(tmp_path, db, policy_file):
+    """Waivers are kept with the scan: after the waiver file changed, the report of the old
+    scan still shows the used, the unused and the expired one, as they were when it ran."""
+    tree = write_tree(tmp_path / "repo", WAIVED_TREE)
+    policy = policy_file("{}\n", waivers=WAIVERS_AT_SCAN)
+    run = run_cli("scan", tree, "--db", db, "--policy", policy, "--output", "json:-")
+    assert run.code == 1, run.stderr  # the expired waiver no longer covers tools/sync.py
+    (policy.parent / "waivers.yml").write_text(
+        "waivers:\n  - rule: B105\n    reason: rewritten since\n    approver: dave@example.com\n"
+        "    expires: 2099-12-31\n"
+    )
+
+    report = run_cli("report", "--db", db, "--scan", "latest", "--format", "json", "--output", "-")
+    assert report.code == 0, report.stderr
+    waivers = {w["approver"]: w for w in report.json()["waivers"]}
+    assert set(waivers) == {"alice@example.com", "bob@example.com", "carol@example.com"}
+    assert (waivers["alice@example.com"]["state"], waivers["alice@example.com"]["findings"]) == (
+        "active",
+        1,
+    )
+    assert waivers["alice@example.com"]["expires"] == "2099-06-30"
+    assert waivers["bob@example.com"]["state"] == "unused"
+    assert waivers["carol@example.com"]["state"] == "expired"
+    assert waivers["carol@example.com"]["expires"] == "2020-03-31"
+    assert waivers["carol@example.com"]["findings"] == 1
+    assert waivers["carol@example.com"]["source"].endswith("waivers.yml:11")
+
+    html = run_cli("report", "--db", db, "--scan", "latest", "--output", "-")
+    assert html.code == 0, html.stderr
+    section = html.stdout.split('<section id="waivers">', 1)[1].split("</section>", 1)[0]
+    rows = re.findall(r"<tr class=\"w-(\w+)\">(.*?)</tr>", section, re.S)
+    by_state = {state: row for state, row in rows}
+    assert set(by_state) == {"active", "unused", "expired"}
+    assert "alice@example.com" in by_state["active"] and "2099-06-30" in by_state["active"]
+    assert "bob@example.com" in by_state["unused"] and "2099-01-31" in by_state["unused"]
+    assert "carol@example.com" in by_state["expired"] and "2020-03-31" in by_state["expired"]
+    assert "expired (debt)" in by_state["expired"]
+    assert "1 expired waiver(s): security debt" in section
+    assert "dave@example.com" not in section
