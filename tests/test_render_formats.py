@@ -19,11 +19,12 @@ from hypothesis import strategies as st
 
 from compliance.findings import Location, Severity
 from compliance.render.data import ReportData, load_report
-from compliance.render.html import embed_json
+from compliance.render.html import HOST_STATUSES, embed_json
 from compliance.render.options import DEFAULT_GITLAB_SCHEMA, RenderError, RenderOptions
 from compliance.render.outputs import parse_output
 from compliance.render.registry import FORMATS
 from compliance.store import Store
+from compliance.store.models import HostCheckRecord
 from tests import report_schemas
 from tests import report_support as rs
 
@@ -365,3 +366,76 @@ def test_waivers_rebuilt_from_notes_when_the_scan_stored_none(tmp_path):
     assert views["active"].what == "B101" and views["active"].approver == "alice"
     assert views["active"].expires == "2027-01-31" and views["active"].findings == 1
     assert views["expired"].expires == "2026-10-01" and views["expired"].source.endswith(":3")
+
+
+def _score_table(html: str, heading: str) -> dict[str, tuple[list[int], str]]:
+    """Rows of a score table in the HTML report: name → (the number cells, the score)."""
+    table = html.split(f"<h3>{heading}", 1)[1].split("</table>", 1)[0]
+    result = {}
+    for row in re.findall(r"<tr><td>(.*?)</tr>", table, re.S):
+        name = row.split("</td>", 1)[0]
+        cells = re.findall(r'<td class="num">(\d+)</td>', row)
+        score = re.search(r'<span class="score">([^<]+)</span>', row)
+        assert score, row
+        result[unescape(name)] = ([int(c) for c in cells], score.group(1))
+    return result
+
+
+def test_html_scores_per_framework_and_host_count_unaudited_checks_against(tmp_path):
+    """Scores shown in the fleet view agree with the stored checks (read back through the
+    JSON report and counted here), and a host that could not be reached scores 0 %, not
+    'n/a': an unaudited host must not look better than an audited one."""
+    store = Store.open(str(tmp_path / "fleet.db"))
+    checks = []
+    for h, host in enumerate(["good.example", "bad.example", "down.example"]):
+        for c, (check_id, title, refs, expected) in enumerate(rs.CONTROLS):
+            status = "not-run" if h == 2 else "fail" if h == 1 and c % 2 == 0 else "pass"
+            if h == 0 and c == 3:
+                status = "not-applicable"
+            checks.append(
+                HostCheckRecord(
+                    scan_id=0,
+                    host=host,
+                    check_id=check_id,
+                    title=title,
+                    status=status,
+                    severity="high",
+                    expected=expected,
+                    observed="connection refused" if status == "not-run" else expected,
+                    references=list(refs),
+                )
+            )
+    scan_id = rs.record(store, [], target="fleet/scores", kind="hosts", host_checks=checks)
+    stored_checks = json.loads(FORMATS["json"].render(load_report(store, scan_id), RenderOptions()))
+    counted: dict[str, dict[str, int]] = {}
+    for check in stored_checks["host_checks"]:
+        names = {r.split(" ")[0] for r in check["references"]} | {"host " + check["host"]}
+        for name in names:
+            counted.setdefault(name, dict.fromkeys(HOST_STATUSES, 0))[check["status"]] += 1
+
+    def expected_score(counts: dict[str, int]) -> str:
+        applicable = sum(counts[s] for s in ("pass", "fail", "error", "not-run"))
+        return f"{round(100 * counts['pass'] / applicable)}%" if applicable else "n/a"
+
+    html = FORMATS["html"].render(load_report(store, scan_id), RenderOptions())
+    frameworks = _score_table(html, "Compliance score per framework")
+    assert set(frameworks) == {"CIS", "PCI-DSS"}
+    for name, (cells, score) in frameworks.items():
+        c = counted[name]
+        assert cells[1:] == [c["pass"], c["fail"], c["error"] + c["not-run"], c["not-applicable"]]
+        assert score == expected_score(c)
+    hosts = _score_table(html, "Compliance score per host")
+    assert next(iter(hosts)) == "down.example"  # worst first
+    assert hosts["down.example"][1] == "0%"
+    for name, (_cells, score) in hosts.items():
+        assert score == expected_score(counted["host " + name])
+
+
+def test_html_lists_new_and_fixed_since_the_previous_scan(stored):
+    html = rendered(stored, "code", "html")
+    section = html.split('<section id="changes">', 1)[1].split("</section>", 1)[0]
+    assert f"Compared with scan {stored['code'] - 1} of" in section
+    new, fixed = section.split("<h3>Fixed", 1)
+    assert "<h3>New (2)</h3>" in new and "python.sqli" in new and "B105" in new
+    assert "B324" not in new and "B602" not in new
+    assert fixed.startswith(" (1)</h3>") and "bandit B324" in fixed

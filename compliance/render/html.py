@@ -107,7 +107,10 @@ class _Score:
 
     @property
     def applicable(self) -> int:
-        return self.counts["pass"] + self.counts["fail"] + self.counts["error"]
+        """Checks that count towards the score. One that errored or never ran (host
+        unreachable) counts against it: an unaudited host must not score better."""
+        c = self.counts
+        return c["pass"] + c["fail"] + c["error"] + c["not-run"]
 
     @property
     def percent(self) -> int | None:
