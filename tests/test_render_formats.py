@@ -18,6 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from compliance.findings import Location, Severity
+from compliance.render import rows
 from compliance.render.data import ReportData, load_report
 from compliance.render.html import HOST_STATUSES, embed_json
 from compliance.render.options import DEFAULT_GITLAB_SCHEMA, RenderError, RenderOptions
@@ -439,3 +440,26 @@ def test_html_lists_new_and_fixed_since_the_previous_scan(stored):
     assert "<h3>New (2)</h3>" in new and "python.sqli" in new and "B105" in new
     assert "B324" not in new and "B602" not in new
     assert fixed.startswith(" (1)</h3>") and "bandit B324" in fixed
+
+
+def test_findings_stream_in_chunks_on_both_backends(store_url, monkeypatch):
+    """Formats read findings from the store a chunk at a time (a server-side cursor on
+    PostgreSQL). With two rows per chunk every format still sees each reported finding
+    once, worst first, and 'new' (computed by the database) is the same on both."""
+    monkeypatch.setattr(rows, "STREAM_ROWS", 2)
+    store = Store.open(store_url)
+    scan_id = rs.code_history(store)
+    data = load_report(store, scan_id)
+    wanted = [r.fingerprint for r in store.findings(scan_id) if r.reported or r.blocking]
+    assert len(wanted) > 2 * rows.STREAM_ROWS and len(data.findings) == len(wanted)
+    document = json.loads(FORMATS["json"].render(data, RenderOptions()))
+    assert [f["fingerprint"] for f in document["findings"]] == wanted
+    assert {f["rule_id"] for f in document["findings"] if f["new"]} == {"python.sqli", "B105"}
+    log = json.loads(FORMATS["sarif"].render(data, RenderOptions()))
+    results = [r["partialFingerprints"] for run in log["runs"] for r in run["results"]]
+    assert sorted(p["complianceFingerprint/v1"] for p in results) == sorted(wanted)
+    for fmt in report_schemas.MINIMAL:
+        rendered_doc = json.loads(FORMATS[fmt].render(data, RenderOptions()))
+        assert report_schemas.errors(report_schemas.MINIMAL[fmt], rendered_doc) == []
+    assert "python.sqli" in FORMATS["junit"].render(data, RenderOptions())
+    assert "python.sqli" in FORMATS["html"].render(data, RenderOptions())

@@ -102,7 +102,7 @@ def load_report(store: Store, scan_ref: str | int) -> ReportData:
         new_fingerprints=new,
         fixed=fixed,
         trend=_trend(store, history[:TREND_SCANS]),
-        waivers=stored_waivers(scan, findings),
+        waivers=stored_waivers(scan, findings.noted()),
     )
 
 
