@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 from compliance.findings import Severity, fingerprint
-from compliance.render.common import repo_path
+from compliance.render.common import repo_path, severity_of
 from compliance.render.data import ReportData
 from compliance.render.jsonstream import Array, write_json
 from compliance.render.options import RenderOptions
@@ -49,7 +49,7 @@ def _issues(report: ReportData) -> Iterator[dict[str, Any]]:
             "check_name": f"{f.scanner}/{f.rule_id}",
             "description": description,
             "categories": ["Security"],
-            "severity": _SEVERITY[Severity.parse(f.severity)],
+            "severity": _SEVERITY[severity_of(f.severity)],
             "fingerprint": key,
             "location": {"path": path, "lines": {"begin": f.start_line or 1}},
         }

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import PurePosixPath
 from typing import Any
 
+from compliance.findings import Severity
 from compliance.render.rows import StoredFinding
 from compliance.store.models import ScanRecord
 
@@ -43,12 +45,26 @@ def stable_uuid(*parts: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, "\x1f".join(parts)))
 
 
+_SEVERITIES = {s.label: s for s in Severity}
+
+
+def severity_of(label: str) -> Severity:
+    """A stored severity label as the enum: a dict lookup, called once or more per finding."""
+    return _SEVERITIES.get(label) or Severity.parse(label)
+
+
 def repo_path(path: str | None, scan: ScanRecord) -> str | None:
     """A repo-relative POSIX path; absolute paths under the scanned root are made relative."""
     if not path:
         return None
+    return _repo_path(path, str((scan.summary or {}).get("root") or ""))
+
+
+@lru_cache(maxsize=65536)
+def _repo_path(path: str, scan_root: str) -> str | None:
+    """Cached: a scan's findings share a few thousand paths among 100k rows."""
     text = path.replace("\\", "/")
-    root = str((scan.summary or {}).get("root") or "").replace("\\", "/").rstrip("/")
+    root = scan_root.replace("\\", "/").rstrip("/")
     if root and text.startswith(root + "/"):
         text = text[len(root) + 1 :]
     while text.startswith("./"):

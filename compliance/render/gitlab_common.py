@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import IO, Any
 
 from compliance.findings import Severity
-from compliance.render.common import gitlab_time, stable_uuid
+from compliance.render.common import gitlab_time, severity_of, stable_uuid
 from compliance.render.data import ReportData
 from compliance.render.jsonstream import Spool, write_json
 from compliance.render.options import RenderOptions
@@ -61,7 +61,7 @@ def write_gitlab_report(
             "id": stable_uuid(report.scan.target, f.fingerprint, str(occurrence)),
             "name": (f.title or f.rule_id)[:255],
             "description": (f.message or f.title or f.rule_id)[:1_000_000],
-            "severity": _GITLAB_SEVERITY[Severity.parse(f.severity)],
+            "severity": _GITLAB_SEVERITY[severity_of(f.severity)],
             "identifiers": identifiers(f),
         }
         if f.remediation:

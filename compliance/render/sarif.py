@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from compliance.findings import Severity
-from compliance.render.common import repo_path
+from compliance.render.common import repo_path, severity_of
 from compliance.render.data import ReportData
 from compliance.render.jsonstream import Spool, write_json
 from compliance.render.options import RenderOptions
@@ -131,7 +131,7 @@ def _error_text(error: dict[str, Any]) -> str:
 
 
 def _rule(f: StoredFinding) -> dict[str, Any]:
-    severity = Severity.parse(f.severity)
+    severity = severity_of(f.severity)
     refs = parse_references(f.references)
     links = [r.url for r in refs if r.url]
     help_text = f.remediation or f"{f.title}. See the references for how to fix it."
@@ -158,15 +158,15 @@ def _rule(f: StoredFinding) -> dict[str, Any]:
 
 def _raise_rule_severity(rule: dict[str, Any], f: StoredFinding) -> None:
     """A rule's level is its worst finding's: the same rule id may carry several severities."""
-    severity = Severity.parse(f.severity)
-    if severity > Severity.parse(rule["properties"]["severity"]):
+    severity = severity_of(f.severity)
+    if severity > severity_of(rule["properties"]["severity"]):
         rule["defaultConfiguration"]["level"] = _LEVEL[severity]
         rule["properties"]["security-severity"] = _SECURITY_SEVERITY[severity]
         rule["properties"]["severity"] = severity.label
 
 
 def _result(report: ReportData, f: StoredFinding, index: int) -> dict[str, Any]:
-    severity = Severity.parse(f.severity)
+    severity = severity_of(f.severity)
     text = f.title if not f.message or f.message == f.title else f"{f.title}: {f.message}"
     result: dict[str, Any] = {
         "ruleId": f.rule_id,
