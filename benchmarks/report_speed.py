@@ -42,7 +42,8 @@ def peak_rss_mb() -> float:
 
 
 def synthetic(n: int, hosts: int, salt: str) -> list[Finding]:
-    """Findings spread over `hosts` hosts: vulnerable packages, failed controls, code."""
+    """Vulnerable packages and failed controls spread over `hosts` hosts, and code findings
+    (a third each), so every format has its share: gitlab-sast takes only code."""
     severities = list(Severity)
     result = []
     for i in range(n):
@@ -61,7 +62,7 @@ def synthetic(n: int, hosts: int, salt: str) -> list[Finding]:
             evidence = f"observed: PermitRootLogin yes (line {i % 120} of /etc/ssh/sshd_config)"
         else:
             path = f"srv/app{i % 40}/module_{i % 700}.py"
-            location = Location(host=host, path=path, start_line=i % 400 + 1)
+            location = Location(path=path, start_line=i % 400 + 1)  # code: no host
             rule = f"B{600 + i % 50}"
             refs = ("CWE-78", "https://bandit.readthedocs.io/en/latest/plugins/index.html")
             evidence = f"subprocess.call(cmd_{i}, shell=True)"
