@@ -20,6 +20,9 @@ class ScanRecord(SQLModel, table=True):
     kind: str = Field(index=True)  # code | hosts
     target: str = Field(index=True)
     scan_group: str | None = Field(default=None, index=True)
+    # `audit --shard I/N`: this scan covered slice I (1-based) of N; None when not sharded
+    shard_index: int | None = None
+    shard_count: int | None = None
     git_commit: str | None = None
     git_branch: str | None = None
     tool_versions: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON))
