@@ -168,7 +168,7 @@ if mode == "skip":
     json.dump({{"dependencies": [{{"name": "clean-pkg", "skip_reason": "not found"}}],
                "fixes": []}}, open(out, "w"))
 elif mode == "crash":
-    sys.stderr.write("Traceback ...\nKeyError: 'boom'\n"); sys.exit(1)
+    sys.stderr.write("Traceback ...\\nKeyError: 'boom'\\n"); sys.exit(1)
 sys.exit(0)
 """
 
