@@ -20,6 +20,7 @@ from compliance.gate import GateInput, judge
 from compliance.hosts.inventory import Host
 from compliance.hosts.shard import Shard, slot
 from compliance.policy import ConfigError, Policy
+from compliance.render.data import load_report
 from compliance.scan_group import judge_group, load_group_report
 from compliance.store import ScanMeta, ScanOutcome, Store, StoreError
 from compliance.store.migrate import _config, head_revision
@@ -245,3 +246,14 @@ def test_first_schema_upgrades_to_head_keeping_data(store_url, tmp_path):
     assert old.target == expected_target and old.shard_index is None
     record_shard(store, "1/1", {"a": True}, group="after-upgrade", target=old.target)
     assert judge_group(store, "after-upgrade").exit_code == 0
+
+
+def test_a_shards_own_report_compares_with_the_same_slice(store_url):
+    store = Store.open(store_url)
+    first = record_shard(store, "1/2", {"a": False}, group="n1")
+    record_shard(store, "2/2", {"b": False}, group="n1")
+    again = record_shard(store, "1/2", {"a": False}, group="n2")
+    report = load_report(store, again)
+    assert report.previous is not None and report.previous.id == first
+    assert not report.new_fingerprints  # host a's finding was there the night before
+    assert store.previous_scan(store.resolve_scan(str(again))).id == first  # drift alerts
