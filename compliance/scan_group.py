@@ -21,7 +21,7 @@ from compliance.gate import Outcome
 from compliance.policy import ConfigError
 from compliance.render.data import ReportData, stored_waivers
 from compliance.render.options import RenderOptions
-from compliance.render.outputs import OutputSpec, render_report, write_atomically
+from compliance.render.outputs import OutputSpec, write_report
 from compliance.render.rows import StoredFinding, load_findings, load_fixed
 from compliance.store import Store, StoreError
 from compliance.store.models import HostCheckRecord, ScanRecord
@@ -302,13 +302,5 @@ def write_group_outputs(
     store: Store, name: str, specs: Sequence[OutputSpec], options: RenderOptions | None = None
 ) -> tuple[list[tuple[OutputSpec, str]], GroupVerdict]:
     """Like render.outputs.write_outputs, for a whole group; also returns its verdict."""
-    options = options or RenderOptions.from_env()
     report, verdict = load_group_report(store, name)
-    to_stdout = []
-    for spec in specs:
-        text = render_report(report, spec.format, options)
-        if spec.path is None:
-            to_stdout.append((spec, text))
-        else:
-            write_atomically(spec.path, text)
-    return to_stdout, verdict
+    return write_report(report, specs, options), verdict

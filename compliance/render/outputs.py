@@ -61,8 +61,14 @@ def write_outputs(
     The scan is loaded once for all formats. Raises RenderError naming the file on any
     write problem: a report that could not be written must not look like a clean run.
     """
+    return write_report(load_report(store, scan_id), specs, options)
+
+
+def write_report(
+    report: ReportData, specs: Sequence[OutputSpec], options: RenderOptions | None = None
+) -> list[tuple[OutputSpec, str]]:
+    """Render one loaded report (a scan, or a whole scan group) to each spec."""
     options = options or RenderOptions.from_env()
-    report = load_report(store, scan_id)
     to_stdout = []
     for spec in specs:
         text = render_report(report, spec.format, options)
