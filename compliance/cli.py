@@ -224,23 +224,35 @@ def scan(
 @db_option
 @click.option("--limit", default=50, show_default=True, help="How many scans, newest first.")
 @click.option("--target", help="Only scans of this target.")
+@click.option("--group", help="Only scans of this scan group (the shards of a sharded audit).")
 @click.option("--json", "as_json", is_flag=True, help="JSON array (a stable interface).")
 @fail_closed
-def scans(db: str | None, limit: int, target: str | None, as_json: bool) -> None:
+def scans(db: str | None, limit: int, target: str | None, group: str | None, as_json: bool) -> None:
     """List stored scans, newest first.
 
     \b
-    Example:
+    Examples:
       compliance scans --json | jq '.[0].verdict'
+      compliance scans --group nightly-4711          # the shards of one sharded audit
     """
-    rows = [scan_json(s) for s in Store.open(db).scans(limit=limit, target=target)]
+    store = Store.open(db)
+    rows = [scan_json(s) for s in store.scans(limit=limit, target=target, group=group)]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
     for r in rows:
+        shard = f" shard {r['shard']}" if r.get("shard") else ""
         click.echo(
             f"{r['id']:>6}  {r['started_at']}  {r['status']:<11} {r['verdict']!s:<6} {r['target']}"
+            + shard
         )
+    if group is not None:
+        from compliance.scan_group import judge_group
+
+        verdict = judge_group(store, group)
+        click.echo(f"group {group}: {verdict.outcome.value} (exit {verdict.exit_code})")
+        for reason in verdict.reasons()[1:]:
+            click.echo(f"  {reason}")
 
 
 @main.command()
@@ -445,6 +457,20 @@ def db_prune(db: str | None, keep_days: int) -> None:
 )
 @click.option("--limit", multiple=True, help="Only these hosts or groups (repeatable, or a,b).")
 @click.option(
+    "--shard",
+    metavar="I/N",
+    envvar="COMPLIANCE_SHARD",
+    help="Audit only slice I of N of the (limited) inventory, split by a hash of the host "
+    "name; in GitLab: --shard $CI_NODE_INDEX/$CI_NODE_TOTAL with `parallel: N`.",
+)
+@click.option(
+    "--group",
+    metavar="NAME",
+    envvar="COMPLIANCE_SCAN_GROUP",
+    help="Scan group to store this audit in; `report --group NAME` judges all shards as one "
+    "fleet. Default with --shard in GitLab: pipeline-$CI_PIPELINE_ID.",
+)
+@click.option(
     "--concurrency",
     default=32,
     show_default=True,
@@ -465,6 +491,8 @@ def audit(
     host_policies: tuple[Path, ...],
     gate_policy: Path | None,
     limit: tuple[str, ...],
+    shard: str | None,
+    group: str | None,
     concurrency: int,
     trust_on_first_use: bool,
     db: str | None,
@@ -478,9 +506,14 @@ def audit(
       compliance audit --inventory hosts.yml
       compliance audit --inventory hosts.yml --policy policies/hosts/linux-baseline.yml --limit web
       compliance audit --inventory inventory/ansible-hosts.yml --concurrency 64
+      compliance audit --inventory hosts.yml --shard 2/4 --group nightly-4711 --db $PG_URL
     """
     from compliance.host_audit import HostAuditRequest, host_summary_line, run_host_audit
+    from compliance.hosts.shard import Shard
+    from compliance.scan_group import default_group
 
+    shard_spec = Shard.parse(shard) if shard else None
+    group = default_group(group, sharded=shard_spec is not None)
     loaded = load_policy(gate_policy, known_scanners=REGISTRY.keys())
     output_specs = output_specs_for(outputs)  # a typo fails now, not after the audit
     store = Store.open(db)
@@ -501,6 +534,8 @@ def audit(
             limit=limit,
             concurrency=concurrency,
             trust_on_first_use=trust_on_first_use,
+            shard=shard_spec,
+            group=group,
         ),
         store,
         progress,
@@ -509,8 +544,9 @@ def audit(
         click.echo("\r" + " " * 70 + "\r", err=True, nl=False)
     for error in report.verdict.errors:
         click.echo(f"error: {error.one_line()}", err=True)
+    in_shard = f" (shard {shard_spec} of group {group})" if shard_spec else ""
     click.echo(
-        f"audit {report.scan_id} of {report.target}: {len(report.hosts)} host(s), "
+        f"audit {report.scan_id} of {report.target}{in_shard}: {len(report.hosts)} host(s), "
         f"{report.checks} check(s) each"
     )
     for host_report in report.hosts:
@@ -648,6 +684,12 @@ def advisories_serve(db: Path, port: int, host: str, cache_dir: Path | None, ver
     help="Where to write ('-' for standard output). Default: reports/<conventional name>.",
 )
 @click.option(
+    "--group",
+    metavar="NAME",
+    help="Report a whole scan group (every shard of a sharded audit) as one fleet, and exit "
+    "with its verdict: 0 pass, 1 violated, 2 a shard missing, unfinished or errored.",
+)
+@click.option(
     "--gitlab-schema-version",
     metavar="X.Y.Z",
     help=f"Schema version for the GitLab formats (default {DEFAULT_GITLAB_SCHEMA}, or "
@@ -660,6 +702,7 @@ def report(
     fmt: str,
     output: str | None,
     gitlab_schema_version: str | None,
+    group: str | None = None,
 ) -> None:
     """Render a stored scan as a report; never runs a scanner.
 
@@ -669,8 +712,11 @@ def report(
       compliance report --scan 42 --format sarif --output compliance.sarif
       compliance report --format gitlab-sast --output gl-sast-report.json
       compliance report --format json --output - | jq .scan.verdict
+      compliance report --group nightly-4711 --format junit   # all shards, one verdict
     """
     store = Store.open(db)
+    if group is not None:
+        report_group(store, group, scan_ref, fmt, output, gitlab_schema_version)
     scan_record = store.resolve_scan(scan_ref)
     assert scan_record.id is not None
     spec = parse_output(fmt if output is None else f"{fmt}:{output}")
@@ -678,6 +724,34 @@ def report(
     write_outputs(store, scan_record.id, [spec], options, click.get_text_stream("stdout"))
     if spec.path is not None:
         click.echo(f"report ({spec.format}) of scan {scan_record.id}: {spec.path}", err=True)
+
+
+def report_group(
+    store: Store,
+    group: str,
+    scan_ref: str,
+    fmt: str,
+    output: str | None,
+    gitlab_schema_version: str | None,
+) -> None:
+    from compliance.scan_group import write_group_outputs
+
+    if scan_ref != "latest":
+        raise ConfigError(["report: pass --scan or --group, not both"])
+    spec = parse_output(fmt if output is None else f"{fmt}:{output}")
+    options = RenderOptions.from_env(gitlab_schema_version)
+    verdict = write_group_outputs(
+        store, group, [spec], options, stdout=click.get_text_stream("stdout")
+    )
+    where = f": {spec.path}" if spec.path is not None else ""
+    click.echo(
+        f"report ({spec.format}) of scan group {group}, {len(verdict.shards)} of "
+        f"{verdict.count} shard(s){where}: {verdict.outcome.value}",
+        err=True,
+    )
+    for reason in verdict.reasons()[1:]:
+        click.echo(f"error: {reason}", err=True)
+    sys.exit(verdict.exit_code)
 
 
 def output_specs_for(outputs: tuple[str, ...]) -> list[OutputSpec]:

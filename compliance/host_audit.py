@@ -8,6 +8,7 @@ explicitly downgrades that class. One host's trouble never stops the others.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -19,6 +20,7 @@ from compliance.hosts.audit import HostReport, audit_hosts
 from compliance.hosts.checks.interface import CheckStatus
 from compliance.hosts.inventory import load_inventory
 from compliance.hosts.policy import HostCheck, HostPolicy, load_host_policy
+from compliance.hosts.shard import Shard
 from compliance.hosts.ssh import Connector, SshOptions
 from compliance.policy import ConfigError, LoadedPolicy, load_waivers
 from compliance.render.data import waiver_summary
@@ -39,6 +41,10 @@ class HostAuditRequest:
     concurrency: int = 32
     trust_on_first_use: bool = False
     today: date = field(default_factory=date.today)
+    shard: Shard | None = None
+    """Audit only this slice of the (limited) inventory; see hosts/shard.py."""
+    group: str | None = None
+    """Scan group the scan is stored in: `report --group` judges the shards together."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,8 @@ def run_host_audit(
 ) -> HostAuditReport:
     inventory = load_inventory(request.inventory)
     hosts = inventory.limit(request.limit)
+    if request.shard is not None:
+        hosts = request.shard.select(hosts)
     host_policies, checks = load_checks(host_policy_paths(request))
     waivers = load_waivers(request.policy.waivers_path)
     policy = request.policy.policy
@@ -97,6 +105,9 @@ def run_host_audit(
             target=target,
             policy_path=", ".join(str(hp.path) for hp in host_policies),
             policy_digest=",".join(hp.digest[:16] for hp in host_policies),
+            scan_group=request.group,
+            shard_index=request.shard.index if request.shard else None,
+            shard_count=request.shard.count if request.shard else None,
         )
     )
     connector = Connector(SshOptions(trust_on_first_use=request.trust_on_first_use))
@@ -125,8 +136,11 @@ def run_host_audit(
                 coverage={SCANNER: {"requested": len(hosts), "scanned": reached}},
                 completed_scanners=[SCANNER] if not errors else [],
                 host_checks=records,
+                covered_locations=frozenset(h.name for h in hosts),
                 summary={
                     "inventory": str(inventory.path),
+                    # shards of one group must have read the same inventory and --limit
+                    "inventory_digest": _selection_digest(request),
                     "hosts": len(hosts),
                     "checks": len(checks),
                     "statuses": _status_counts(records),
@@ -140,6 +154,13 @@ def run_host_audit(
     finally:
         connector.close()
     return HostAuditReport(scan_id, target, verdict, tuple(reports), len(checks))
+
+
+def _selection_digest(request: HostAuditRequest) -> str:
+    digest = hashlib.sha256(request.inventory.read_bytes())
+    for name in sorted(request.limit):
+        digest.update(b"\0" + name.encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()[:16]
 
 
 def _collect(

@@ -216,13 +216,6 @@ def test_broken_rule_file_exits_2(tmp_path: Path) -> None:
     assert "broken-pattern" in result.stderr
 
 
-def test_semgrep_missing_exits_2(tmp_path: Path) -> None:
-    root = write(tmp_path / "tree", {"app.py": "x = 1\n"})
-    result = scan(root, tmp_path / "c.db", env={"COMPLIANCE_SEMGREP_BIN": "/nonexistent"})
-    assert result.exit_code == 2, result.output
-    assert "semgrep not found at /nonexistent" in result.stderr
-
-
 def test_tiny_timeout_exits_2(tmp_path: Path) -> None:
     root = write(tmp_path / "tree", {"app.py": "x = 1\n"})
     result = scan(root, tmp_path / "c.db", "per_scanner:\n  semgrep:\n    timeout: 0.05\n")

@@ -276,6 +276,8 @@ def _resolve(doc: YamlDocument, raw: _Raw, fmt: str) -> Inventory:
     defaults = _validate(doc, *raw.defaults)
     merged: dict[str, tuple[HostSettings, Key]] = {}
     for name, layers in raw.layers.items():
+        if not name.strip():
+            raise ConfigError([doc.problem(layers[-1][1], "a host needs a name")])
         values = defaults.model_dump(exclude_none=True)
         for gname, members in raw.groups.items():
             if name in members and gname in raw.group_vars:

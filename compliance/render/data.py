@@ -90,7 +90,13 @@ def load_report(store: Store, scan_ref: str | int) -> ReportData:
     scan = store.resolve_scan(str(scan_ref))
     assert scan.id is not None
     findings = FindingStream(store, scan.id)
-    history = [s for s in store.scans(limit=500, target=scan.target) if (s.id or 0) <= scan.id]
+    history = [
+        s
+        for s in store.scans(limit=500, target=scan.target)
+        if (s.id or 0) <= scan.id
+        # the slice before this one of a sharded audit covered other hosts: not "previous"
+        and (s.shard_index, s.shard_count) == (scan.shard_index, scan.shard_count)
+    ]
     previous = next((s for s in history if s.id != scan.id and s.status == "complete"), None)
     new = load_new_fingerprints(store, scan.id, previous.id if previous else None)
     fixed = load_fixed(store, scan.id, scan.target)

@@ -17,7 +17,7 @@ from functools import partial
 from pathlib import Path
 from typing import IO
 
-from compliance.render.data import load_report
+from compliance.render.data import ReportData, load_report
 from compliance.render.options import RenderError, RenderOptions
 from compliance.render.registry import FORMATS, get_format
 from compliance.store import Store
@@ -62,8 +62,17 @@ def write_outputs(
     by each format as it writes. Raises RenderError naming the file on any write problem: a
     report that could not be written must not look like a clean run.
     """
+    write_report(load_report(store, scan_id), specs, options, stdout)
+
+
+def write_report(
+    report: ReportData,
+    specs: Sequence[OutputSpec],
+    options: RenderOptions | None = None,
+    stdout: IO[str] | None = None,
+) -> None:
+    """Render one loaded report (a scan, or a whole scan group) to each spec."""
     options = options or RenderOptions.from_env()
-    report = load_report(store, scan_id)
     for spec in specs:
         fmt = get_format(spec.format)
         if spec.path is None:

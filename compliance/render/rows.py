@@ -10,7 +10,7 @@ come from one join instead of one query per finding.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, fields
 from datetime import date, datetime
 from functools import lru_cache
@@ -111,21 +111,27 @@ class FindingStream:
     """
 
     def __init__(
-        self, store: Store, scan_id: int, *, reported_only: bool = True, noted_only: bool = False
+        self,
+        store: Store,
+        scan_id: int | Sequence[int],
+        *,
+        reported_only: bool = True,
+        noted_only: bool = False,
     ):
         self.store = store
-        self.scan_id = scan_id
+        # several ids: the shards of a scan group, read as one fleet
+        self.scan_ids = [scan_id] if isinstance(scan_id, int) else list(scan_id)
         self.reported_only = reported_only
         self.noted_only = noted_only
 
     def noted(self) -> FindingStream:
         """Only the findings the gate left a note on (waived, waiver expired, overdue …)."""
         return FindingStream(
-            self.store, self.scan_id, reported_only=self.reported_only, noted_only=True
+            self.store, self.scan_ids, reported_only=self.reported_only, noted_only=True
         )
 
     def _where(self) -> list[Any]:
-        conditions: list[Any] = [FINDING.c.scan_id == self.scan_id]
+        conditions: list[Any] = [FINDING.c.scan_id.in_(self.scan_ids)]
         if self.reported_only:
             conditions.append(or_(FINDING.c.reported, FINDING.c.blocking))
         if self.noted_only:
@@ -136,7 +142,7 @@ class FindingStream:
         query = (
             select(*_STREAM_COLUMNS)
             .where(*self._where())
-            .order_by(FINDING.c.severity_rank.desc(), FINDING.c.id)
+            .order_by(FINDING.c.severity_rank.desc(), FINDING.c.scan_id, FINDING.c.id)
         )
         with self.store.engine.connect() as connection:
             rows = connection.execution_options(yield_per=STREAM_ROWS).execute(query)

@@ -146,6 +146,16 @@ class BanditScanner(Scanner):
             raise ScannerFailure(
                 "scanner.output", "bandit's JSON lacks results/errors/metrics; unsupported version?"
             )
+        # one shape check here, so nothing below meets a list where it expects an object
+        if not (
+            all(isinstance(item, dict) for item in report["results"])
+            and all(isinstance(item, dict) for item in report["errors"])
+            and all(isinstance(v, dict) for k, v in report["metrics"].items() if k != "_totals")
+        ):
+            raise ScannerFailure(
+                "scanner.output",
+                "bandit's JSON has results, errors or per-file metrics that are not objects",
+            )
         return report
 
     def _findings(
@@ -154,9 +164,13 @@ class BanditScanner(Scanner):
         tagged = [(r, False) for r in raw] + [(r, True) for r in suppressed]
         try:
             tagged.sort(
-                key=lambda t: (_rel(t[0]["filename"]), t[0]["line_number"], t[0]["col_offset"])
+                key=lambda t: (
+                    _rel(str(t[0]["filename"])),
+                    int(t[0]["line_number"]),
+                    int(t[0].get("col_offset") or 0),
+                )
             )
-        except (KeyError, TypeError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise ScannerFailure("scanner.output", f"bandit result lacks a field: {exc}") from None
         source = SourceLines(context.root)
         keys, rows = [], []
@@ -166,7 +180,7 @@ class BanditScanner(Scanner):
                 start = int(result["line_number"])
                 line_range = [int(n) for n in result.get("line_range") or [start]]
                 rule = str(result["test_id"])
-            except (KeyError, TypeError, ValueError) as exc:
+            except (KeyError, TypeError, ValueError, OverflowError) as exc:
                 raise ScannerFailure(
                     "scanner.output", f"bandit result is malformed: {exc}"
                 ) from None
@@ -179,10 +193,11 @@ class BanditScanner(Scanner):
         for fp, (result, is_suppressed, path, start, end, rule, code) in zip(
             code_fingerprints(keys), rows, strict=True
         ):
-            cwe = (result.get("issue_cwe") or {}).get("id")
-            references = tuple(
-                ref for ref in (f"CWE-{cwe}" if cwe else None, result.get("more_info")) if ref
-            )
+            raw_cwe = result.get("issue_cwe")
+            cwe = raw_cwe.get("id") if isinstance(raw_cwe, dict) else None
+            more_info = result.get("more_info")
+            more_info = more_info if isinstance(more_info, str) else None
+            references = tuple(ref for ref in (f"CWE-{cwe}" if cwe else None, more_info) if ref)
             findings.append(
                 Finding(
                     scanner=self.name,
@@ -195,7 +210,7 @@ class BanditScanner(Scanner):
                     fingerprint=fp,
                     evidence=code,
                     references=references,
-                    remediation=f"See {result['more_info']}" if result.get("more_info") else "",
+                    remediation=f"See {more_info}" if more_info else "",
                     suppressed=is_suppressed,
                 )
             )

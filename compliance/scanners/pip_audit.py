@@ -327,6 +327,11 @@ def _parse_report(report: Any) -> Audited:
             if "skip_reason" in dep:
                 skipped.append((name, str(dep["skip_reason"])))
                 continue
+            # "vulns": "" or null must not read as "no vulnerabilities": that would pass
+            if not isinstance(dep["vulns"], list) or not all(
+                isinstance(v, dict) for v in dep["vulns"]
+            ):
+                raise TypeError(f"vulns of {name} is not a list of objects")
             vulns[(name, str(dep["version"]))] = [
                 Vuln(
                     id=str(v["id"]),

@@ -297,7 +297,7 @@ class SemgrepScanner(Scanner):
                     str(t[0]["check_id"]),
                 )
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise ScannerFailure("scanner.output", f"semgrep result lacks a field: {exc}") from None
         secret_rules = rules.secret_rules
         source = SourceLines(context.root)
@@ -311,7 +311,7 @@ class SemgrepScanner(Scanner):
                 start, end = int(result["start"]["line"]), int(result["end"]["line"])
                 span = (int(result["start"]["offset"]), int(result["end"]["offset"]))
                 extra = result.get("extra") or {}
-            except (KeyError, TypeError, ValueError) as exc:
+            except (KeyError, TypeError, ValueError, OverflowError) as exc:
                 raise ScannerFailure(
                     "scanner.output", f"semgrep result is malformed: {exc}"
                 ) from None
@@ -458,7 +458,7 @@ def _trim(result: Any, secret_rules: frozenset[str], texts: _FileBytes) -> dict[
         end = {"line": int(result["end"]["line"]), "offset": int(result["end"]["offset"])}
         extra = result.get("extra") or {}
         message = str(extra.get("message") or "")
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
         raise ScannerFailure("scanner.output", f"semgrep result is malformed: {exc}") from None
     if rule in secret_rules:
         message = redact_in(message, texts.span(path, start["offset"], end["offset"]))

@@ -13,10 +13,14 @@ class SourceLines:
 
     def lines(self, path: str) -> list[str]:
         if path not in self._cache:
+            text = ""
             try:
-                text = (self.root / path).read_text(encoding="utf-8", errors="replace")
-            except OSError:
-                text = ""
+                full = (self.root / path).resolve()
+                # a tool's path never takes evidence from outside the tree being scanned
+                if full.is_relative_to(self.root.resolve()):
+                    text = full.read_text(encoding="utf-8", errors="replace")
+            except (OSError, ValueError):
+                pass
             self._cache[path] = text.splitlines()
         return self._cache[path]
 

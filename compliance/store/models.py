@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -20,6 +20,9 @@ class ScanRecord(SQLModel, table=True):
     kind: str = Field(index=True)  # code | hosts
     target: str = Field(index=True)
     scan_group: str | None = Field(default=None, index=True)
+    # `audit --shard I/N`: this scan covered slice I (1-based) of N; None when not sharded
+    shard_index: int | None = None
+    shard_count: int | None = None
     git_commit: str | None = None
     git_branch: str | None = None
     tool_versions: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON))
@@ -41,8 +44,10 @@ class ScanRecord(SQLModel, table=True):
 
 class FindingRecord(SQLModel, table=True):
     __tablename__ = "finding"
+    # the last sighting of an identity in a scan: fixed findings, lifecycle joins
+    __table_args__ = (Index("ix_finding_scan_fingerprint", "scan_id", "fingerprint"),)
     id: int | None = Field(default=None, primary_key=True)
-    scan_id: int = Field(foreign_key="scan.id", index=True)
+    scan_id: int = Field(foreign_key="scan.id")  # indexed with fingerprint
     fingerprint: str = Field(index=True)
     scanner: str
     rule_id: str

@@ -45,6 +45,8 @@ class ScanMeta:
     policy_path: str | None = None
     policy_digest: str | None = None
     scan_group: str | None = None
+    shard_index: int | None = None
+    shard_count: int | None = None
 
 
 @dataclass
@@ -57,6 +59,10 @@ class ScanOutcome:
     completed_scanners: Sequence[str] = ()
     host_checks: Sequence[HostCheckRecord] = ()
     summary: dict[str, Any] = field(default_factory=dict)
+    covered_locations: frozenset[str] | None = None
+    """What this scan looked at, when it covered only part of the target (a host audit's
+    hosts: a --limit or a --shard). Only findings at these locations can be marked fixed: a
+    host another shard audits is not fixed because this shard did not see it."""
 
 
 class Store:
@@ -72,6 +78,8 @@ class Store:
             kind=meta.kind,
             target=meta.target,
             scan_group=meta.scan_group,
+            shard_index=meta.shard_index,
+            shard_count=meta.shard_count,
             git_commit=meta.git_commit,
             git_branch=meta.git_branch,
             policy_path=meta.policy_path,
@@ -145,14 +153,15 @@ class Store:
         """Bulk upsert of lifecycle rows: 100k findings must not mean 100k ORM objects."""
         assert scan.id is not None
         existing = {
-            fp: (row_id, first_seen, fixed_at, scanner)
-            for row_id, fp, first_seen, fixed_at, scanner in session.execute(
+            fp: (row_id, first_seen, fixed_at, scanner, location)
+            for row_id, fp, first_seen, fixed_at, scanner, location in session.execute(
                 sa_select(
                     col(LifecycleRecord.id),
                     col(LifecycleRecord.fingerprint),
                     col(LifecycleRecord.first_seen_at),
                     col(LifecycleRecord.fixed_at),
                     col(LifecycleRecord.scanner),
+                    col(LifecycleRecord.location),
                 ).where(col(LifecycleRecord.target) == scan.target)
             ).all()
         }
@@ -196,10 +205,14 @@ class Store:
         # Fixed means: absent from a complete scan of the same target by the same scanner.
         if not outcome.verdict.errors:
             completed = set(outcome.completed_scanners)
+            covered = outcome.covered_locations
             fixed_ids = [
                 row_id
-                for fp, (row_id, _, fixed_at, scanner) in existing.items()
-                if fp not in updates and scanner in completed and fixed_at is None
+                for fp, (row_id, _, fixed_at, scanner, location) in existing.items()
+                if fp not in updates
+                and scanner in completed
+                and fixed_at is None
+                and (covered is None or location in covered)
             ]
             for id_chunk in _chunks(fixed_ids, BULK):
                 session.execute(
@@ -255,11 +268,25 @@ class Store:
 
     # --- reading -------------------------------------------------------------------------
 
-    def scans(self, limit: int = 50, target: str | None = None) -> list[ScanRecord]:
+    def scans(
+        self, limit: int = 50, target: str | None = None, group: str | None = None
+    ) -> list[ScanRecord]:
         with self._session() as session:
             query = select(ScanRecord).order_by(col(ScanRecord.id).desc()).limit(limit)
             if target is not None:
                 query = query.where(ScanRecord.target == target)
+            if group is not None:
+                query = query.where(ScanRecord.scan_group == group)
+            return list(session.exec(query).all())
+
+    def group_scans(self, group: str) -> list[ScanRecord]:
+        """Every scan stored in a scan group (all shards, retries included), oldest first."""
+        with self._session() as session:
+            query = (
+                select(ScanRecord)
+                .where(ScanRecord.scan_group == group)
+                .order_by(col(ScanRecord.id))
+            )
             return list(session.exec(query).all())
 
     def resolve_scan(self, ref: str) -> ScanRecord:
@@ -300,6 +327,9 @@ class Store:
                 .where(
                     ScanRecord.kind == scan.kind,
                     ScanRecord.target == scan.target,
+                    # another shard of the same fleet covered other hosts: not "before"
+                    ScanRecord.shard_index == scan.shard_index,
+                    ScanRecord.shard_count == scan.shard_count,
                     col(ScanRecord.id) < (scan.id or 0),
                     col(ScanRecord.status).in_(["complete", "errored"]),
                 )
@@ -339,30 +369,49 @@ class Store:
 
     def fixed_in(self, scan_id: int) -> list[FindingRecord]:
         """Findings that this scan showed to be fixed, as last seen, with status 'fixed'."""
+        # One join (the last sighting of each identity this scan fixed), not a query per
+        # finding: a re-scan that fixes 10k findings must not mean 10k round trips.
+        query = (
+            select(FindingRecord)
+            .join(
+                LifecycleRecord,
+                (col(FindingRecord.scan_id) == col(LifecycleRecord.last_seen_scan_id))
+                & (col(FindingRecord.fingerprint) == col(LifecycleRecord.fingerprint)),
+            )
+            .where(LifecycleRecord.fixed_scan_id == scan_id)
+            .order_by(col(FindingRecord.severity_rank).desc(), col(FindingRecord.id))
+        )
         with self._session() as session:
-            fixed = session.exec(
-                select(LifecycleRecord).where(LifecycleRecord.fixed_scan_id == scan_id)
-            ).all()
-            result = []
-            for row in fixed:
-                last = session.exec(
-                    select(FindingRecord).where(
-                        FindingRecord.scan_id == row.last_seen_scan_id,
-                        FindingRecord.fingerprint == row.fingerprint,
-                    )
-                ).first()
-                if last is not None:
-                    session.expunge(last)
-                    last.status = "fixed"
-                    last.blocking = False
-                    last.note = f"fixed in scan {scan_id}"
-                    result.append(last)
+            result: list[FindingRecord] = []
+            seen: set[str] = set()
+            for last in session.exec(query).all():
+                if last.fingerprint in seen:  # a scan may list one identity twice
+                    continue
+                seen.add(last.fingerprint)
+                session.expunge(last)
+                last.status = "fixed"
+                last.blocking = False
+                last.note = f"fixed in scan {scan_id}"
+                result.append(last)
             return result
 
     def host_checks(self, scan_id: int) -> list[HostCheckRecord]:
         with self._session() as session:
             query = select(HostCheckRecord).where(HostCheckRecord.scan_id == scan_id)
             return list(session.exec(query).all())
+
+    def hosts_of(self, scan_ids: Sequence[int]) -> list[tuple[int, str]]:
+        """(scan id, host) for every host these scans checked, without loading the checks."""
+        pairs: list[tuple[int, str]] = []
+        with self._session() as session:
+            for chunk in _chunks(list(scan_ids), 500):
+                query = (
+                    select(HostCheckRecord.scan_id, HostCheckRecord.host)
+                    .where(col(HostCheckRecord.scan_id).in_(chunk))
+                    .distinct()
+                )
+                pairs += [(scan_id, host) for scan_id, host in session.exec(query).all()]
+        return pairs
 
     def lifecycle(self, target: str) -> list[LifecycleRecord]:
         with self._session() as session:
