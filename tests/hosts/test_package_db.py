@@ -19,7 +19,6 @@ from compliance.hosts.checks.interface import CheckStatus
 from compliance.hosts.checks.package import Package, PackageParams, inventory_script
 
 
-
 def paragraph(name: str, status: str, version: str = "", extra: str = "") -> str:
     fields = f"Package: {name}\nStatus: {status}\nMaintainer: lab\nArchitecture: all\n"
     fields += f"Version: {version}\n" if version else ""

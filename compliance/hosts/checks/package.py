@@ -57,7 +57,7 @@ def inventory_script(admindir: str = DPKG_ADMINDIR) -> str:
     return (
         "if command -v dpkg-query >/dev/null 2>&1; then echo dpkg\n"
         f"  set -- {quoted}/updates/[0-9]*\n"
-        f"  if [ -r {quoted}/status ] && [ ! -e \"$1\" ]; then\n"
+        f'  if [ -r {quoted}/status ] && [ ! -e "$1" ]; then\n'
         f"    exec awk {shlex.quote(_DPKG_AWK)} {quoted}/status\n"
         "  fi\n"
         f"  {query} -W -f='${{Package}}|${{db:Status-Abbrev}}|${{Version}}\\n'\n"
