@@ -90,10 +90,14 @@ def reaped_cpu(lab: Lab) -> float:
     return total / tick
 
 
-def ours(lab: Lab, n: int, workdir: Path, policy: Path, checks: list[HostCheck]) -> Run:
+def ours(
+    lab: Lab, n: int, workdir: Path, policy: Path, checks: list[HostCheck], concurrency: int
+) -> Run:
     inventory = lab.inventory(workdir / f"inv{n}.yml", names(n))
     store = Store.open(f"sqlite:///{workdir}/bench{n}.db")
-    request = HostAuditRequest(inventory, load_policy(None), host_policies=[policy])
+    request = HostAuditRequest(
+        inventory, load_policy(None), host_policies=[policy], concurrency=concurrency
+    )
     finished = [0.0]
 
     def progress(report: HostReport) -> None:
@@ -162,6 +166,7 @@ def ensure_ansible(workdir: Path, given: str | None) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="1,10,50,100")
+    parser.add_argument("--concurrency", type=int, default=32, help="as `compliance audit`")
     parser.add_argument("--ansible", action="store_true")
     parser.add_argument("--ansible-sizes", help="host counts for ansible (default: --sizes)")
     parser.add_argument("--ansible-venv", help="an existing venv with ansible-core")
@@ -191,7 +196,7 @@ def main() -> None:
         results = {}
         cores = os.cpu_count() or 1
         for n in sorted(set(sizes + ansible_sizes)):
-            run = ours(lab, n, workdir, policy, checks)
+            run = ours(lab, n, workdir, policy, checks, args.concurrency)
             results[n] = run.wall
             if n in sizes:
                 floor = (run.auditor_cpu + run.target_cpu) / cores
