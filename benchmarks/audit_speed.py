@@ -10,9 +10,11 @@ same cores, so (auditor + targets) x N / cores is a floor for the wall time.
 For N = 1, 10, 50, 100 (or --sizes), and,
 with --ansible, the same remote work through ansible-core ad-hoc `-m shell` (installed
 from PyPI into a temporary venv for this run, or --ansible-venv), with default forks (5)
-and with forks = N, and the ratios. Every run is checked: a host that failed, or an
-ansible host whose output lacks the script's end marker, is reported, never timed as
-success. Needs root, openssh-server, openssh-client, util-linux (as the tests). Run:
+and with forks = N, and the ratios: of wall time, and of CPU (controller + targets), which
+other work on a shared machine distorts far less than wall time. Every run is checked: a
+host that failed, or an ansible host whose output lacks the script's end marker, is
+reported, never timed as success. Needs root, openssh-server, openssh-client, util-linux
+(as the tests). Run:
 
     sudo .venv/bin/python benchmarks/audit_speed.py [--sizes 1,10,50,100] [--ansible]
 
@@ -122,7 +124,15 @@ def ours(
 
 def ansible(
     lab: Lab, n: int, workdir: Path, forks: int | None, venv: Path, checks: list[HostCheck]
-) -> float:
+) -> Run:
+    """`Run.auditor_cpu` is ansible's process tree (workers, ssh clients), not counting the
+    ssh ControlPersist masters it leaves in the background: an underestimate.
+
+    Each run gets its own HOME, so no run reuses the persistent ssh connections of the one
+    before (a nightly audit starts cold); the masters are told to exit afterwards, so the
+    targets' sshd sessions end and their CPU is counted."""
+    home = workdir / f"ansible-home-{n}-{forks or 'default'}"
+    home.mkdir()
     inv = workdir / f"ansible{n}.ini"
     inv.write_text(
         "".join(f"{h} ansible_host=127.0.0.1 ansible_port={lab.hosts[h].port}\n" for h in names(n))
@@ -137,20 +147,33 @@ def ansible(
         cmd += ["--forks", str(forks)]
     env = {
         "PATH": f"{venv / 'bin'}:/usr/bin:/bin",
-        "HOME": str(workdir),
+        "HOME": str(home),
         "LC_ALL": "C.UTF-8",
         "ANSIBLE_HOST_KEY_CHECKING": "True",  # against the lab's known_hosts, as ours
     }
+    time.sleep(0.3)
+    target0, children0 = reaped_cpu(lab), children_cpu()
     started = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=3600, check=False)
     wall = time.perf_counter() - started
+    controller = children_cpu() - children0
+    for socket in (home / ".ansible" / "cp").glob("*"):
+        exit_master = ["ssh", "-o", f"ControlPath={socket}", "-O", "exit", "lab"]
+        subprocess.run(exit_master, capture_output=True, timeout=30, check=False)
+    time.sleep(0.5)
+    target = reaped_cpu(lab) - target0
     finished = done.stdout.count(f"{nonce} Z")
     if done.returncode != 0 or finished != n:
         print(
             f"  !! ansible: exit {done.returncode}, {finished}/{n} hosts ran the whole script: "
             f"{(done.stderr or done.stdout)[-500:]}"
         )
-    return wall
+    return Run(wall, 0.0, controller, target)
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def ensure_ansible(workdir: Path, given: str | None) -> Path:
@@ -194,10 +217,12 @@ def main() -> None:
             f"(root .bashrc: {bashrc}); {load()}"
         )
         results = {}
+        cpu = {}
         cores = os.cpu_count() or 1
         for n in sorted(set(sizes + ansible_sizes)):
             run = ours(lab, n, workdir, policy, checks, args.concurrency)
             results[n] = run.wall
+            cpu[n] = run.auditor_cpu + run.target_cpu
             if n in sizes:
                 floor = (run.auditor_cpu + run.target_cpu) / cores
                 auditor, target = run.auditor_cpu / n * 1000, run.target_cpu / n * 1000
@@ -220,12 +245,15 @@ def main() -> None:
                 for forks in (None, n):
                     if forks == 5:
                         continue  # the default already
-                    wall = ansible(lab, n, workdir, forks, venv, checks)
+                    run = ansible(lab, n, workdir, forks, venv, checks)
+                    wall, spent = run.wall, run.auditor_cpu + run.target_cpu
                     label = "default forks (5)" if forks is None else f"forks={forks}"
                     print(
                         f"ansible-core -m shell: {n:>4} hosts, {label:>17}: {wall:6.2f} s wall, "
                         f"{wall / n * 1000:7.1f} ms/host; {wall / results[n]:5.1f}x our "
-                        f"{results[n]:.2f} s; {load()}"
+                        f"{results[n]:.2f} s; CPU/host: ansible {run.auditor_cpu / n * 1000:.0f}"
+                        f" ms, targets {run.target_cpu / n * 1000:.0f} ms, {spent / cpu[n]:.1f}x "
+                        f"our CPU; {load()}"
                     )
 
 
