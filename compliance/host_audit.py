@@ -25,8 +25,7 @@ from compliance.hosts.ssh import Connector, SshOptions
 from compliance.policy import ConfigError, LoadedPolicy, load_waivers
 from compliance.render.data import waiver_summary
 from compliance.scanners.interface import ScanError
-from compliance.store import ScanMeta, ScanOutcome, Store
-from compliance.store.models import HostCheckRecord
+from compliance.store import HostCheckRow, ScanMeta, ScanOutcome, Store
 
 SCANNER = "host"
 
@@ -165,10 +164,10 @@ def _selection_digest(request: HostAuditRequest) -> str:
 
 def _collect(
     reports: Sequence[HostReport], checks: Sequence[HostCheck], policy_names: str
-) -> tuple[list[Finding], list[ScanError], list[HostCheckRecord]]:
+) -> tuple[list[Finding], list[ScanError], list[HostCheckRow]]:
     findings: list[Finding] = []
     errors: list[ScanError] = []
-    records: list[HostCheckRecord] = []
+    records: list[HostCheckRow] = []
     for report in reports:
         name = report.host.name
         if report.failure is not None:
@@ -219,10 +218,9 @@ def _collect(
 
 def _record(
     host: str, check: HostCheck, status: str, expected: str, observed: str, policy: str
-) -> HostCheckRecord:
+) -> HostCheckRow:
     meta = check.meta
-    return HostCheckRecord(
-        scan_id=0,
+    return HostCheckRow(
         host=host,
         check_id=meta.id,
         title=meta.title,
@@ -230,13 +228,13 @@ def _record(
         severity=meta.severity.label,
         expected=expected[:1000],
         observed=observed[:2000],
-        references=list(check.reference_list()),
+        references=tuple(check.reference_list()),
         remediation=meta.remediation,
         policy=policy,
     )
 
 
-def _status_counts(records: Sequence[HostCheckRecord]) -> dict[str, int]:
+def _status_counts(records: Sequence[HostCheckRow]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for r in records:
         counts[r.status] = counts.get(r.status, 0) + 1

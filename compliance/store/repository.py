@@ -49,6 +49,41 @@ class ScanMeta:
     shard_count: int | None = None
 
 
+@dataclass(frozen=True)
+class HostCheckRow:
+    """One check on one host, as stored (read back as `HostCheckRecord`).
+
+    Plain values, written with one bulk insert: building 6,800 ORM objects for 100 hosts and
+    flushing them one by one took ~4 s, longer than auditing the hosts.
+    """
+
+    host: str
+    check_id: str
+    status: str
+    title: str = ""
+    severity: str = "medium"
+    expected: str = ""
+    observed: str = ""
+    references: tuple[str, ...] = ()
+    remediation: str = ""
+    policy: str = ""
+
+    def row(self, scan_id: int) -> dict[str, Any]:
+        return {
+            "scan_id": scan_id,
+            "host": self.host,
+            "check_id": self.check_id,
+            "title": self.title,
+            "status": self.status,
+            "severity": self.severity,
+            "expected": self.expected,
+            "observed": self.observed,
+            "references": list(self.references),
+            "remediation": self.remediation,
+            "policy": self.policy,
+        }
+
+
 @dataclass
 class ScanOutcome:
     """Everything a finished scan writes in its final transaction."""
@@ -57,7 +92,7 @@ class ScanOutcome:
     tool_versions: dict[str, str] = field(default_factory=dict)
     coverage: dict[str, Any] = field(default_factory=dict)
     completed_scanners: Sequence[str] = ()
-    host_checks: Sequence[HostCheckRecord] = ()
+    host_checks: Sequence[HostCheckRow | HostCheckRecord] = ()
     summary: dict[str, Any] = field(default_factory=dict)
     covered_locations: frozenset[str] | None = None
     """What this scan looked at, when it covered only part of the target (a host audit's
@@ -118,9 +153,9 @@ class Store:
             rows = [_finding_row(scan_id, d, first_seen) for d in verdict.decisions]
             for chunk in _chunks(rows, BULK):
                 session.connection().execute(_table(FindingRecord).insert(), chunk)
-            for check in outcome.host_checks:
-                check.scan_id = scan_id
-                session.add(check)
+            checks = [_host_check_row(check, scan_id) for check in outcome.host_checks]
+            for chunk in _chunks(checks, BULK):
+                session.connection().execute(_table(HostCheckRecord).insert(), chunk)
             scan.finished_at = now
             scan.status = "errored" if verdict.errors else "complete"
             scan.verdict = verdict.outcome.value
@@ -437,6 +472,12 @@ class _GuardedSession(Session):
         if isinstance(exc, SQLAlchemyError):
             reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
             raise StoreError(f"database error: {reason}") from exc
+
+
+def _host_check_row(check: HostCheckRow | HostCheckRecord, scan_id: int) -> dict[str, Any]:
+    if isinstance(check, HostCheckRow):
+        return check.row(scan_id)
+    return {**check.model_dump(exclude={"id"}), "scan_id": scan_id}
 
 
 def _table(model: Any) -> Table:
