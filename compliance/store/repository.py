@@ -7,18 +7,19 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Table, bindparam, delete, func, text, update
+from sqlalchemy import Table, delete, func, text, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
-from compliance.gate import Decision, Verdict
+from compliance.gate import Verdict
+from compliance.store.bulk import BulkWriter, Row, stored
 from compliance.store.engine import WRITE, StoreError, open_engine
 from compliance.store.migrate import current_revision
 from compliance.store.models import (
@@ -29,7 +30,29 @@ from compliance.store.models import (
 )
 
 T = TypeVar("T")
-BULK = 5000  # rows per executemany: bounded memory, few round trips
+BULK = 5000  # ids per IN (…) list
+
+# Column order of the bulk rows (tuples, not dicts: 100k rows, one conversion per value).
+# fmt: off
+FINDING_COLUMNS = (
+    "scan_id", "fingerprint", "scanner", "rule_id", "severity", "severity_rank", "confidence",
+    "title", "message", "path", "start_line", "end_line", "package", "version", "host",
+    "evidence", "references", "remediation", "fix_versions", "status", "blocking", "reported",
+    "note", "due_date", "first_seen_at",
+)
+HOST_CHECK_COLUMNS = (
+    "scan_id", "host", "check_id", "title", "status", "severity", "expected", "observed",
+    "references", "remediation", "policy",
+)
+LIFECYCLE_SEEN = (
+    "last_seen_at", "last_seen_scan_id", "fixed_at", "fixed_scan_id", "severity", "title",
+    "location", "state", "due_date",
+)
+LIFECYCLE_NEW = (
+    "target", "fingerprint", "scanner", "rule_id", "first_seen_at", "first_seen_scan_id",
+    *LIFECYCLE_SEEN,
+)
+# fmt: on
 
 
 def utcnow() -> datetime:
@@ -67,21 +90,6 @@ class HostCheckRow:
     references: tuple[str, ...] = ()
     remediation: str = ""
     policy: str = ""
-
-    def row(self, scan_id: int) -> dict[str, Any]:
-        return {
-            "scan_id": scan_id,
-            "host": self.host,
-            "check_id": self.check_id,
-            "title": self.title,
-            "status": self.status,
-            "severity": self.severity,
-            "expected": self.expected,
-            "observed": self.observed,
-            "references": list(self.references),
-            "remediation": self.remediation,
-            "policy": self.policy,
-        }
 
 
 @dataclass
@@ -136,10 +144,12 @@ class Store:
         if not wanted:
             return {}
         with self._session() as session:
-            rows = session.exec(
-                select(LifecycleRecord).where(LifecycleRecord.target == target)
-            ).all()
-            return {r.fingerprint: r.first_seen_at for r in rows if r.fingerprint in wanted}
+            rows = session.execute(
+                sa_select(
+                    col(LifecycleRecord.fingerprint), col(LifecycleRecord.first_seen_at)
+                ).where(col(LifecycleRecord.target) == target)
+            )
+            return {fp: first for fp, first in rows if fp in wanted}
 
     def finish_scan(self, scan_id: int, outcome: ScanOutcome) -> None:
         verdict = outcome.verdict
@@ -149,13 +159,19 @@ class Store:
             if scan is None:
                 raise StoreError(f"scan {scan_id} vanished from the database before it finished")
             _serialise_per_target(session, scan.target)
-            first_seen = self._update_lifecycle(session, scan, outcome, now)
-            rows = [_finding_row(scan_id, d, first_seen) for d in verdict.decisions]
-            for chunk in _chunks(rows, BULK):
-                session.connection().execute(_table(FindingRecord).insert(), chunk)
-            checks = [_host_check_row(check, scan_id) for check in outcome.host_checks]
-            for chunk in _chunks(checks, BULK):
-                session.connection().execute(_table(HostCheckRecord).insert(), chunk)
+            writer = BulkWriter(session.connection())
+            first_seen = self._update_lifecycle(session, writer, scan, outcome, now)
+            table = _table(FindingRecord)
+            writer.insert(
+                table, FINDING_COLUMNS, _finding_rows(writer, table, scan_id, verdict, first_seen)
+            )
+            del first_seen
+            checks = _table(HostCheckRecord)
+            writer.insert(
+                checks,
+                HOST_CHECK_COLUMNS,
+                _host_check_rows(writer, checks, scan_id, outcome.host_checks),
+            )
             scan.finished_at = now
             scan.status = "errored" if verdict.errors else "complete"
             scan.verdict = verdict.outcome.value
@@ -183,70 +199,80 @@ class Store:
                 session.commit()
 
     def _update_lifecycle(
-        self, session: Session, scan: ScanRecord, outcome: ScanOutcome, now: datetime
-    ) -> dict[str, datetime]:
-        """Bulk upsert of lifecycle rows: 100k findings must not mean 100k ORM objects."""
+        self,
+        session: Session,
+        writer: BulkWriter,
+        scan: ScanRecord,
+        outcome: ScanOutcome,
+        now: datetime,
+    ) -> dict[str, Any]:
+        """Bulk upsert of lifecycle rows: 100k findings must not mean 100k ORM objects.
+
+        Returns each fingerprint's first-seen time *in storage form* (as the driver returns
+        and takes it), for the finding rows: no parsing and re-formatting 100k timestamps."""
         assert scan.id is not None
+        table = _table(LifecycleRecord)
+        c = table.c
         existing = {
-            fp: (row_id, first_seen, fixed_at, scanner, location)
-            for row_id, fp, first_seen, fixed_at, scanner, location in session.execute(
+            fp: (row_id, first_seen, unfixed, scanner, location)
+            for row_id, fp, first_seen, unfixed, scanner, location in session.execute(
                 sa_select(
-                    col(LifecycleRecord.id),
-                    col(LifecycleRecord.fingerprint),
-                    col(LifecycleRecord.first_seen_at),
-                    col(LifecycleRecord.fixed_at),
-                    col(LifecycleRecord.scanner),
-                    col(LifecycleRecord.location),
-                ).where(col(LifecycleRecord.target) == scan.target)
-            ).all()
+                    c.id,
+                    c.fingerprint,
+                    stored(c.first_seen_at),
+                    c.fixed_at.is_(None),
+                    c.scanner,
+                    c.location,
+                ).where(c.target == scan.target)
+            )
         }
-        first_seen = {fp: values[1] for fp, values in existing.items()}
-        inserts: dict[str, dict[str, Any]] = {}
-        updates: dict[str, dict[str, Any]] = {}
+        first_seen: dict[str, Any] = {fp: values[1] for fp, values in existing.items()}
+        moment = writer.storage(table, "last_seen_at")(now)
+        due = writer.storage(table, "due_date")
+        inserts: dict[str, Row] = {}
+        updates: dict[str, Row] = {}
         for d in outcome.verdict.decisions:
             f = d.finding
             state = d.status.value if d.status.value in ("waived", "suppressed") else "open"
-            values = {
-                "last_seen_at": now,
-                "last_seen_scan_id": scan.id,
-                "fixed_at": None,
-                "fixed_scan_id": None,
-                "severity": f.severity.label,
-                "title": f.title[:500],
-                "location": f.location.display()[:500],
-                "state": state,
-                "due_date": d.due_date,
-            }
-            if f.fingerprint in existing:
-                updates[f.fingerprint] = {"row_id": existing[f.fingerprint][0], **values}
+            # LIFECYCLE_SEEN order
+            values = (
+                moment,
+                scan.id,
+                None,
+                None,
+                f.severity.label,
+                f.title[:500],
+                f.location.display()[:500],
+                state,
+                due(d.due_date),
+            )
+            known = existing.get(f.fingerprint)
+            if known is not None:
+                updates[f.fingerprint] = (known[0], *values)
             else:
-                inserts[f.fingerprint] = {
-                    "target": scan.target,
-                    "fingerprint": f.fingerprint,
-                    "scanner": f.scanner,
-                    "rule_id": f.rule_id,
-                    "first_seen_at": now,
-                    "first_seen_scan_id": scan.id,
-                    **values,
-                }
-                first_seen[f.fingerprint] = now
-        table = _table(LifecycleRecord)
-        by_id = table.update().where(table.c.id == bindparam("row_id"))
-        connection = session.connection()
-        for chunk in _chunks(list(inserts.values()), BULK):
-            connection.execute(table.insert(), chunk)
-        for chunk in _chunks(list(updates.values()), BULK):
-            connection.execute(by_id, chunk)
+                inserts[f.fingerprint] = (
+                    scan.target,
+                    f.fingerprint,
+                    f.scanner,
+                    f.rule_id,
+                    moment,
+                    scan.id,
+                    *values,
+                )
+                first_seen[f.fingerprint] = moment
+        writer.insert(table, LIFECYCLE_NEW, inserts.values())
+        del inserts
+        writer.update_by_id(table, LIFECYCLE_SEEN, updates.values())
         # Fixed means: absent from a complete scan of the same target by the same scanner.
         if not outcome.verdict.errors:
             completed = set(outcome.completed_scanners)
             covered = outcome.covered_locations
             fixed_ids = [
                 row_id
-                for fp, (row_id, _, fixed_at, scanner, location) in existing.items()
+                for fp, (row_id, _, unfixed, scanner, location) in existing.items()
                 if fp not in updates
                 and scanner in completed
-                and fixed_at is None
+                and unfixed
                 and (covered is None or location in covered)
             ]
             for id_chunk in _chunks(fixed_ids, BULK):
@@ -474,10 +500,28 @@ class _GuardedSession(Session):
             raise StoreError(f"database error: {reason}") from exc
 
 
-def _host_check_row(check: HostCheckRow | HostCheckRecord, scan_id: int) -> dict[str, Any]:
-    if isinstance(check, HostCheckRow):
-        return check.row(scan_id)
-    return {**check.model_dump(exclude={"id"}), "scan_id": scan_id}
+def _host_check_rows(
+    writer: BulkWriter,
+    table: Table,
+    scan_id: int,
+    checks: Iterable[HostCheckRow | HostCheckRecord],
+) -> Iterator[Row]:
+    """Rows in HOST_CHECK_COLUMNS order, from either shape of a host check."""
+    references = writer.storage(table, "references")
+    for check in checks:
+        yield (
+            scan_id,
+            check.host,
+            check.check_id,
+            check.title,
+            check.status,
+            check.severity,
+            check.expected,
+            check.observed,
+            references(tuple(check.references)),
+            check.remediation,
+            check.policy,
+        )
 
 
 def _table(model: Any) -> Table:
@@ -506,38 +550,48 @@ def _serialise_per_target(session: Session, target: str) -> None:
     session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
-def _finding_row(
-    scan_id: int, decision: Decision, first_seen: dict[str, datetime]
-) -> dict[str, Any]:
-    f = decision.finding
-    loc = f.location
-    return dict(
-        scan_id=scan_id,
-        fingerprint=f.fingerprint,
-        scanner=f.scanner,
-        rule_id=f.rule_id,
-        severity=f.severity.label,
-        severity_rank=int(f.severity),
-        confidence=f.confidence.label if f.confidence is not None else None,
-        title=f.title,
-        message=f.message,
-        path=loc.path,
-        start_line=loc.start_line,
-        end_line=loc.end_line,
-        package=loc.package,
-        version=loc.version,
-        host=loc.host,
-        evidence=f.evidence,
-        references=list(f.references),
-        remediation=f.remediation,
-        fix_versions=list(f.fix_versions),
-        status=decision.status.value,
-        blocking=decision.blocking,
-        reported=decision.reported,
-        note=decision.note,
-        due_date=decision.due_date,
-        first_seen_at=first_seen.get(f.fingerprint),
-    )
+def _finding_rows(
+    writer: BulkWriter,
+    table: Table,
+    scan_id: int,
+    verdict: Verdict,
+    first_seen: dict[str, Any],
+) -> Iterator[Row]:
+    """Rows in FINDING_COLUMNS order, one at a time: the findings are not held twice."""
+    references = writer.storage(table, "references")
+    fix_versions = writer.storage(table, "fix_versions")
+    boolean = writer.storage(table, "blocking")
+    due = writer.storage(table, "due_date")
+    for decision in verdict.decisions:
+        f = decision.finding
+        loc = f.location
+        yield (
+            scan_id,
+            f.fingerprint,
+            f.scanner,
+            f.rule_id,
+            f.severity.label,
+            int(f.severity),
+            f.confidence.label if f.confidence is not None else None,
+            f.title,
+            f.message,
+            loc.path,
+            loc.start_line,
+            loc.end_line,
+            loc.package,
+            loc.version,
+            loc.host,
+            f.evidence,
+            references(tuple(f.references)),
+            f.remediation,
+            fix_versions(tuple(f.fix_versions)),
+            decision.status.value,
+            boolean(decision.blocking),
+            boolean(decision.reported),
+            decision.note,
+            due(decision.due_date),
+            first_seen.get(f.fingerprint),  # already in storage form
+        )
 
 
 def _error_dict(error: Any, level: str) -> dict[str, Any]:
