@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import JSON, ColumnElement, Table, bindparam, type_coerce
@@ -110,8 +111,8 @@ class BulkWriter:
         """The statement compiled by SQLAlchemy (qmark parameters), run by the driver."""
         compiled = statement.compile(dialect=self.dialect)
         order = [keys.index(name) for name in compiled.positiontup]
-        if order != list(range(len(keys))):
-            rows = (tuple(r[i] for i in order) for r in rows)
+        if order != list(range(len(keys))):  # SQLAlchemy binds in table order
+            rows = map(itemgetter(*order), rows)
         cursor = self._driver().cursor()
         try:
             cursor.executemany(compiled.string, iter(rows))
