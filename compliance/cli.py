@@ -429,7 +429,10 @@ def db_prune(db: str | None, keep_days: int) -> None:
     Example:
       compliance db prune --keep-days 400
     """
-    counts = Store.open(db).prune(keep_days)
+    from compliance.scan_group import newest_complete_groups
+
+    store = Store.open(db)
+    counts = store.prune(keep_days, keep_groups=newest_complete_groups(store))
     click.echo(", ".join(f"{n} {what.replace('_', ' ')} deleted" for what, n in counts.items()))
 
 

@@ -131,6 +131,22 @@ def judge_group(store: Store, name: str) -> GroupVerdict:
     return GroupVerdict(name, kind, target, count, shards, tuple(problems))
 
 
+def newest_complete_groups(store: Store) -> set[str]:
+    """Per target, the newest group that is complete as a fleet: what `db prune` must keep
+    whole, however old, so the last good fleet report can still be rendered."""
+    found: dict[str, str] = {}
+    for target, name in store.group_names():  # newest first
+        if target in found:
+            continue
+        try:
+            complete = judge_group(store, name).status == "complete"
+        except StoreError:  # a group mixing targets is never complete
+            continue
+        if complete:
+            found[target] = name
+    return set(found.values())
+
+
 def _consistency(shards: Sequence[ScanRecord], store: Store) -> list[GroupProblem]:
     """Shards that read different inventories or policies, or audited one host twice, do not
     add up to one fleet."""

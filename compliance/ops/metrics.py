@@ -13,7 +13,8 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry, Gauge, generate_latest, write_to_textfile
 
 from compliance.policy import WaiverEntry
-from compliance.store import Store
+from compliance.scan_group import group_record, judge_group
+from compliance.store import Store, StoreError
 from compliance.store.models import ScanRecord
 
 EXPIRY_WINDOW_DAYS = 14
@@ -28,7 +29,8 @@ def build_registry(
     labels = ["kind", "target"]
     verdict = Gauge(
         "compliance_verdict",
-        "Latest verdict: 0 pass, 1 fail, 2 error (incomplete scans count as 2)",
+        "Latest verdict: 0 pass, 1 fail, 2 error (incomplete scans count as 2; a sharded "
+        "audit's is its scan group's)",
         labels,
         registry=registry,
     )
@@ -80,7 +82,8 @@ def build_registry(
         [*labels, "host"],
         registry=registry,
     )
-    for scan in store.latest_scans():
+    for latest in store.latest_scans():
+        scan, scan_ids = _as_judged(store, latest)
         key = (scan.kind, scan.target)
         verdict.labels(*key).set(VERDICT_VALUE.get(scan.verdict or "", 2))
         complete.labels(*key).set(1 if scan.status == "complete" else 0)
@@ -88,38 +91,65 @@ def build_registry(
         if scan.finished_at is not None:
             duration.labels(*key).set((scan.finished_at - scan.started_at).total_seconds())
             finished.labels(*key).set(_aware(scan.finished_at).timestamp())
-        _finding_metrics(store, scan, findings, blocking)
-        _host_metrics(store, scan, host_score, host_failed, host_errors)
+        _finding_metrics(store, key, scan_ids, findings, blocking)
+        _host_metrics(store, key, scan_ids, host_score, host_failed, host_errors)
     _waiver_metrics(waivers, registry, now.date())
     return registry
+
+
+def _as_judged(store: Store, latest: ScanRecord) -> tuple[ScanRecord, list[int]]:
+    """The record a dashboard should show for a target, and the scans it covers.
+
+    A target whose latest scan is one shard of a sharded audit is shown as its whole scan
+    group: the group verdict (a missing, running or killed shard makes it 2) and every
+    shard's findings and hosts. One slice's verdict is not the fleet's."""
+    assert latest.id is not None
+    if latest.scan_group is None:
+        return latest, [latest.id]
+    try:
+        group = judge_group(store, latest.scan_group)
+    except StoreError as exc:  # a group mixing targets: the gate could not decide
+        undecided = latest.model_copy(
+            update={"verdict": "error", "status": "errored", "reasons": [str(exc)]}
+        )
+        return undecided, [latest.id]
+    return group_record(group), [s.id for s in group.shards if s.id is not None]
 
 
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _finding_metrics(store: Store, scan: ScanRecord, findings: Gauge, blocking: Gauge) -> None:
-    assert scan.id is not None
-    rows = store.findings(scan.id)
-    counts = Counter((f.scanner, f.severity, f.status) for f in rows)
+def _finding_metrics(
+    store: Store, key: tuple[str, str], scan_ids: list[int], findings: Gauge, blocking: Gauge
+) -> None:
+    counts: Counter[tuple[str, str, str]] = Counter()
+    blocked = 0
+    for scanner, severity, status, is_blocking, n in store.finding_counts(scan_ids):
+        counts[(scanner, severity, status)] += n
+        blocked += n if is_blocking else 0
     for (scanner, severity, status), n in counts.items():
-        findings.labels(scan.kind, scan.target, scanner, severity, status).set(n)
-    blocking.labels(scan.kind, scan.target).set(sum(1 for f in rows if f.blocking))
+        findings.labels(*key, scanner, severity, status).set(n)
+    blocking.labels(*key).set(blocked)
 
 
 def _host_metrics(
-    store: Store, scan: ScanRecord, score: Gauge, failed: Gauge, errors: Gauge
+    store: Store,
+    key: tuple[str, str],
+    scan_ids: list[int],
+    score: Gauge,
+    failed: Gauge,
+    errors: Gauge,
 ) -> None:
-    assert scan.id is not None
     per_host: dict[str, Counter[str]] = {}
-    for check in store.host_checks(scan.id):
-        per_host.setdefault(check.host, Counter())[check.status] += 1
+    for host, status, n in store.host_check_counts(scan_ids):
+        per_host.setdefault(host, Counter())[status] += n
     for host, c in per_host.items():
         judged = c["pass"] + c["fail"]
         if judged:
-            score.labels(scan.kind, scan.target, host).set(c["pass"] / judged)
-        failed.labels(scan.kind, scan.target, host).set(c["fail"])
-        errors.labels(scan.kind, scan.target, host).set(c["error"] + c["not-run"])
+            score.labels(*key, host).set(c["pass"] / judged)
+        failed.labels(*key, host).set(c["fail"])
+        errors.labels(*key, host).set(c["error"] + c["not-run"])
 
 
 def _waiver_metrics(waivers: list[WaiverEntry], registry: CollectorRegistry, today: date) -> None:

@@ -7,12 +7,12 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Table, delete, func, text, update
+from sqlalchemy import Table, delete, func, or_, text, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -283,30 +283,49 @@ class Store:
                 )
         return first_seen
 
-    def prune(self, keep_days: int) -> dict[str, int]:
+    def prune(self, keep_days: int, keep_groups: Collection[str] = ()) -> dict[str, int]:
         """Delete scans older than `keep_days`, except each target's newest complete scan.
+
+        Scan groups (sharded audits) go whole or not at all: a group is kept when any of its
+        scans is recent, when it holds a target's newest complete scan, or when it is named
+        in `keep_groups` (`scan_group.newest_complete_groups`: the newest group that is
+        complete as a fleet). Deleting some shards of a group would turn its report into
+        "shard missing".
 
         Lifecycle rows of findings still open are kept whatever their age, so first-seen
         dates and remediation deadlines survive; only long-fixed identities go.
         """
         cutoff = utcnow() - timedelta(days=keep_days)
         with self._write_session() as session:
-            newest = {
-                target: scan_id
-                for target, scan_id in session.exec(
-                    select(ScanRecord.target, func.max(ScanRecord.id))
+            newest = set(
+                session.exec(
+                    select(func.max(ScanRecord.id))
                     .where(ScanRecord.status == "complete")
                     .group_by(ScanRecord.target)
                 ).all()
-            }
+            )
+            kept = set(keep_groups)
+            recent_or_newest = or_(
+                col(ScanRecord.started_at) >= cutoff,
+                col(ScanRecord.id).in_([i for i in newest if i is not None]),
+            )
+            kept.update(
+                group
+                for group in session.exec(
+                    select(ScanRecord.scan_group).where(
+                        col(ScanRecord.scan_group).is_not(None), recent_or_newest
+                    )
+                ).all()
+                if group is not None
+            )
             old = [
                 scan_id
-                for scan_id, target in session.exec(
-                    select(ScanRecord.id, ScanRecord.target).where(
+                for scan_id, group in session.exec(
+                    select(ScanRecord.id, ScanRecord.scan_group).where(
                         col(ScanRecord.started_at) < cutoff
                     )
                 ).all()
-                if scan_id is not None and newest.get(target) != scan_id
+                if scan_id is not None and scan_id not in newest and group not in kept
             ]
             counts = {"scans": len(old), "findings": 0, "host_checks": 0, "fixed_history": 0}
             for chunk in _chunks(old, 500):
@@ -349,6 +368,21 @@ class Store:
                 .order_by(col(ScanRecord.id))
             )
             return list(session.exec(query).all())
+
+    def group_names(self) -> list[tuple[str, str]]:
+        """(kind and target, group name) of every scan group, newest group first."""
+        query = (
+            sa_select(col(ScanRecord.kind), col(ScanRecord.target), col(ScanRecord.scan_group))
+            .where(col(ScanRecord.scan_group).is_not(None))
+            .group_by(col(ScanRecord.kind), col(ScanRecord.target), col(ScanRecord.scan_group))
+            .order_by(func.max(ScanRecord.id).desc())
+        )
+        with self._session() as session:
+            return [
+                (f"{kind} {target}", group)
+                for kind, target, group in session.execute(query).all()
+                if group is not None
+            ]
 
     def resolve_scan(self, ref: str) -> ScanRecord:
         """`latest`, or a scan id; StoreError names what exists when it does not."""
@@ -460,6 +494,41 @@ class Store:
         with self._session() as session:
             query = select(HostCheckRecord).where(HostCheckRecord.scan_id == scan_id)
             return list(session.exec(query).all())
+
+    def finding_counts(self, scan_ids: Sequence[int]) -> list[tuple[str, str, str, bool, int]]:
+        """(scanner, severity, status, blocking, count) over these scans, counted by the
+        database: a dashboard must not load 100k findings to count them."""
+        query = (
+            sa_select(
+                col(FindingRecord.scanner),
+                col(FindingRecord.severity),
+                col(FindingRecord.status),
+                col(FindingRecord.blocking),
+                func.count(),
+            )
+            .where(col(FindingRecord.scan_id).in_(list(scan_ids)))
+            .group_by(
+                col(FindingRecord.scanner),
+                col(FindingRecord.severity),
+                col(FindingRecord.status),
+                col(FindingRecord.blocking),
+            )
+        )
+        with self._session() as session:
+            return [
+                (scanner, severity, status, bool(blocking), int(n))
+                for scanner, severity, status, blocking, n in session.execute(query).all()
+            ]
+
+    def host_check_counts(self, scan_ids: Sequence[int]) -> list[tuple[str, str, int]]:
+        """(host, status, count) over these scans, counted by the database."""
+        query = (
+            sa_select(col(HostCheckRecord.host), col(HostCheckRecord.status), func.count())
+            .where(col(HostCheckRecord.scan_id).in_(list(scan_ids)))
+            .group_by(col(HostCheckRecord.host), col(HostCheckRecord.status))
+        )
+        with self._session() as session:
+            return [(host, status, int(n)) for host, status, n in session.execute(query).all()]
 
     def hosts_of(self, scan_ids: Sequence[int]) -> list[tuple[int, str]]:
         """(scan id, host) for every host these scans checked, without loading the checks."""
