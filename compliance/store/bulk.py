@@ -18,7 +18,7 @@ from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import JSON, ColumnElement, Table, bindparam, type_coerce
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.types import NullType
 
 Row = tuple[Any, ...]
@@ -172,3 +172,22 @@ def stored(column: ColumnElement[Any]) -> ColumnElement[Any]:
     """`column` as the driver returns it (SQLite: the timestamp text), for values that go
     straight back into another row: parsing and re-formatting them changes nothing."""
     return type_coerce(column, NullType())
+
+
+def loader(column: ColumnElement[Any], dialect: Dialect) -> Convert:
+    """Stored value (`stored(column)`) → Python value, memoised per value: the 100k
+    first-seen times of a target share a few distinct values (one per scan that found
+    something new), so each is parsed once."""
+    process = column.type.dialect_impl(dialect).result_processor(dialect, None)
+    if process is None:
+        return _identity
+    memo: dict[Any, Any] = {}
+
+    def cached(value: Any) -> Any:
+        try:
+            return memo[value]
+        except KeyError:
+            memo[value] = result = process(value)
+            return result
+
+    return cached

@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from compliance.gate import Verdict
-from compliance.store.bulk import BulkWriter, Row, stored
+from compliance.store.bulk import BulkWriter, Row, loader, stored
 from compliance.store.engine import WRITE, StoreError, open_engine
 from compliance.store.migrate import current_revision
 from compliance.store.models import (
@@ -143,13 +143,13 @@ class Store:
         wanted = set(fingerprints)
         if not wanted:
             return {}
+        c = _table(LifecycleRecord).c
         with self._session() as session:
+            load = loader(c.first_seen_at, session.get_bind().dialect)
             rows = session.execute(
-                sa_select(
-                    col(LifecycleRecord.fingerprint), col(LifecycleRecord.first_seen_at)
-                ).where(col(LifecycleRecord.target) == target)
+                sa_select(c.fingerprint, stored(c.first_seen_at)).where(c.target == target)
             )
-            return {fp: first for fp, first in rows if fp in wanted}
+            return {fp: load(first) for fp, first in rows if fp in wanted}
 
     def finish_scan(self, scan_id: int, outcome: ScanOutcome) -> None:
         verdict = outcome.verdict
