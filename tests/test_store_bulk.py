@@ -9,16 +9,18 @@ the two are compared as the database holds them.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
+import pytest
 from sqlalchemy import text
 from sqlmodel import Session, SQLModel, select
 
 from compliance.findings import Finding, Location, Severity
 from compliance.gate import GateInput, judge
 from compliance.policy import Policy
-from compliance.store import ScanMeta, ScanOutcome, Store
+from compliance.store import ScanMeta, ScanOutcome, Store, StoreError
 from compliance.store.models import FindingRecord, HostCheckRecord, LifecycleRecord
 from compliance.store.repository import HostCheckRow
 
@@ -106,3 +108,18 @@ def test_bulk_rows_match_the_orm_insert(store_url):
         fp: f.due_date for fp, f in stored.items()
     }
     assert all(f.first_seen_at is not None for f in stored.values())
+
+
+def test_a_row_the_database_refuses_rolls_back_the_whole_scan(store_url):
+    """A finding without a message (a scanner bug) breaks NOT NULL half-way through the
+    bulk write: the error names the table, nothing of the scan is kept, and the scan stays
+    `incomplete`, never a pass."""
+    store = Store.open(store_url)
+    broken = [*varied(3), replace(varied(1)[0], fingerprint="no-message", message=None)]  # type: ignore[arg-type]
+    scan_id = store.begin_scan(ScanMeta(kind="code", target="t"))
+    verdict = judge(GateInput(findings=broken, policy=Policy(), target="t", today=date.today()))
+    with pytest.raises(StoreError, match="database error while writing finding rows"):
+        store.finish_scan(scan_id, ScanOutcome(verdict=verdict, completed_scanners=["bandit"]))
+    (scan,) = store.scans()
+    assert scan.status == "incomplete" and scan.verdict is None
+    assert store.findings(scan_id) == [] and store.lifecycle("t") == []

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from itertools import islice
 from operator import itemgetter
 from typing import Any
@@ -20,6 +21,8 @@ from typing import Any
 from sqlalchemy import JSON, ColumnElement, Table, bindparam, type_coerce
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.types import NullType
+
+from compliance.store.engine import StoreError
 
 Row = tuple[Any, ...]
 Convert = Callable[[Any], Any]
@@ -107,6 +110,16 @@ class BulkWriter:
     def _driver(self) -> Any:
         return self.connection.connection.driver_connection
 
+    @contextmanager
+    def _driver_errors(self, table: str) -> Iterator[None]:
+        """The driver's own errors (not wrapped by SQLAlchemy here) as a StoreError; the
+        caller's session rolls the whole transaction back."""
+        try:
+            yield
+        except self.dialect.loaded_dbapi.Error as exc:
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise StoreError(f"database error while writing {table} rows: {reason}") from exc
+
     def _executemany(self, statement: Any, keys: Sequence[str], rows: Iterable[Row]) -> None:
         """The statement compiled by SQLAlchemy (qmark parameters), run by the driver."""
         compiled = statement.compile(dialect=self.dialect)
@@ -115,7 +128,8 @@ class BulkWriter:
             rows = map(itemgetter(*order), rows)
         cursor = self._driver().cursor()
         try:
-            cursor.executemany(compiled.string, iter(rows))
+            with self._driver_errors(statement.table.name):
+                cursor.executemany(compiled.string, iter(rows))
         finally:
             cursor.close()
 
@@ -125,7 +139,11 @@ class BulkWriter:
         statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
             sql.Identifier(name), sql.SQL(", ").join(map(sql.Identifier, columns))
         )
-        with self._driver().cursor() as cursor, cursor.copy(statement) as copy:
+        with (
+            self._driver_errors(name),
+            self._driver().cursor() as cursor,
+            cursor.copy(statement) as copy,
+        ):
             for row in rows:
                 copy.write_row(row)
 
@@ -140,7 +158,7 @@ class BulkWriter:
         sets = sql.SQL(", ").join(
             sql.SQL("{} = s.{}").format(sql.Identifier(c), sql.Identifier(c)) for c in columns
         )
-        with self._driver().cursor() as cursor:
+        with self._driver_errors(name), self._driver().cursor() as cursor:
             cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(scratch))
             cursor.execute(
                 sql.SQL(
