@@ -74,7 +74,7 @@ def _status(key: str) -> float:
 
 
 def phase_peak(label: str, start_rss: float) -> str:
-    return f"{label} peak {peak_mb():.0f} MB (+{peak_mb() - start_rss:.0f} MB)"
+    return f"{label} peak {peak_mb():.0f} MB (+{max(0.0, peak_mb() - start_rss):.0f} MB)"
 
 
 def scan_once(store: Store, findings: list[Finding]) -> float:
