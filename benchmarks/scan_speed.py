@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -42,7 +43,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _measure import Measured, measure  # noqa: E402
+from _measure import Measured  # noqa: E402
+from _measure import measure as _wall_and_memory  # noqa: E402
 
 from compliance.paths import shipped_policy  # noqa: E402
 
@@ -86,6 +88,19 @@ def copy_tree(source: Path, dest: Path, only: list[str] | None) -> tuple[int, in
     return files, lines
 
 
+CPU: dict[int, float] = {}  # id(Measured) -> CPU seconds of the whole process tree
+
+
+def measure(argv: list[str], **kwargs: object) -> Measured:
+    """_measure.measure plus the CPU seconds the run's process tree used (user + system,
+    from the reaped children's rusage): unlike wall time, hardly moved by other load."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result = _wall_and_memory(argv, **kwargs)  # type: ignore[arg-type]
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU[id(result)] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return result
+
+
 def load() -> str:
     one, five, _ = os.getloadavg()
     return f"load {one:.1f}/{five:.1f}"
@@ -93,7 +108,8 @@ def load() -> str:
 
 def show(label: str, m: Measured, note: str = "") -> None:
     print(
-        f"  {label:<38} {m.seconds:7.1f} s {m.peak_mb:7.0f} MB  rc={m.returncode}  {load()}"
+        f"  {label:<38} {m.seconds:7.1f} s {m.peak_mb:7.0f} MB  cpu {CPU.get(id(m), 0):6.1f} s"
+        f"  rc={m.returncode}  {load()}"
         f"{'  ' + note if note else ''}",
         flush=True,
     )
@@ -187,12 +203,12 @@ def main() -> int:
             "--target",
             "scan-speed",
         ]
-        cold = measure(scan_cmd, env=scan_env)
+        cold = measure(scan_cmd, env=scan_env, cwd=str(work))
         show("cold (empty cache)", cold, scan_status(db))
-        warm = measure(scan_cmd, env=scan_env)
+        warm = measure(scan_cmd, env=scan_env, cwd=str(work))
         show("warm (nothing changed)", warm, scan_status(db))
         touched = touch_one(tree)
-        one = measure(scan_cmd, env=scan_env)
+        one = measure(scan_cmd, env=scan_env, cwd=str(work))
         show(f"one file changed ({touched})", one, scan_status(db))
 
         larger = max(bandit.peak_mb, semgrep.peak_mb, semgrep1.peak_mb)
@@ -204,6 +220,25 @@ def main() -> int:
         print(verdict("warm / cold", warm.seconds / cold.seconds, 0.05))
         print(verdict("one file changed / cold", one.seconds / cold.seconds, 0.10))
         print(verdict("peak memory / larger tool's peak", cold.peak_mb / larger, 1.5))
+        cpu = {
+            name: CPU.get(id(m), 0.0)
+            for name, m in (("bandit", bandit), ("semgrep1", semgrep1), ("cold", cold))
+        }
+        idle_sequential = cpu["bandit"] + cpu["semgrep1"]  # single-threaded: wall ~ cpu
+        cores = len(os.sched_getaffinity(0))
+        print("load check (other processes slow every wall time above, not equally):")
+        print(
+            f"  by hand, idle-machine estimate (bandit cpu + semgrep -j1 cpu): "
+            f"{idle_sequential:.1f} s; cold scan used {cpu['cold']:.1f} s cpu, so its floor "
+            f"on {cores} cores is {cpu['cold'] / cores:.1f} s"
+        )
+        print(
+            verdict(
+                "cold wall / idle-machine estimate [conservative]",
+                cold.seconds / idle_sequential,
+                0.6,
+            )
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0
