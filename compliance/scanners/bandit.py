@@ -321,7 +321,7 @@ def shards(root: Path, files: list[str], workers: int, *, min_bytes: int) -> lis
     total = sum(sizes)
     if workers < 2 or total < min_bytes:
         return [list(chunk) for chunk in _chunks(files, BATCH)]
-    floor = max(min_bytes // 4, 1)
+    floor = max(min_bytes, 1)  # no shard smaller than its start-up is worth
     plan: list[list[str]] = []
     current: list[str] = []
     current_bytes = 0
