@@ -389,13 +389,16 @@ def _trim(result: dict[str, Any]) -> dict[str, Any]:
     return trimmed
 
 
-def _identity(result: dict[str, Any]) -> tuple[Any, ...]:
-    return (
+def _identity(result: dict[str, Any]) -> str:
+    """Which result this is, to tell the nosec pass's extras apart. Serialised, because the
+    fields are not validated yet here and garbage (a list as line number) is unhashable."""
+    fields = (
         _rel(str(result.get("filename"))),
         result.get("test_id"),
         result.get("line_number"),
         result.get("col_offset"),
     )
+    return json.dumps(fields, sort_keys=True, default=repr)
 
 
 def _rel(name: str) -> str:
