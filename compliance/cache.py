@@ -25,7 +25,8 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,30 @@ class ResultCache:
     @classmethod
     def open_default(cls) -> ResultCache:
         return cls(default_directory())
+
+    @classmethod
+    def for_scan(cls, options: Mapping[str, Any]) -> ResultCache:
+        """The default cache, unless the scan's options say `cache: False`."""
+        return cls.open_default() if options.get("cache", True) else cls(None)
+
+    def lookup(
+        self,
+        tool_path: str,
+        root: Path,
+        files: Iterable[str],
+        namespace: Callable[[str], str],
+        version: str | None = None,
+    ) -> CachedFiles:
+        """What the cache already knows about these files for this tool and configuration.
+
+        `namespace(version)` builds the key prefix (tool version + configuration digest).
+        Without a `version`, the one remembered for the executable is used; when none is
+        remembered, nothing is a hit (the tool has to run and tell us its version).
+        """
+        digests = self.digests(root, files)
+        known = version or self.known_version(tool_path)
+        hits = self.get(namespace(known), digests) if known else {}
+        return CachedFiles(self, tool_path, namespace, digests, known, hits)
 
     @property
     def enabled(self) -> bool:
@@ -157,6 +182,53 @@ class ResultCache:
                 self._db.commit()
             except sqlite3.Error:
                 self._db = None
+
+
+@dataclass(frozen=True)
+class CachedFiles:
+    """One scanner's use of the cache in one scan: the hits, and how to store what ran.
+
+    `digests` were taken before the tool ran, so a file edited meanwhile is stored under
+    the content the tool did not necessarily see and will simply miss next time.
+    """
+
+    cache: ResultCache
+    tool_path: str
+    namespace: Callable[[str], str]
+    digests: Mapping[str, str]
+    version: str | None
+    hits: Mapping[str, Any]
+
+    def todo(self, files: Iterable[str]) -> list[str]:
+        """The files the tool still has to scan, in the given order."""
+        return [name for name in files if name not in self.hits]
+
+    def store(self, version: str, clean: Mapping[str, Any]) -> None:
+        """Remember the tool's version and the per-file results of files scanned cleanly.
+
+        The caller passes only files the tool reported on without any error, and nothing at
+        all after an error that is not tied to one file."""
+        if not self.cache.enabled:
+            return
+        self.cache.remember_version(self.tool_path, version)
+        self.cache.put(self.namespace(version), self.digests, clean)
+
+
+def group_by_file(
+    files: Iterable[str], path_key: str, **kinds: Iterable[Mapping[str, Any]]
+) -> dict[str, dict[str, list[Any]]]:
+    """Per-file cache values: for each file, its items of every kind (results, suppressed…).
+
+    A file with no items gets empty lists: "scanned, nothing found" is a result too."""
+    grouped: dict[str, dict[str, list[Any]]] = {
+        name: {kind: [] for kind in kinds} for name in files
+    }
+    for kind, items in kinds.items():
+        for item in items:
+            entry = grouped.get(str(item[path_key]))
+            if entry is not None:
+                entry[kind].append(item)
+    return grouped
 
 
 def _key(namespace: str, name: str, digest: str) -> str:

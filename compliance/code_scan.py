@@ -122,10 +122,11 @@ def run_scanners(
 ) -> tuple[list[str], list[ScannerResult]]:
     """The tree's files after the policy's excludes, and every scanner's result, in parallel."""
     files = apply_excludes(list_files(root), loaded.policy.exclude)
+    options = {"concurrent_scanners": len(names), **(extra or {})}  # semgrep's --jobs
     pool = ThreadPoolExecutor(max_workers=max(1, len(names)))
     try:
         results = list(
-            pool.map(lambda name: _run_scanner(name, root, files, loaded, extra or {}), names)
+            pool.map(lambda name: _run_scanner(name, root, files, loaded, options), names)
         )
     finally:
         # On Ctrl-C the tools are killed first, so waiting for the threads is short.

@@ -316,14 +316,19 @@ for _name in SCANNERS:
 def test_every_extreme_value_in_every_place(tmp_path: Path, scanner: str) -> None:
     """The sweep random draws rarely complete: each extreme value (and a deletion) in each
     place of a valid report, one at a time."""
-    template = SCANNERS[scanner][1](list(SOURCES))
-    for n, where in enumerate(paths_of(template)):
-        for m, new in enumerate([*EXTREMES, None, [], {}]):
-            report = mutate(template, where, new, delete=False)
-            check(tmp_path / f"{n}-{m}", scanner, report, dump(report), 0)
-        if where:
-            report = mutate(template, where, None, delete=True)
-            check(tmp_path / f"{n}-del", scanner, report, dump(report), 0)
+    templates = [SCANNERS[scanner][1](list(SOURCES))]
+    if scanner == "bandit":
+        # a file whose metrics count a nosec sends bandit's results through the second
+        # (--ignore-nosec) pass and its comparison: sweep that path too
+        templates.append(mutate(templates[0], ("metrics", "./a.py", "nosec"), 1, delete=False))
+    for t, template in enumerate(templates):
+        for n, where in enumerate(paths_of(template)):
+            for m, new in enumerate([*EXTREMES, None, [], {}]):
+                report = mutate(template, where, new, delete=False)
+                check(tmp_path / f"{t}-{n}-{m}", scanner, report, dump(report), 0)
+            if where:
+                report = mutate(template, where, None, delete=True)
+                check(tmp_path / f"{t}-{n}-del", scanner, report, dump(report), 0)
 
 
 def test_the_unmutated_reports_give_findings(tmp_path: Path) -> None:

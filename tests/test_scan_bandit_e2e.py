@@ -186,7 +186,9 @@ def test_bandit_missing_from_path_and_venv_exits_2(tmp_path, db):
 def test_tiny_timeout_exits_2(tmp_path, db, policy_file):
     tree = write_tree(tmp_path / "repo", VULNERABLE)
     policy = policy_file("per_scanner:\n  bandit:\n    timeout: 0.01\n")
-    run = run_cli("scan", tree, "--db", db, "--policy", policy)
+    # an empty result cache: with the tree's results cached, bandit would not run at all
+    env = {"COMPLIANCE_CACHE_DIR": str(tmp_path / "cache")}
+    run = run_cli("scan", tree, "--db", db, "--policy", policy, env=env)
     assert run.code == 2
     assert "bandit did not finish within 0.01s" in run.stderr
 

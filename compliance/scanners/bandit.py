@@ -10,17 +10,21 @@ only that run finds is stored as suppressed, so reports still show it.
 from __future__ import annotations
 
 import configparser
+import hashlib
 import json
 import tempfile
 import tomllib
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from pathspec import GitIgnoreSpec
 
+from compliance.cache import ResultCache, group_by_file
 from compliance.findings import Finding, Location, Severity, code_fingerprints
 from compliance.globs import matcher
+from compliance.scanners.cpu import SLOTS
 from compliance.scanners.interface import (
     ScanContext,
     ScanError,
@@ -33,6 +37,23 @@ from compliance.scanners.source_lines import SourceLines
 
 SEVERITY = {"LOW": Severity.LOW, "MEDIUM": Severity.MEDIUM, "HIGH": Severity.HIGH}
 BATCH = 2000  # files per bandit process: keeps argv far below ARG_MAX
+# Below this many bytes of Python one bandit process does it all: a shard's start-up
+# (~0.5 s of imports and plugin loading) would cost more than the second core gives back.
+SHARD_MIN_BYTES = 400_000
+# Fields of a bandit result that findings are made from; the cache stores only these.
+KEPT_FIELDS = (
+    "filename",
+    "line_number",
+    "line_range",
+    "col_offset",
+    "test_id",
+    "test_name",
+    "issue_severity",
+    "issue_confidence",
+    "issue_text",
+    "issue_cwe",
+    "more_info",
+)
 
 
 class BanditScanner(Scanner):
@@ -52,23 +73,19 @@ class BanditScanner(Scanner):
         return first[0].split()[-1]
 
     def scan(self, context: ScanContext) -> ScannerResult:
-        version = self.version()
         files = list(context.files)
-        raw, metrics, errors = self._run_batches(context, files, ignore_nosec=False)
-        with_nosec = [
-            f
-            for f in files
-            if metrics.get(f, {}).get("nosec") or metrics.get(f, {}).get("skipped_tests")
-        ]
-        suppressed: list[dict[str, Any]] = []
-        if with_nosec:
-            everything, _, more_errors = self._run_batches(context, with_nosec, ignore_nosec=True)
-            errors.extend(more_errors)
-            kept = {_identity(r) for r in raw}
-            suppressed = [r for r in everything if _identity(r) not in kept]
+        tool = find_tool("bandit")
+        cache = ResultCache.for_scan(context.options)
+        version = cache.known_version(tool) or self.version()
+        config = _config_digest(context.root)
+        cached = cache.lookup(
+            tool, context.root, files, lambda v: _namespace(v, config), version=version
+        )
+        todo = cached.todo(files)
+        raw, suppressed, metrics, errors = self._scan_fresh(context, todo)
         parse_failed = {e.path for e in errors if e.path}
-        scanned = [f for f in files if f in metrics and f not in parse_failed]
-        missing = [f for f in files if f not in metrics and f not in parse_failed]
+        scanned = [f for f in files if (f in metrics or f in cached.hits) and f not in parse_failed]
+        missing = [f for f in todo if f not in metrics and f not in parse_failed]
         errors.extend(
             ScanError(
                 "bandit",
@@ -79,6 +96,18 @@ class BanditScanner(Scanner):
             )
             for path in missing
         )
+        if all(e.path for e in errors):  # no run-wide error: clean files are reusable
+            cached.store(
+                version,
+                group_by_file(
+                    (f for f in todo if f in metrics and f not in parse_failed),
+                    "filename",
+                    results=raw,
+                    suppressed=suppressed,
+                ),
+            )
+        raw += [r for hit in cached.hits.values() for r in hit["results"]]
+        suppressed += [r for hit in cached.hits.values() for r in hit["suppressed"]]
         findings = self._findings(context, raw, suppressed)
         return ScannerResult(
             scanner=self.name,
@@ -89,14 +118,52 @@ class BanditScanner(Scanner):
             files_scanned=len(scanned),
         )
 
-    def _run_batches(
+    def _scan_fresh(
+        self, context: ScanContext, files: list[str]
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any], list[ScanError]]:
+        """Both passes over the files the cache could not answer for; results trimmed."""
+        if not files:
+            return [], [], {}, []
+        raw, metrics, errors = self._run_shards(context, files, ignore_nosec=False)
+        with_nosec = [
+            f
+            for f in files
+            if metrics.get(f, {}).get("nosec") or metrics.get(f, {}).get("skipped_tests")
+        ]
+        suppressed: list[dict[str, Any]] = []
+        if with_nosec:
+            everything, _, more_errors = self._run_shards(context, with_nosec, ignore_nosec=True)
+            errors.extend(more_errors)
+            kept = {_identity(r) for r in raw}
+            suppressed = [r for r in everything if _identity(r) not in kept]
+        errors.sort(key=lambda e: (e.path or "", e.kind, e.reason))
+        return [_trim(r) for r in raw], [_trim(r) for r in suppressed], metrics, errors
+
+    def _run_shards(
         self, context: ScanContext, files: list[str], *, ignore_nosec: bool
     ) -> tuple[list[dict[str, Any]], dict[str, Any], list[ScanError]]:
+        """Bandit over the files, split into shards run side by side when the tree is big
+        enough (see shards()); each shard's process takes a CPU slot while it runs."""
         results: list[dict[str, Any]] = []
         metrics: dict[str, Any] = {}
         errors: list[ScanError] = []
-        for batch in _chunks(files, BATCH):
-            report = self._run_once(context, batch, ignore_nosec=ignore_nosec)
+        plan = shards(
+            context.root,
+            files,
+            SLOTS.count,
+            min_bytes=int(context.options.get("bandit_shard_bytes", SHARD_MIN_BYTES)),
+        )
+
+        def run(batch: list[str]) -> Any:
+            with SLOTS.slot():
+                return self._run_once(context, batch, ignore_nosec=ignore_nosec)
+
+        pool = ThreadPoolExecutor(max_workers=min(len(plan), SLOTS.count))
+        try:
+            reports = list(pool.map(run, plan))
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+        for report in reports:
             results.extend(report["results"])
             metrics.update({_rel(k): v for k, v in report["metrics"].items() if k != "_totals"})
             for item in report["errors"]:
@@ -258,13 +325,80 @@ def _pyproject_bandit(path: Path) -> dict[str, Any] | None:
     return table if isinstance(table, dict) else None
 
 
-def _identity(result: dict[str, Any]) -> tuple[Any, ...]:
-    return (
+def shards(root: Path, files: list[str], workers: int, *, min_bytes: int) -> list[list[str]]:
+    """The files split into bandit runs, largest first, shrinking towards the end.
+
+    Guided self-scheduling: each shard takes about 1/(2 x workers) of the bytes still left,
+    so early shards amortise bandit's start-up and the last ones are small enough that no
+    core waits long for another to finish. Files keep their order within a shard; shards
+    never exceed BATCH files (argv length)."""
+    sizes = [_size(root / f) for f in files]
+    total = sum(sizes)
+    if workers < 2 or total < min_bytes:
+        return [list(chunk) for chunk in _chunks(files, BATCH)]
+    floor = max(min_bytes, 1)  # no shard smaller than its start-up is worth
+    plan: list[list[str]] = []
+    current: list[str] = []
+    current_bytes = 0
+    left = total
+    goal = max(left // (2 * workers), floor)
+    for name, size in zip(files, sizes, strict=True):
+        current.append(name)
+        current_bytes += size
+        if current_bytes >= goal or len(current) >= BATCH:
+            plan.append(current)
+            left -= current_bytes
+            current, current_bytes = [], 0
+            goal = max(left // (2 * workers), floor)
+    if current:
+        plan.append(current)
+    return plan
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _config_digest(root: Path) -> str:
+    """What of the tree's bandit configuration changes bandit's per-file results."""
+    digest = hashlib.sha256()
+    for arg in bandit_config_args(root):
+        if arg.startswith("--"):
+            digest.update(arg.encode() + b"\0")
+        else:
+            try:
+                digest.update(Path(arg).read_bytes())
+            except OSError as exc:
+                raise ScannerFailure(
+                    "scanner.output", f"cannot read bandit settings from {arg}: {exc}"
+                ) from None
+    return digest.hexdigest()
+
+
+def _namespace(version: str, config: str) -> str:
+    return f"bandit|{version}|{config}|trim-v1"
+
+
+def _trim(result: dict[str, Any]) -> dict[str, Any]:
+    """What findings need of a result (the cache stores exactly this)."""
+    trimmed = {key: result[key] for key in KEPT_FIELDS if key in result}
+    trimmed["filename"] = _rel(str(result.get("filename")))
+    return trimmed
+
+
+def _identity(result: dict[str, Any]) -> str:
+    """Which result this is, to tell the nosec pass's extras apart. Serialised, because the
+    fields are not validated yet here and garbage (a list as line number) is unhashable."""
+    fields = (
         _rel(str(result.get("filename"))),
         result.get("test_id"),
         result.get("line_number"),
         result.get("col_offset"),
     )
+    return json.dumps(fields, sort_keys=True, default=repr)
 
 
 def _rel(name: str) -> str:

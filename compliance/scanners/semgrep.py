@@ -50,8 +50,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from compliance.cache import ResultCache
+from compliance.cache import ResultCache, group_by_file
 from compliance.findings import Finding, Location, Severity, bound_text, code_fingerprints
+from compliance.scanners.cpu import SLOTS
 from compliance.scanners.interface import (
     ScanContext,
     ScanError,
@@ -136,14 +137,13 @@ class SemgrepScanner(Scanner):
         if not files:
             return ScannerResult(self.name, _version_label(self.version(), rules))
         tool = find_tool("semgrep")
-        cache = (
-            ResultCache.open_default() if context.options.get("cache", True) else ResultCache(None)
+        cached = ResultCache.for_scan(context.options).lookup(
+            tool, context.root, files, lambda v: _namespace(v, rules, context)
         )
-        digests = cache.digests(context.root, files)
-        known = cache.known_version(tool)
-        hits = cache.get(_namespace(known, rules, context), digests) if known else {}
-        todo = [f for f in files if f not in hits]
-        fresh = self._scan_fresh(context, rules, todo)
+        hits = cached.hits
+        todo = cached.todo(files)
+        with SLOTS.slot(wait=False):
+            fresh = self._scan_fresh(context, rules, todo)
         errors = list(fresh.errors)
         failed = fresh.failed_paths
         scanned = fresh.scanned | set(hits)
@@ -158,20 +158,18 @@ class SemgrepScanner(Scanner):
             for path in files
             if path not in scanned and path not in failed
         )
-        version = fresh.version or known or self.version()
-        if fresh.version and cache.enabled:
-            cache.remember_version(tool, fresh.version)
-            if not any(e.path not in todo for e in fresh.errors):  # no run-wide error
-                clean: dict[str, dict[str, list[Any]]] = {
-                    f: {"results": [], "suppressed": []}
-                    for f in todo
-                    if f in fresh.scanned and f not in failed
-                }
-                for kind, items in (("results", fresh.results), ("suppressed", fresh.suppressed)):
-                    for item in items:
-                        if item["path"] in clean:
-                            clean[item["path"]][kind].append(item)
-                cache.put(_namespace(fresh.version, rules, context), digests, clean)
+        version = fresh.version or cached.version or self.version()
+        if fresh.version and not any(e.path not in todo for e in fresh.errors):
+            # no run-wide error: every file semgrep scanned without an error is reusable
+            cached.store(
+                fresh.version,
+                group_by_file(
+                    (f for f in todo if f in fresh.scanned and f not in failed),
+                    "path",
+                    results=fresh.results,
+                    suppressed=fresh.suppressed,
+                ),
+            )
         results = fresh.results + [r for hit in hits.values() for r in hit["results"]]
         suppressed = fresh.suppressed + [r for hit in hits.values() for r in hit["suppressed"]]
         findings = self._findings(context, rules, results, suppressed)
@@ -238,8 +236,9 @@ class SemgrepScanner(Scanner):
             "--max-target-bytes=0",
             f"--timeout={context.options.get('rule_timeout', RULE_TIMEOUT)}",
         ]
-        if context.options.get("jobs"):
-            argv.append(f"--jobs={int(context.options['jobs'])}")
+        jobs = _jobs(context.options)
+        if jobs:
+            argv.append(f"--jobs={jobs}")
         if disable_nosem:
             argv.append("--disable-nosem")
         for rule_file in rules.files:
@@ -349,6 +348,14 @@ class SemgrepScanner(Scanner):
                 )
             )
         return findings
+
+
+def _jobs(options: Mapping[str, Any]) -> int | None:
+    """Semgrep's `--jobs`: the policy's choice, else 1 while other scanners share the cores
+    (see cpu.py: its domains stall when oversubscribed), else semgrep's own default."""
+    if options.get("jobs"):
+        return int(options["jobs"])
+    return 1 if int(options.get("concurrent_scanners", 1)) > 1 else None
 
 
 def _severity(metadata: Mapping[str, Any], semgrep: Any, unknown: Severity) -> Severity:

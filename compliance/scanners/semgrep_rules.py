@@ -27,6 +27,9 @@ from pathspec import PathSpec
 from compliance.paths import shipped_policy
 from compliance.scanners.interface import ScannerFailure
 
+# libyaml's safe loader when present: the shipped packs parse ~10x faster than in pure Python
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 RULE_SUFFIXES = (".yml", ".yaml")
 TEST_SUFFIXES = (".test.yml", ".test.yaml", ".fixed.yml", ".fixed.yaml")
 ANY_FILE = frozenset({"generic", "regex", "none"})
@@ -150,7 +153,7 @@ def _expand(locations: Iterable[Path]) -> list[Path]:
 
 def _read_rules(path: Path, data: bytes) -> list[Rule]:
     try:
-        doc = yaml.safe_load(data)
+        doc = yaml.load(data, Loader=_LOADER)  # noqa: S506 - a safe loader, C when built
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
