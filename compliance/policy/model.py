@@ -55,6 +55,10 @@ class ScannerSettings(Strict):
     """semgrep: rule files or folders, relative to the policy file (default: the shipped pack)."""
 
 
+# shared (the model is frozen): the gate asks for a scanner's settings once per finding
+_NO_SCANNER_SETTINGS = ScannerSettings()
+
+
 class ReportSettings(Strict):
     min_severity: SeverityField = Severity.INFO
 
@@ -94,7 +98,7 @@ class Policy(Strict):
     """Host policy files `compliance audit` uses without --policy, relative to this file."""
 
     def scanner(self, name: str) -> ScannerSettings:
-        return self.per_scanner.get(name, ScannerSettings())
+        return self.per_scanner.get(name, _NO_SCANNER_SETTINGS)
 
     def fail_on(self, scanner: str) -> Severity:
         return self.scanner(scanner).fail_on or self.gate.fail_on
