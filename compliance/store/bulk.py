@@ -45,18 +45,7 @@ class BulkWriter:
         convert = self._converter(table, column)
         if convert is None:
             return _identity
-        memo: dict[Any, Any] = {}
-
-        def cached(value: Any) -> Any:
-            try:
-                return memo[value]
-            except KeyError:
-                memo[value] = result = convert(list(value) if isinstance(value, tuple) else value)
-                return result
-            except TypeError:  # unhashable (a dict): convert each time
-                return convert(value)
-
-        return cached
+        return _memoised(lambda value: convert(list(value) if isinstance(value, tuple) else value))
 
     def converters(self, table: Table, columns: Sequence[str]) -> list[Convert]:
         return [self.storage(table, c) for c in columns]
@@ -176,6 +165,23 @@ class BulkWriter:
             cursor.execute(sql.SQL("DROP TABLE {}").format(scratch))
 
 
+def _memoised(convert: Convert) -> Convert:
+    """`convert`, remembering its result per distinct hashable value (unhashable ones, such
+    as dicts, are converted each time)."""
+    memo: dict[Any, Any] = {}
+
+    def cached(value: Any) -> Any:
+        try:
+            return memo[value]
+        except KeyError:
+            memo[value] = result = convert(value)
+            return result
+        except TypeError:
+            return convert(value)
+
+    return cached
+
+
 def _identity(value: Any) -> Any:
     return value
 
@@ -199,13 +205,4 @@ def loader(column: ColumnElement[Any], dialect: Dialect) -> Convert:
     process = column.type.dialect_impl(dialect).result_processor(dialect, None)
     if process is None:
         return _identity
-    memo: dict[Any, Any] = {}
-
-    def cached(value: Any) -> Any:
-        try:
-            return memo[value]
-        except KeyError:
-            memo[value] = result = process(value)
-            return result
-
-    return cached
+    return _memoised(process)
