@@ -103,3 +103,11 @@ def test_states_decide_installed_and_absent(tmp_path: Path) -> None:
     assert verdict(output, name="purged", state="absent") is CheckStatus.PASS
     assert verdict(output, name="okpkg", min_version="1:2.0-1") is CheckStatus.PASS
     assert verdict(output, name="okpkg", min_version="1:2.0-2") is CheckStatus.FAIL
+
+
+def test_an_empty_or_unreadable_package_list_is_an_error_not_absent() -> None:
+    """A query that listed nothing (an empty status file, a format awk did not recognise)
+    says nothing about the host: `absent` must not pass on it."""
+    for output in ("dpkg\n", "dpkg\nnot a package line\n", "rpm\n"):
+        assert verdict(output, name="telnetd", state="absent") is CheckStatus.ERROR
+        assert verdict(output, name="telnetd") is CheckStatus.ERROR

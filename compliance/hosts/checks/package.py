@@ -159,6 +159,15 @@ class Package(CheckKind[PackageParams]):
         if result.truncated:
             return Verdict(CheckStatus.ERROR, "", expected, "package list larger than the limit")
         manager, database = _installed(result.output)
+        if not database:
+            # every real host has packages (dpkg itself, coreutils): an empty list means the
+            # query read nothing usable, and must not let "absent" checks pass
+            return Verdict(
+                CheckStatus.ERROR,
+                "",
+                expected,
+                f"the {manager or 'package'} query listed no installed package at all",
+            )
         present = {n: database[n] for n in params.name if n in database}
         observed = ", ".join(_describe(n, p) for n, p in present.items())
         observed = observed or f"{names} not installed"
