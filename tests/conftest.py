@@ -12,10 +12,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 # Rule: no network but loopback. Any pip-audit run a test did not point at its own mirror
 # goes to a closed loopback port and fails closed, instead of reaching api.osv.dev.
 os.environ.setdefault("COMPLIANCE_OSV_URL", "http://127.0.0.1:9/v1/query")
+
+# The property tests draw the same examples on every run by default, so a landing is never
+# refused for an input nobody has seen before; `HYPOTHESIS_PROFILE=explore` draws fresh ones
+# (run it when touching a parser, and pin what it finds with @example).
+hypothesis_settings.register_profile("repeatable", derandomize=True)
+hypothesis_settings.register_profile("explore", derandomize=False)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 
 @dataclass

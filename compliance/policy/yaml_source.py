@@ -45,7 +45,7 @@ class YamlDocument:
         return self.lines.get((), 1)
 
     def problem(self, key: Sequence[str | int], message: str) -> str:
-        dotted = ".".join(str(part) for part in key) or "(top level)"
+        dotted = ".".join(_printable(part) for part in key) or "(top level)"
         return f"{self.path}:{self.line_of(key)}: {dotted}: {message}"
 
     def validation_problems(self, error: ValidationError, prefix: Key = ()) -> list[str]:
@@ -54,6 +54,13 @@ class YamlDocument:
             loc = prefix + tuple(part for part in item["loc"] if not _is_pydantic_tag(part))
             problems.append(self.problem(loc, _friendly(item)))
         return problems
+
+
+def _printable(part: str | int) -> str:
+    """A key as written, quoted when it holds a newline or other control character, so a
+    problem stays one line at the terminal."""
+    text = str(part)
+    return text if text.isprintable() else repr(text)
 
 
 def _is_pydantic_tag(part: Any) -> bool:
