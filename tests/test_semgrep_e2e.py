@@ -241,7 +241,7 @@ def test_result_cache_rescans_only_what_changed(tmp_path: Path) -> None:
     cold = scan(root, db, env=env)
     assert cold.exit_code == 1, cold.output
     cold_findings = findings()
-    assert log.read_text().count("scan --json") >= 1
+    assert log.read_text().count(" --json ") >= 1
     log.write_text("")
 
     warm = scan(root, db, env=env)
@@ -253,7 +253,7 @@ def test_result_cache_rescans_only_what_changed(tmp_path: Path) -> None:
     (root / "deploy" / "install.sh").write_text("#!/bin/sh\necho fixed\n")
     changed = scan(root, db, env=env)
     assert changed.exit_code == 1, changed.output
-    calls = [line for line in log.read_text().splitlines() if "scan --json" in line]
+    calls = [line for line in log.read_text().splitlines() if " --json " in line]
     assert calls and all(line.endswith("-- deploy/install.sh") for line in calls)
     assert findings() == [f for f in cold_findings if f[0] != "pipeline-curl-pipe-shell"]
 
@@ -267,3 +267,54 @@ def test_errors_are_never_cached(tmp_path: Path) -> None:
         result = scan(root, tmp_path / "c.db")
         assert result.exit_code == 2, result.output
         assert "broken.py" in result.stderr
+
+
+def test_sshd_fragments_are_found_at_any_depth(tmp_path: Path) -> None:
+    """`sshd_config.d/*` in a rule's paths matches under any folder, as semgrep reads it."""
+    root = write(
+        tmp_path / "tree",
+        {"etc/ssh/sshd_config.d/50-root.conf": "PermitRootLogin yes\n", "app.py": "x = 1\n"},
+    )
+    result = scan(root, tmp_path / "c.db")
+    assert result.exit_code == 1, result.output
+    found = json.loads(run("findings", "--db", str(tmp_path / "c.db"), "--json").output)
+    assert ("sshd-permit-root-login", "etc/ssh/sshd_config.d/50-root.conf") in {
+        (f["rule_id"], f["path"]) for f in found
+    }
+
+
+def test_own_rules_may_share_lists_through_yaml_aliases(tmp_path: Path) -> None:
+    """Rule authors share `paths:` lists with anchors; semgrep's OCaml CLI does not follow
+    aliases, so the gate hands it the rules resolved. Both rules must run on both files."""
+    root = write(
+        tmp_path / "tree",
+        {"conf/sub/a.txt": "BAD here\n", "deep/conf/sub/b.txt": "BAD there\n", "c.txt": "BAD\n"},
+    )
+    rules = write(
+        tmp_path / "rules",
+        {
+            "shared.yml": """
+                rules:
+                  - id: first
+                    languages: [regex]
+                    severity: ERROR
+                    message: bad
+                    paths: {include: &conf ["conf/sub/*.txt"]}
+                    pattern-regex: BAD
+                  - id: second
+                    languages: [regex]
+                    severity: WARNING
+                    message: bad too
+                    paths: {include: *conf}
+                    pattern-regex: BAD
+                """,
+        },
+    )
+    result = scan(root, tmp_path / "c.db", f"per_scanner:\n  semgrep:\n    rules: ['{rules}']\n")
+    assert result.exit_code == 1, result.output
+    found = json.loads(run("findings", "--db", str(tmp_path / "c.db"), "--json").output)
+    assert {(f["rule_id"], f["path"]) for f in found} == {
+        (rule, path)
+        for rule in ("first", "second")
+        for path in ("conf/sub/a.txt", "deep/conf/sub/b.txt")
+    }

@@ -2,15 +2,18 @@
 
 Every rule file `policies/semgrep/<name>.yml` has test targets `tests/semgrep_rules/<name>.*`
 whose `# ruleid:` / `# ok:` annotations say exactly which lines the rule must and must not
-report. `semgrep --test` checks both directions; the tests here also make sure no rule goes
-without a true- and a false-positive case, and that every rule carries the metadata the
-findings and reports rely on.
+report. `semgrep --test` checks both directions with semgrep's Python CLI; the same annotations
+are checked again through our scanner, which runs semgrep's OCaml CLI on the resolved
+config (the engine the gate uses; it has no `--test` for this layout). The tests here also
+make sure no rule goes without a true- and a false-positive case, and that every rule
+carries the metadata the findings and reports rely on.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -18,7 +21,9 @@ import pytest
 import yaml
 
 from compliance.paths import shipped_policy
+from compliance.scanners.interface import ScanContext
 from compliance.scanners.process import find_tool
+from compliance.scanners.semgrep import SemgrepScanner
 
 RULES_DIR = shipped_policy("semgrep")
 TARGETS_DIR = Path(__file__).parent / "semgrep_rules"
@@ -69,6 +74,45 @@ def test_semgrep_test_mode_passes_for_every_rule_file() -> None:
     passed = re.search(r"(\d+)/(\d+): ✓ All tests passed", output)
     assert passed, output[-3000:]
     assert int(passed.group(1)) == int(passed.group(2)) == len(_rules())
+
+
+def _expected_lines(target: Path) -> dict[str, set[tuple[int, str]]]:
+    """semgrep --test's reading: an annotation on a comment line of its own is about the
+    next line, one after code is about its own line."""
+    found: dict[str, set[tuple[int, str]]] = {"ruleid": set(), "ok": set()}
+    for number, line in enumerate(target.read_text().splitlines(), start=1):
+        for kind, ids in ANNOTATION.findall(line):
+            about = number + 1 if line.lstrip().startswith("#") else number
+            found[kind].update((about, i.strip()) for i in ids.split(",") if i.strip())
+    return found
+
+
+@pytest.mark.e2e
+def test_annotations_hold_through_the_gates_own_semgrep_run(tmp_path: Path) -> None:
+    root = tmp_path / "targets"
+    shutil.copytree(TARGETS_DIR, root)
+    files = tuple(sorted(p.name for p in root.iterdir()))
+    result = SemgrepScanner().scan(
+        ScanContext(root=root, files=files, timeout=600, options={"cache": False})
+    )
+    assert result.errors == ()
+    assert result.files_scanned == result.files_requested == len(files)
+    pack_of = {rule["id"]: path.stem for path, rule in _rules()}
+    reported = {
+        (f.location.path, f.location.start_line, f.rule_id)
+        for f in result.findings
+        if not f.suppressed
+    }
+    checked = 0
+    for name in files:
+        stem = name.split(".", 1)[0]
+        expected = _expected_lines(root / name)
+        own = {(line, rule) for path, line, rule in reported if path == name}
+        own = {(line, rule) for line, rule in own if pack_of.get(rule) == stem}
+        assert own == expected["ruleid"], name
+        assert not own & expected["ok"], name
+        checked += len(expected["ruleid"]) + len(expected["ok"])
+    assert checked >= 2 * len(_rules())
 
 
 @pytest.mark.parametrize("path", _rule_files(), ids=lambda p: p.name)

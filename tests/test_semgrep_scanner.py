@@ -48,6 +48,18 @@ def test_rule_errors_are_crashes_naming_the_rule_and_file() -> None:
     )
     assert parse.kind == "scanner.crash"
     assert "broken-pattern" in parse.reason
+    assert "Invalid pattern for Python" in parse.reason  # the line after "...rule X:"
+    resolved = _scan_error(
+        {
+            "type": "Rule parse error",
+            "rule_id": "no-message",
+            "message": "Rule parse error in rule no-message:\n Missing required field message",
+            "spans": [{"file": "/tmp/compliance-semgrep-x/rules.json", "start": {"line": 1}}],
+        },
+        {"no-message": Path("rules/own.yml")}.get,
+    )
+    assert resolved.path == "rules/own.yml"  # the author's file, not our resolved config
+    assert "Missing required field message" in resolved.reason
     schema = _scan_error(
         {
             "code": 4,

@@ -10,12 +10,17 @@ We read the rule files ourselves for three reasons semgrep's JSON cannot serve:
 - redaction: rules marked `metadata.secret: true` match a secret, and their findings must
   never carry it in clear text (see `redact.py`);
 - provenance: the digest of the rule files is stored with the tool version, so a stored scan
-  says which rules produced it (and a result cache can key on it).
+  says which rules produced it (and a result cache can key on it);
+- one resolved config: semgrep's OCaml front end (`semgrep.py` runs it) does not follow YAML
+  anchors and aliases (`include: *docker_files` reads as "expected a list"), which rule
+  authors use to share source and path lists. We hand semgrep the rules as we read them,
+  aliases expanded, in one JSON document (`RuleSet.config_json`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -86,6 +91,10 @@ class RuleSet:
     files: tuple[Path, ...]
     rules: tuple[Rule, ...]
     digest: str
+    entries: tuple[dict[str, Any], ...] = ()
+    """The rules as read (aliases expanded), in file order."""
+    sources: tuple[tuple[str, Path], ...] = ()
+    """Which file each rule id came from, to name it in semgrep's errors."""
 
     def targets(self, files: Iterable[str]) -> list[str]:
         """The files at least one rule applies to, in the given order."""
@@ -94,6 +103,14 @@ class RuleSet:
     @property
     def secret_rules(self) -> frozenset[str]:
         return frozenset(rule.id for rule in self.rules if rule.secret)
+
+    def config_json(self) -> str:
+        """Every rule in one semgrep config. YAML values JSON lacks (a date in metadata)
+        become their text; semgrep does not interpret metadata."""
+        return json.dumps({"rules": list(self.entries)}, default=str)
+
+    def source_of(self, rule_id: str) -> Path | None:
+        return dict(self.sources).get(rule_id)
 
 
 def default_rule_locations() -> list[Path]:
@@ -104,11 +121,16 @@ def load_rule_set(locations: Sequence[str | Path]) -> RuleSet:
     """Expand folders to rule files and read every rule; a problem names file and line."""
     files = _expand(Path(loc) for loc in (locations or default_rule_locations()))
     rules: list[Rule] = []
+    entries: list[dict[str, Any]] = []
+    sources: list[tuple[str, Path]] = []
     digest = hashlib.sha256()
     for path in files:
         data = path.read_bytes()
         digest.update(path.name.encode() + b"\0" + hashlib.sha256(data).digest())
-        rules.extend(_read_rules(path, data))
+        for rule, entry in _read_rules(path, data):
+            rules.append(rule)
+            entries.append(entry)
+            sources.append((rule.id, path))
     if not rules:
         raise ScannerFailure(
             "scanner.crash",
@@ -124,7 +146,9 @@ def load_rule_set(locations: Sequence[str | Path]) -> RuleSet:
                 "rule files (they are the finding's rule_id and part of its fingerprint)",
             )
         seen.add(rule.id)
-    return RuleSet(tuple(files), tuple(rules), digest.hexdigest())
+    return RuleSet(
+        tuple(files), tuple(rules), digest.hexdigest(), tuple(entries), tuple(sources)
+    )
 
 
 def _expand(locations: Iterable[Path]) -> list[Path]:
@@ -151,7 +175,7 @@ def _expand(locations: Iterable[Path]) -> list[Path]:
     return found
 
 
-def _read_rules(path: Path, data: bytes) -> list[Rule]:
+def _read_rules(path: Path, data: bytes) -> list[tuple[Rule, dict[str, Any]]]:
     try:
         doc = yaml.load(data, Loader=_LOADER)  # noqa: S506 - a safe loader, C when built
     except yaml.YAMLError as exc:
@@ -169,7 +193,7 @@ def _read_rules(path: Path, data: bytes) -> list[Rule]:
             "scanner.crash",
             f"{path}: a semgrep rule file must be a mapping with a 'rules:' list",
         )
-    return [_rule(path, i, entry) for i, entry in enumerate(entries)]
+    return [(_rule(path, i, entry), entry) for i, entry in enumerate(entries)]
 
 
 def _rule(path: Path, index: int, entry: Any) -> Rule:
@@ -201,11 +225,23 @@ def _rule(path: Path, index: int, entry: Any) -> Rule:
 
 
 def _spec(patterns: Any) -> PathSpec | None:  # type: ignore[type-arg]
+    """A rule's `paths:` list as semgrep 1.x reads it: a pattern matches at any depth unless
+    it starts with `/`, even with a `/` inside (`sshd_config.d/*` matches
+    `etc/ssh/sshd_config.d/a.conf`, where gitignore would anchor it). Reading it the
+    gitignore way would hand semgrep fewer files than the rule covers."""
     if not patterns:
         return None
     if isinstance(patterns, str):
         patterns = [patterns]
-    return PathSpec.from_lines("gitignore", [str(p) for p in patterns])
+    return PathSpec.from_lines("gitignore", [_unanchored(str(p)) for p in patterns])
+
+
+def _unanchored(pattern: str) -> str:
+    if pattern.startswith("!"):
+        return "!" + _unanchored(pattern[1:])
+    if pattern.startswith(("/", "**/")) or "/" not in pattern.rstrip("/"):
+        return pattern
+    return "**/" + pattern
 
 
 def _language_matches(language: str, path: str) -> bool:
