@@ -12,6 +12,9 @@ read exactly the same files. Prints wall time and peak memory (whole process tre
                   --disable-version-check --timeout=30 --max-target-bytes=0 DIR
                   (the rule timeout and size limit our scanner uses, so both do the same
                   work; semgrep's default --jobs), and the same with --jobs 1
+- semgrep's OCaml CLI alone (`--experimental`, the engine `compliance scan` runs, on the
+                  same rules resolved into one config): not what people type, so not the
+                  target's baseline, but the stricter comparison is printed too
 - the two one after the other (the sum), with semgrep's default jobs and with the faster
 - compliance scan: cold (empty cache), warm (nothing changed), after changing the content
   of one file
@@ -47,6 +50,7 @@ from _measure import Measured  # noqa: E402
 from _measure import measure as _wall_and_memory  # noqa: E402
 
 from compliance.paths import shipped_policy  # noqa: E402
+from compliance.scanners.semgrep_rules import load_rule_set  # noqa: E402
 
 SKIP_DIRS = {"site-packages", "__pycache__", "test", "tests", ".git", ".venv", "node_modules"}
 QUICK = ["email", "http", "json", "logging", "urllib", "xml", "asyncio", "tarfile.py"]
@@ -183,10 +187,24 @@ def main() -> int:
         show("semgrep alone (default --jobs)", semgrep, semgrep_errors(work / "semgrep.json"))
         semgrep1 = measure([*semgrep_cmd, "--jobs", "1"], env=env)
         show("semgrep alone --jobs 1", semgrep1, semgrep_errors(work / "semgrep.json"))
+        resolved = work / "rules.json"
+        resolved.write_text(load_rule_set([]).config_json())
+        ocaml_cmd = [
+            *semgrep_cmd[:2],
+            "--experimental",
+            "--project-root",
+            str(tree),
+            "--config",
+            str(resolved),
+            *semgrep_cmd[4:],
+        ]
+        ocaml = measure(ocaml_cmd, env=env)
+        show("semgrep OCaml CLI alone", ocaml, semgrep_errors(work / "semgrep.json"))
         sequential = bandit.seconds + semgrep.seconds
         best = bandit.seconds + min(semgrep.seconds, semgrep1.seconds)
         print(f"  {'bandit + semgrep (default jobs), sum':<38} {sequential:7.1f} s")
         print(f"  {'bandit + semgrep (faster jobs), sum':<38} {best:7.1f} s")
+        print(f"  {'bandit + semgrep OCaml CLI, sum':<38} {bandit.seconds + ocaml.seconds:7.1f} s")
 
         print("compliance scan:")
         db = work / "store.db"
@@ -216,6 +234,13 @@ def main() -> int:
         print(verdict("cold / (bandit + semgrep sequential)", cold.seconds / sequential, 0.6))
         print(
             verdict("cold / (bandit + semgrep -j1 if faster) [stricter]", cold.seconds / best, 0.6)
+        )
+        print(
+            verdict(
+                "cold / (bandit + semgrep OCaml CLI) [stricter]",
+                cold.seconds / (bandit.seconds + ocaml.seconds),
+                0.6,
+            )
         )
         print(verdict("warm / cold", warm.seconds / cold.seconds, 0.05))
         print(verdict("one file changed / cold", one.seconds / cold.seconds, 0.10))

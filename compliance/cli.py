@@ -20,7 +20,6 @@ from typing import Any, TypeVar
 
 import click
 
-from compliance.advisories import AdvisoryDbError, AdvisoryIndex, MirrorServer
 from compliance.code_scan import CodeScanRequest, run_code_scan
 from compliance.policy import ConfigError, Waiver, append_waiver, load_policy, load_waivers
 from compliance.render.options import DEFAULT_GITLAB_SCHEMA, RenderOptions
@@ -642,6 +641,8 @@ def advisories_serve(db: Path, port: int, host: str, cache_dir: Path | None, ver
       compliance advisories serve advisory-database/vulns --port 8765
       pip-audit -s osv --osv-url http://127.0.0.1:8765/v1/query -r requirements.txt
     """
+    from compliance.advisories import AdvisoryDbError, AdvisoryIndex, MirrorServer
+
     try:
         index = AdvisoryIndex.open(db, cache_dir)
     except AdvisoryDbError as exc:

@@ -12,7 +12,7 @@ from compliance.gate import GateInput, judge
 from compliance.policy import Policy
 from compliance.scanners.interface import ScanError
 from compliance.store import ScanMeta, ScanOutcome, Store, StoreError
-from compliance.store.migrate import head_revision
+from compliance.store.migrate import HEAD_REVISION, head_revision
 from compliance.store.models import HostCheckRecord
 from tests.conftest import run_cli, write_tree
 
@@ -129,6 +129,12 @@ def test_reopening_the_store_keeps_data_and_schema(store_url):
     with create_engine(store_url).connect() as conn:
         revision = conn.execute(text("select version_num from alembic_version")).scalar()
     assert revision == head_revision()
+
+
+def test_head_revision_constant_names_the_newest_migration():
+    """Opening a store skips Alembic when the database is at HEAD_REVISION: a migration
+    added without moving the constant would never run."""
+    assert head_revision() == HEAD_REVISION
 
 
 def test_database_from_a_newer_release_is_refused(store_url):

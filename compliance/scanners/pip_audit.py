@@ -37,7 +37,7 @@ from urllib.parse import quote, urlsplit
 
 from packaging.version import InvalidVersion, Version
 
-from compliance.advisories import AdvisoryDbError, AdvisoryIndex, running_mirror
+from compliance.advisories.loader import AdvisoryDbError
 from compliance.advisories.matching import fixed_versions
 from compliance.advisories.severity import record_severity
 from compliance.findings import Finding, Location, Severity, bound_text, fingerprint
@@ -218,6 +218,8 @@ def _advisory_service(options: Mapping[str, Any]) -> Iterator[str]:
             settings.get("osv_url") or os.environ.get("COMPLIANCE_OSV_URL") or DEFAULT_OSV_URL
         )
         return
+    from compliance.advisories import AdvisoryIndex, running_mirror  # only with a local db
+
     try:
         index = AdvisoryIndex.open(Path(db))
     except AdvisoryDbError as exc:
