@@ -119,6 +119,16 @@ class ResultCache:
         )
         return str(row) if row is not None else None
 
+    def tool_version(self, tool_path: str, probe: Callable[[], str]) -> str:
+        """The executable's version, asking it (`probe`, a `--version` run: ~1 s for a
+        Python tool) only when this executable was never asked before."""
+        known = self.known_version(tool_path)
+        if known:
+            return known
+        version = probe()
+        self.remember_version(tool_path, version)
+        return version
+
     def remember_version(self, tool_path: str, version: str) -> None:
         self._put(
             "INSERT OR REPLACE INTO tool VALUES (?, ?)", executable_identity(tool_path), version

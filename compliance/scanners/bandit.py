@@ -76,7 +76,7 @@ class BanditScanner(Scanner):
         files = list(context.files)
         tool = find_tool("bandit")
         cache = ResultCache.for_scan(context.options)
-        version = cache.known_version(tool) or self.version()
+        version = cache.tool_version(tool, self.version)
         config = _config_digest(context.root)
         cached = cache.lookup(
             tool, context.root, files, lambda v: _namespace(v, config), version=version

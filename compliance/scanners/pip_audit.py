@@ -40,6 +40,7 @@ from packaging.version import InvalidVersion, Version
 from compliance.advisories.loader import AdvisoryDbError
 from compliance.advisories.matching import fixed_versions
 from compliance.advisories.severity import record_severity
+from compliance.cache import ResultCache
 from compliance.findings import Finding, Location, Severity, bound_text, fingerprint
 from compliance.scanners.dependency_files import Pin, is_dependency_file, parse_source
 from compliance.scanners.interface import (
@@ -91,7 +92,8 @@ class PipAuditScanner(Scanner):
         return words[-1]
 
     def scan(self, context: ScanContext) -> ScannerResult:
-        version = self.version()
+        tool = find_tool("pip-audit")
+        version = ResultCache.for_scan(context.options).tool_version(tool, self.version)
         settings = context.options.get("dependencies") or {}
         errors: list[ScanError] = []
         pins: list[Pin] = []

@@ -148,12 +148,13 @@ class SemgrepScanner(Scanner):
     def scan(self, context: ScanContext) -> ScannerResult:
         rules = load_rule_set(list(context.options.get("rules") or ()))
         files = rules.targets(context.files)
-        if not files:
-            return ScannerResult(self.name, _version_label(self.version(), rules))
         tool = find_tool("semgrep")
-        cached = ResultCache.for_scan(context.options).lookup(
-            tool, context.root, files, lambda v: _namespace(v, rules, context)
-        )
+        cache = ResultCache.for_scan(context.options)
+        if not files:
+            return ScannerResult(
+                self.name, _version_label(cache.tool_version(tool, self.version), rules)
+            )
+        cached = cache.lookup(tool, context.root, files, lambda v: _namespace(v, rules, context))
         hits = cached.hits
         todo = cached.todo(files)
         with SLOTS.slot(wait=False):
@@ -172,7 +173,7 @@ class SemgrepScanner(Scanner):
             for path in files
             if path not in scanned and path not in failed
         )
-        version = fresh.version or cached.version or self.version()
+        version = fresh.version or cached.version or cache.tool_version(tool, self.version)
         if fresh.version and not any(e.path not in todo for e in fresh.errors):
             # no run-wide error: every file semgrep scanned without an error is reusable
             cached.store(

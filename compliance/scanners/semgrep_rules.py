@@ -97,8 +97,17 @@ class RuleSet:
     """Which file each rule id came from, to name it in semgrep's errors."""
 
     def targets(self, files: Iterable[str]) -> list[str]:
-        """The files at least one rule applies to, in the given order."""
-        return [f for f in files if any(rule.applies_to(f) for rule in self.rules)]
+        """The files at least one rule applies to, in the given order. Rules without path
+        filters are asked first, and each distinct filter once: most rules share their
+        filters, and a rule for every text file answers for all files at once."""
+        distinct = {
+            (rule.languages, _patterns(rule.include), _patterns(rule.exclude)): rule
+            for rule in self.rules
+        }
+        order = sorted(
+            distinct.values(), key=lambda r: (r.include is not None, r.exclude is not None)
+        )
+        return [f for f in files if any(rule.applies_to(f) for rule in order)]
 
     @property
     def secret_rules(self) -> frozenset[str]:
@@ -242,6 +251,12 @@ def _unanchored(pattern: str) -> str:
     if pattern.startswith(("/", "**/")) or "/" not in pattern.rstrip("/"):
         return pattern
     return "**/" + pattern
+
+
+def _patterns(spec: PathSpec | None) -> tuple[str, ...]:  # type: ignore[type-arg]
+    if spec is None:
+        return ()
+    return tuple(str(getattr(p, "pattern", p)) for p in spec.patterns)
 
 
 def _language_matches(language: str, path: str) -> bool:
