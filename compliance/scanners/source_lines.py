@@ -9,6 +9,7 @@ from pathlib import Path
 class SourceLines:
     def __init__(self, root: Path):
         self.root = root
+        self._resolved_root = root.resolve()
         self._cache: dict[str, list[str]] = {}
 
     def lines(self, path: str) -> list[str]:
@@ -17,7 +18,7 @@ class SourceLines:
             try:
                 full = (self.root / path).resolve()
                 # a tool's path never takes evidence from outside the tree being scanned
-                if full.is_relative_to(self.root.resolve()):
+                if full.is_relative_to(self._resolved_root):
                     text = full.read_text(encoding="utf-8", errors="replace")
             except (OSError, ValueError):
                 pass
