@@ -18,9 +18,10 @@ path): they skip any watchdog, which saves forks.
 
 Cost on the target is forks and execs (a `timeout`, an `sh -c` and a `head` per section
 were ~5 ms of CPU each, most of a host's audit). So contained sections that may safely
-run twice (`rerunnable`, the default: checks only read) and have the same budget share
-ONE watchdog: one `timeout` and one `head` for the whole group, each member still in its
-own subshell. If the group finishes within the budget, every member did too. If it does
+run twice (`rerunnable`, the default: checks only read) and have the same budget (or a
+`group_budget` as short) share ONE watchdog: one `timeout` and one `head` for the whole
+group, each member still in its own subshell. If the group finishes within the budget,
+every member did too. If it does
 not (a hung NFS stat, a flood of output), the members that finished keep their results and
 the others are marked `retry`: `run_batch` runs them again, each alone under its own
 `timeout` and `head`, exactly as a lone section always runs. So every section still gets
@@ -112,6 +113,10 @@ class Section:
     rerunnable: bool = True
     """Safe to run twice (it only reads): may share a watchdog with other sections and run
     again alone if that group overruns. False: always runs alone under its own watchdog."""
+    group_budget: float | None = None
+    """A shorter budget under which this section may share a watchdog group: for a section
+    that normally finishes well within it but gets a longer `budget` as a safety margin
+    (the package list). If the group overruns, it runs again alone with its full budget."""
 
     @property
     def key(self) -> str:
@@ -162,6 +167,7 @@ class Batch:
                 section.contained,
                 section.isolated or known.isolated,
                 section.rerunnable and known.rerunnable,
+                _longer(section.group_budget, known.group_budget),
             )
         self._sections[key] = section
         return key
@@ -180,16 +186,17 @@ class Batch:
     def groups(self) -> list[tuple[float, list[int]]]:
         """(shared budget, member indices) for every watchdog group of two or more.
 
-        Members share a budget exactly (rounded up to whole seconds as `timeout` takes
-        it), so finishing within the group's budget means each member finished within its
-        own. Groups are split so one group's output limit stays modest.
+        A group's budget (whole seconds, as `timeout` takes it) is never longer than any
+        member's own, so finishing within it means each member finished within its own;
+        a member whose own budget is longer (`group_budget`) gets it when run again alone.
+        Groups are split so one group's output limit stays modest.
         """
         by_budget: dict[int, list[list[int]]] = {}
         sizes: dict[int, int] = {}
         for index, section in enumerate(self._sections.values()):
             if not (section.contained and section.rerunnable):
                 continue
-            budget = max(1, math.ceil(section.budget))
+            budget = max(1, math.ceil(_group_budget(section)))
             chunks = by_budget.setdefault(budget, [[]])
             if chunks[-1] and sizes.get(budget, 0) + section.limit > GROUP_LIMIT:
                 chunks.append([])
@@ -329,6 +336,17 @@ class Batch:
         return header, results
 
 
+def _group_budget(section: Section) -> float:
+    if section.group_budget is None:
+        return section.budget
+    return min(section.budget, section.group_budget)
+
+
+def _longer(a: float | None, b: float | None) -> float | None:
+    """Merged sections: no group budget if either has none, else the longer one."""
+    return None if a is None or b is None else max(a, b)
+
+
 def _group_problem(status: str | None, budget: float, size: int) -> str:
     if status is None:
         return f"the output of its group of {size} checks was cut off at the group's limit"
@@ -337,7 +355,7 @@ def _group_problem(status: str | None, budget: float, size: int) -> str:
     return f"its group of {size} checks stopped early (exit status {status or 'unknown'})"
 
 
-GROUP_LIMIT = 4 * 1024 * 1024
+GROUP_LIMIT = 8 * 1024 * 1024
 """A group's members' output limits add up to at most this (bigger ones start a new group)."""
 
 

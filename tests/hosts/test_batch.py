@@ -85,6 +85,25 @@ def test_group_watchdog_fires_then_unfinished_members_run_alone() -> None:
     assert not again[hangs].retry and not again[after].retry
 
 
+def test_a_group_budget_joins_the_shorter_group_and_gets_its_own_budget_alone() -> None:
+    """A section with a long budget but a short `group_budget` shares the short group's
+    watchdog; cut off there, it runs again alone and gets its whole long budget."""
+    batch = Batch()
+    quick = batch.add(Section("echo quick", 1))
+    slow = batch.add(Section("sleep 2; echo slow but in budget", 5, group_budget=1))
+    assert batch.groups() == [(1.0, [0, 1])]
+    assert batch.render("n0nce").count("_run ") == 0
+    results = run_local(batch)
+    assert results[quick].output == "quick\n" and results[quick].status == 0
+    assert results[slow].retry and "overran their shared 1 s budget" in results[slow].problem
+    final = run_with_fallback(batch)
+    assert final[slow].output == "slow but in budget\n" and final[slow].status == 0
+    assert not final[slow].timed_out
+    # merged with an identical section that has no group budget: the longer watchdog wins
+    batch.add(Section("sleep 2; echo slow but in budget", 5))
+    assert batch.groups() == []
+
+
 def test_flooding_member_is_cut_in_the_group_then_bounded_alone() -> None:
     batch = Batch()
     flood = batch.add(Section("yes | head -c 5000000", 5, limit=1000))

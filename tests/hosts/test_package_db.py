@@ -1,9 +1,10 @@
-"""The package inventory reads dpkg's status file with awk; it must say what dpkg-query says.
+"""The package inventory reads dpkg's status file (grep on the host, parsed here); it must
+say what dpkg-query says.
 
-Runs the real `sh`, `awk` and `dpkg-query --admindir` on a small dpkg database with every
+Runs the real `sh`, `grep` and `dpkg-query --admindir` on a small dpkg database with every
 state a fleet host can show (held, half-installed, config files only, triggers pending,
-reinstall required), so a mismatch in the awk rendering of `${db:Status-Abbrev}` or in
-the journal fallback shows up here, not as a wrong verdict on a server.
+reinstall required), so a mismatch in our reading of the status file or in the journal
+fallback shows up here, not as a wrong verdict on a server.
 """
 
 from __future__ import annotations
@@ -16,7 +17,12 @@ import pytest
 
 from compliance.hosts.batch import SectionResult
 from compliance.hosts.checks.interface import CheckStatus
-from compliance.hosts.checks.package import Package, PackageParams, inventory_script
+from compliance.hosts.checks.package import (
+    Package,
+    PackageParams,
+    _installed,
+    inventory_script,
+)
 
 
 def paragraph(name: str, status: str, version: str = "", extra: str = "") -> str:
@@ -57,7 +63,7 @@ def run(script: str) -> str:
 
 
 @needs_dpkg
-def test_awk_reading_matches_dpkg_query(tmp_path: Path) -> None:
+def test_status_file_reading_matches_dpkg_query(tmp_path: Path) -> None:
     root = admindir(tmp_path)
     ours = run(inventory_script(str(root)))
     fmt = "-f=${Package}|${db:Status-Abbrev}|${Version}\n"
@@ -67,9 +73,26 @@ def test_awk_reading_matches_dpkg_query(tmp_path: Path) -> None:
         text=True,
         check=True,
     ).stdout
-    assert ours.splitlines()[0] == "dpkg"
-    assert sorted(ours.splitlines()[1:]) == sorted(query.splitlines())
-    assert "heldpkg|hi |1.0-1" in ours.splitlines()
+    assert ours.splitlines()[0] == "dpkg-status"
+    manager, packages = _installed(ours)
+    assert (manager, packages) == _installed("dpkg\n" + query)
+    assert manager == "dpkg"
+    assert sorted(packages) == ["brokenpkg", "heldpkg", "okpkg", "trigpkg", "unpacked"]
+    assert (packages["heldpkg"].version, packages["heldpkg"].state) == ("1.0-1", "i")
+    assert packages["brokenpkg"].state == "H"
+
+
+@needs_dpkg
+def test_this_machines_package_database_reads_as_dpkg_query_reads_it() -> None:
+    """The real status file, with all its fields, continuation lines and states."""
+    fmt = "-f=${Package}|${db:Status-Abbrev}|${Version}\n"
+    query = subprocess.run(["dpkg-query", "-W", fmt], capture_output=True, text=True)
+    if query.returncode != 0:
+        pytest.skip("no readable dpkg database here")
+    ours = run(inventory_script())
+    if ours.splitlines()[0] != "dpkg-status":
+        pytest.skip("dpkg's journal holds records: the inventory asks dpkg-query itself")
+    assert _installed(ours) == _installed("dpkg\n" + query.stdout)
 
 
 @needs_dpkg
@@ -78,6 +101,7 @@ def test_a_journal_left_by_an_interrupted_dpkg_is_read_through_dpkg_query(tmp_pa
     # dpkg merges updates/NNNN records over status on its next run; awk alone would miss it
     (root / "updates" / "0001").write_text(paragraph("okpkg", "install ok installed", "1:2.1-1"))
     lines = run(inventory_script(str(root))).splitlines()
+    assert lines[0] == "dpkg"
     assert "okpkg|ii |1:2.1-1" in lines
 
 
@@ -105,9 +129,24 @@ def test_states_decide_installed_and_absent(tmp_path: Path) -> None:
     assert verdict(output, name="okpkg", min_version="1:2.0-2") is CheckStatus.FAIL
 
 
+def test_a_status_record_without_status_is_neither_installed_nor_absent() -> None:
+    output = "dpkg-status\nPackage: odd\nVersion: 1\n\nPackage: fine\nStatus: install ok installed"
+    assert verdict(output, name="odd") is CheckStatus.FAIL
+    assert verdict(output, name="odd", state="absent") is CheckStatus.FAIL
+    assert verdict(output, name="fine", state="absent") is CheckStatus.FAIL
+    assert verdict(output, name="fine") is CheckStatus.PASS
+
+
 def test_an_empty_or_unreadable_package_list_is_an_error_not_absent() -> None:
     """A query that listed nothing (an empty status file, a format awk did not recognise)
     says nothing about the host: `absent` must not pass on it."""
-    for output in ("dpkg\n", "dpkg\nnot a package line\n", "rpm\n"):
+    for output in (
+        "dpkg\n",
+        "dpkg\nnot a package line\n",
+        "rpm\n",
+        "dpkg-status\n",
+        "dpkg-status\nPackage: telnetd\nStatus: purge ok not-installed\n\n",
+        "dpkg-status\nnot a status line\n",
+    ):
         assert verdict(output, name="telnetd", state="absent") is CheckStatus.ERROR
         assert verdict(output, name="telnetd") is CheckStatus.ERROR

@@ -27,27 +27,11 @@ from compliance.hosts.checks.versions import compare
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9+._-]*$")
 NO_MANAGER = 127
 DPKG_ADMINDIR = "/var/lib/dpkg"
-_DPKG_AWK = r"""
-function abbrev(s,  w, want, state) {
-  split(s, w, " ")
-  want = w[1] == "install" ? "i" : w[1] == "hold" ? "h" : w[1] == "deinstall" ? "r" \
-    : w[1] == "purge" ? "p" : "u"
-  state = w[3] == "installed" ? "i" : w[3] == "not-installed" ? "n" \
-    : w[3] == "config-files" ? "c" : w[3] == "half-installed" ? "H" \
-    : w[3] == "unpacked" ? "U" : w[3] == "half-configured" ? "F" \
-    : w[3] == "triggers-awaited" ? "W" : w[3] == "triggers-pending" ? "t" : "?"
-  return want state (w[2] == "ok" ? " " : "R")
-}
-function flush() {
-  if (p != "" && s !~ / not-installed$/) print p "|" abbrev(s) "|" v
-  p = s = v = ""
-}
-/^Package: / { p = substr($0, 10); next }
-/^Status: / { s = substr($0, 9); next }
-/^Version: / { v = substr($0, 10); next }
-/^$/ { flush() }
-END { flush() }
-"""
+_DPKG_FIELDS = "^(Package|Status|Version): |^$"
+"""The only lines of dpkg's status file the checks need (a record ends at a blank line)."""
+DPKG_STATUS = "dpkg-status"
+"""First line when the status file's own lines follow (else `dpkg` or `rpm`, then
+`name|status abbreviation|version` lines)."""
 
 
 def inventory_script(admindir: str = DPKG_ADMINDIR) -> str:
@@ -55,11 +39,13 @@ def inventory_script(admindir: str = DPKG_ADMINDIR) -> str:
     quoted = shlex.quote(admindir)
     query = "dpkg-query" if admindir == DPKG_ADMINDIR else f"dpkg-query --admindir={quoted}"
     return (
-        "if command -v dpkg-query >/dev/null 2>&1; then echo dpkg\n"
+        "if command -v dpkg-query >/dev/null 2>&1; then\n"
         f"  set -- {quoted}/updates/[0-9]*\n"
         f'  if [ -r {quoted}/status ] && [ ! -e "$1" ]; then\n'
-        f"    exec awk {shlex.quote(_DPKG_AWK)} {quoted}/status\n"
+        f"    echo {DPKG_STATUS}\n"
+        f"    exec grep -E {shlex.quote(_DPKG_FIELDS)} {quoted}/status\n"
         "  fi\n"
+        "  echo dpkg\n"
         f"  {query} -W -f='${{Package}}|${{db:Status-Abbrev}}|${{Version}}\\n'\n"
         "elif command -v rpm >/dev/null 2>&1; then echo rpm\n"
         "  rpm -qa --qf '%{NAME}|ii |%{EPOCHNUM}:%{VERSION}-%{RELEASE}\\n'\n"
@@ -68,16 +54,28 @@ def inventory_script(admindir: str = DPKG_ADMINDIR) -> str:
 
 
 INVENTORY_SCRIPT = inventory_script()
-"""The host's package list as `name|status abbreviation|version` lines after the manager.
+"""The host's package list.
 
-On dpkg hosts awk reads the status file itself: dpkg-query loads its whole database and
-cost ~20 ms of the target's CPU per audit, awk ~3 ms. The file is the database unless an
-interrupted dpkg run left records in its updates journal; then dpkg-query (which merges
-them) answers. The abbreviation is dpkg's own `${db:Status-Abbrev}` (want, error flag,
-state), and
-not-installed records are left out as dpkg-query leaves them out: both ways give the same
-lines (tests/hosts/test_package_db.py compares them).
+On dpkg hosts grep picks the three fields out of the status file itself and we read them
+here: dpkg-query loads its whole database and cost ~20 ms of the target's CPU per audit,
+an awk doing the same selection ~6 ms, grep under 1 ms (it scans the 600 KB file with
+memchr, not a regex per line). The file is the database unless an interrupted dpkg run
+left records in its updates journal; then dpkg-query (which merges them) answers. Both
+ways give the same packages, states and versions (tests/hosts/test_package_db.py compares
+them with dpkg-query's on every state a fleet host can show).
 """
+
+_DPKG_STATE = {
+    "installed": "i",
+    "not-installed": "n",
+    "config-files": "c",
+    "half-installed": "H",
+    "unpacked": "U",
+    "half-configured": "F",
+    "triggers-awaited": "W",
+    "triggers-pending": "t",
+}
+"""dpkg's status word → the state letter of `${db:Status-Abbrev}`; anything else is `?`."""
 
 
 INSTALLED_STATES = frozenset("iWt")
@@ -109,14 +107,39 @@ def _installed(output: str) -> tuple[str, dict[str, _Package]]:
     (`hi`) or marked for removal (`ri`) is still installed, and one left half-installed
     or unpacked still has its files, so an `absent` check fails on it.
     """
-    lines = output.splitlines()
-    manager = lines[0].strip() if lines else ""
+    manager, _, body = output.partition("\n")
+    manager = manager.strip()
+    if manager == DPKG_STATUS:
+        return "dpkg", _status_records(body)
     present = {}
-    for line in lines[1:]:
+    for line in body.splitlines():
         parts = line.split("|")
         if len(parts) == 3 and len(parts[1]) >= 2 and parts[1][1] not in GONE_STATES:
             present[parts[0]] = _Package(parts[2], parts[1][1])
     return manager, present
+
+
+def _status_records(lines: str) -> dict[str, _Package]:
+    """Packages with files on the host, from the status file's Package/Status/Version
+    lines (records end at a blank line; a record without a Status line is in state `?`,
+    so neither installed nor absent)."""
+    present = {}
+    name = status = version = ""
+    for line in (*lines.split("\n"), ""):
+        if line.startswith("Package: "):
+            name = line[9:]
+        elif line.startswith("Status: "):
+            status = line[8:]
+        elif line.startswith("Version: "):
+            version = line[9:]
+        elif not line:
+            if name:
+                words = status.split()
+                state = _DPKG_STATE.get(words[2], "?") if len(words) > 2 else "?"
+                if state not in GONE_STATES:
+                    present[name] = _Package(version, state)
+            name = status = version = ""
+    return present
 
 
 class PackageParams(Params):
@@ -142,8 +165,10 @@ class Package(CheckKind[PackageParams]):
     def section(self, params: PackageParams, budget: float) -> Section:
         # One query of the whole package database, identical for every package check, so
         # a host runs it once however many packages the policy asks about (dpkg-query
-        # re-reads its whole status file on every call).
-        return Section(INVENTORY_SCRIPT, max(budget, 30.0), 4 * 1024 * 1024)
+        # re-reads its whole status file on every call). It takes milliseconds, so it
+        # shares the other checks' watchdog (`group_budget`); the 30 s are for a slow rpm
+        # database, which then gets them when the query runs again alone.
+        return Section(INVENTORY_SCRIPT, max(budget, 30.0), 4 * 1024 * 1024, group_budget=budget)
 
     def evaluate(self, params: PackageParams, result: SectionResult) -> Verdict:
         names = "|".join(params.name)
