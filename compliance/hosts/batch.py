@@ -53,6 +53,7 @@ export PATH
 N={nonce}
 exec 3>&1
 if command -v timeout >/dev/null 2>&1; then _T=1; else _T=0; fi
+if command -v dd >/dev/null 2>&1; then _D=1; else _D=0; fi
 _kt() {{
   kill -STOP "$1" 2>/dev/null
   _c=
@@ -87,6 +88,13 @@ _grp() {{
   kill "$_w" >/dev/null 2>&1
   if [ "$_r" = 137 ]; then _r=124; fi
   return "$_r"
+}}
+# A group's output limit, used only at the end of a pipeline (its `exec` replaces that
+# pipeline's subshell). dd reads it all, then writes it in one go: the sections' many
+# small writes would each become an SSH packet. Without dd, head (writes as it reads).
+_cut() {{
+  if [ "$_D" = 1 ]; then exec dd iflag=fullblock bs="$1" count=1 2>/dev/null; fi
+  exec head -c "$1"
 }}
 _st() {{ return "$1"; }}
 _u=
@@ -152,6 +160,7 @@ class Batch:
 
     def __init__(self, sections: Iterable[Section] = ()) -> None:
         self._sections: dict[str, Section] = {}
+        self._groups: list[tuple[float, list[int]]] | None = None
         for section in sections:
             self.add(section)
 
@@ -170,6 +179,7 @@ class Batch:
                 _longer(section.group_budget, known.group_budget),
             )
         self._sections[key] = section
+        self._groups = None
         return key
 
     def __len__(self) -> int:
@@ -190,7 +200,17 @@ class Batch:
         member's own, so finishing within it means each member finished within its own;
         a member whose own budget is longer (`group_budget`) gets it when run again alone.
         Groups are split so one group's output limit stays modest.
+
+        Uncontained sections (builtins) join the first group too: they need no watchdog,
+        but there their output leaves the host with the group's in one write instead of
+        dozens of small ones (each an SSH packet the auditor decrypts and hands over in
+        Python); if the group overruns they run again alone, in the batch's own shell.
         """
+        if self._groups is None:
+            self._groups = self._plan_groups()
+        return self._groups
+
+    def _plan_groups(self) -> list[tuple[float, list[int]]]:
         by_budget: dict[int, list[list[int]]] = {}
         sizes: dict[int, int] = {}
         for index, section in enumerate(self._sections.values()):
@@ -203,12 +223,21 @@ class Batch:
                 sizes[budget] = 0
             chunks[-1].append(index)
             sizes[budget] = sizes.get(budget, 0) + section.limit
-        return [
+        groups = [
             (float(budget), members)
             for budget, chunks in by_budget.items()
             for members in chunks
             if len(members) > 1
         ]
+        if groups:
+            builtins = [
+                index
+                for index, section in enumerate(self._sections.values())
+                if not section.contained and section.rerunnable
+            ]
+            first_budget, members = groups[0]
+            groups[0] = (first_budget, sorted(members + builtins))
+        return groups
 
     def deadline(self) -> float:
         """Seconds the whole batch may take if every contained section used its budget.
@@ -362,27 +391,30 @@ GROUP_LIMIT = 8 * 1024 * 1024
 def _render_group(
     nonce: str, group: int, budget: float, members: list[int], sections: list[Section]
 ) -> str:
-    """One watchdog and one `head` for `members`, each in its own subshell.
+    """One watchdog and one output limit (`_cut`) for `members`.
 
     The group's script goes to a child `sh` on stdin through a here-document, never on a
     command line: `ps` on the target shows neither the nonce nor the scripts. Members read
-    /dev/null, so none can swallow the rest of the group's script; each is quoted and
-    `eval`ed, so a syntax error in one stays in its own subshell; and none sees the nonce.
+    /dev/null, so none can swallow the rest of the group's script. Contained members each
+    run in their own subshell, quoted and `eval`ed, so a syntax error in one stays in its
+    own subshell, and none sees the nonce; uncontained ones run as in the batch's shell.
     """
     end = f"_GROUP_END_{nonce}"
     lines = [f"N={nonce}\n"]
     for index in members:
-        lines.append(
-            f"printf '%s B {index}\\n' \"$N\"\n"
-            f"( N=; eval {shlex.quote(sections[index].script)}\n) </dev/null 2>&1\n"
-            f'printf \'\\n%s E {index} %s\\n\' "$N" "$?"\n'
-        )
+        section = sections[index]
+        lines.append(f"printf '%s B {index}\\n' \"$N\"\n")
+        if section.contained or section.isolated:
+            lines.append(f"( N=; eval {shlex.quote(section.script)}\n) </dev/null 2>&1\n")
+        else:
+            lines.append(f"{{ {section.script}\n}} </dev/null 2>&1\n")
+        lines.append(f'printf \'\\n%s E {index} %s\\n\' "$N" "$?"\n')
     limit = sum(sections[i].limit + MARKER_BYTES for i in members) + MARKER_BYTES
     return (
         f"{{ _grp {max(1, math.ceil(budget))} <<'{end}'\n"
         + "".join(lines)
         + f"{end}\n"
-        + f'printf \'\\n%s G {members[0]} %s\\n\' "$N" "$?"; }} 2>&1 | head -c {limit}\n'
+        + f'printf \'\\n%s G {members[0]} %s\\n\' "$N" "$?"; }} 2>&1 | _cut {limit}\n'
     )
 
 
