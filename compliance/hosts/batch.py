@@ -46,6 +46,12 @@ _MARKER = re.compile(r"S (\d+) ([01])|B (\d+)|E (\d+) (\d*)|G (\d+) (\d*)|Z")
 MARKER_BYTES = 96
 """Framing per section (two marker lines) that a group's output limit allows for."""
 
+# `_cut LIMIT` is a group's output limit, used only at the end of a pipeline (its `exec`
+# replaces that pipeline's subshell). dd reads everything up to the limit, then writes it in
+# one go: the members' many small writes would each become an SSH packet. Without dd, head
+# (which writes as it reads). The script carries no comments: it is shipped to every host,
+# and the benchmark also hands it to ansible, whose argument splitter trips over an
+# apostrophe in a shell comment.
 _PRELUDE = """\
 export LC_ALL=C
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -89,9 +95,6 @@ _grp() {{
   if [ "$_r" = 137 ]; then _r=124; fi
   return "$_r"
 }}
-# A group's output limit, used only at the end of a pipeline (its `exec` replaces that
-# pipeline's subshell). dd reads it all, then writes it in one go: the sections' many
-# small writes would each become an SSH packet. Without dd, head (writes as it reads).
 _cut() {{
   if [ "$_D" = 1 ]; then exec dd iflag=fullblock bs="$1" count=1 2>/dev/null; fi
   exec head -c "$1"
