@@ -21,6 +21,7 @@ from compliance.hosts.checks.package import (
     Package,
     PackageParams,
     _installed,
+    _Package,
     inventory_script,
 )
 
@@ -57,6 +58,13 @@ def admindir(tmp_path: Path) -> Path:
     return root
 
 
+def listing(output: str, names: list[str]) -> dict[str, _Package]:
+    """What the checks see of `names` in a package list: name → version and state."""
+    manager, packages = _installed(output)
+    assert manager == "dpkg"
+    return {n: p for n in names if (p := packages.get(n)) is not None}
+
+
 def run(script: str) -> str:
     done = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=True)
     return done.stdout
@@ -74,9 +82,9 @@ def test_status_file_reading_matches_dpkg_query(tmp_path: Path) -> None:
         check=True,
     ).stdout
     assert ours.splitlines()[0] == "dpkg-status"
-    manager, packages = _installed(ours)
-    assert (manager, packages) == _installed("dpkg\n" + query)
-    assert manager == "dpkg"
+    names = ["okpkg", "heldpkg", "gonepkg", "brokenpkg", "trigpkg", "purged", "unpacked", "x"]
+    assert listing(ours, names) == listing("dpkg\n" + query, names)
+    packages = listing(ours, names)
     assert sorted(packages) == ["brokenpkg", "heldpkg", "okpkg", "trigpkg", "unpacked"]
     assert (packages["heldpkg"].version, packages["heldpkg"].state) == ("1.0-1", "i")
     assert packages["brokenpkg"].state == "H"
@@ -92,7 +100,10 @@ def test_this_machines_package_database_reads_as_dpkg_query_reads_it() -> None:
     ours = run(inventory_script())
     if ours.splitlines()[0] != "dpkg-status":
         pytest.skip("dpkg's journal holds records: the inventory asks dpkg-query itself")
-    assert _installed(ours) == _installed("dpkg\n" + query.stdout)
+    names = [line.split("|", 1)[0] for line in query.stdout.splitlines()] + ["no-such-pkg"]
+    theirs = listing("dpkg\n" + query.stdout, names)
+    assert listing(ours, names) == theirs and len(theirs) > 10
+    assert _installed(ours)[1] and _installed(ours)[0] == "dpkg"
 
 
 @needs_dpkg
@@ -127,6 +138,25 @@ def test_states_decide_installed_and_absent(tmp_path: Path) -> None:
     assert verdict(output, name="purged", state="absent") is CheckStatus.PASS
     assert verdict(output, name="okpkg", min_version="1:2.0-1") is CheckStatus.PASS
     assert verdict(output, name="okpkg", min_version="1:2.0-2") is CheckStatus.FAIL
+
+
+def test_multiarch_records_and_odd_records() -> None:
+    """Two architectures of one package: the last record with files counts, as in
+    dpkg-query's listing; a second Package line before any Status leaves the first `?`."""
+    output = (
+        "dpkg-status\n"
+        "Package: libx\nStatus: install ok installed\nVersion: 1\n\n"
+        "Package: libx\nStatus: deinstall ok config-files\nVersion: 0.9\n\n"
+        "Package: liby\nStatus: deinstall ok config-files\nVersion: 0.9\n\n"
+        "Package: liby\nStatus: install ok installed\nVersion: 2\n\n"
+        "Package: odd\nPackage: other\nStatus: install ok installed\nVersion: 3\n"
+    )
+    versions = {n: p.version for n, p in listing(output, ["libx", "liby"]).items()}
+    assert versions == {"libx": "1", "liby": "2"}
+    assert verdict(output, name="odd") is CheckStatus.FAIL
+    assert verdict(output, name="odd", state="absent") is CheckStatus.FAIL
+    assert verdict(output, name="other", min_version="3") is CheckStatus.PASS
+    assert verdict(output, name="lib", state="absent") is CheckStatus.PASS  # a prefix only
 
 
 def test_a_status_record_without_status_is_neither_installed_nor_absent() -> None:
