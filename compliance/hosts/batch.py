@@ -18,9 +18,10 @@ path): they skip any watchdog, which saves forks.
 
 Cost on the target is forks and execs (a `timeout`, an `sh -c` and a `head` per section
 were ~5 ms of CPU each, most of a host's audit). So contained sections that may safely
-run twice (`rerunnable`, the default: checks only read) and have the same budget share
-ONE watchdog: one `timeout` and one `head` for the whole group, each member still in its
-own subshell. If the group finishes within the budget, every member did too. If it does
+run twice (`rerunnable`, the default: checks only read) and have the same budget (or a
+`group_budget` as short) share ONE watchdog: one `timeout` and one `head` for the whole
+group, each member still in its own subshell. If the group finishes within the budget,
+every member did too. If it does
 not (a hung NFS stat, a flood of output), the members that finished keep their results and
 the others are marked `retry`: `run_batch` runs them again, each alone under its own
 `timeout` and `head`, exactly as a lone section always runs. So every section still gets
@@ -45,6 +46,12 @@ _MARKER = re.compile(r"S (\d+) ([01])|B (\d+)|E (\d+) (\d*)|G (\d+) (\d*)|Z")
 MARKER_BYTES = 96
 """Framing per section (two marker lines) that a group's output limit allows for."""
 
+# `_cut LIMIT` is a group's output limit, used only at the end of a pipeline (its `exec`
+# replaces that pipeline's subshell). dd reads everything up to the limit, then writes it in
+# one go: the members' many small writes would each become an SSH packet. Without dd, head
+# (which writes as it reads). The script carries no comments: it is shipped to every host,
+# and the benchmark also hands it to ansible, whose argument splitter trips over an
+# apostrophe in a shell comment.
 _PRELUDE = """\
 export LC_ALL=C
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -52,6 +59,7 @@ export PATH
 N={nonce}
 exec 3>&1
 if command -v timeout >/dev/null 2>&1; then _T=1; else _T=0; fi
+if command -v dd >/dev/null 2>&1; then _D=1; else _D=0; fi
 _kt() {{
   kill -STOP "$1" 2>/dev/null
   _c=
@@ -87,6 +95,10 @@ _grp() {{
   if [ "$_r" = 137 ]; then _r=124; fi
   return "$_r"
 }}
+_cut() {{
+  if [ "$_D" = 1 ]; then exec dd iflag=fullblock bs="$1" count=1 2>/dev/null; fi
+  exec head -c "$1"
+}}
 _st() {{ return "$1"; }}
 _u=
 while IFS=' 	' read -r _k _ru _eu _r; do
@@ -112,6 +124,10 @@ class Section:
     rerunnable: bool = True
     """Safe to run twice (it only reads): may share a watchdog with other sections and run
     again alone if that group overruns. False: always runs alone under its own watchdog."""
+    group_budget: float | None = None
+    """A shorter budget under which this section may share a watchdog group: for a section
+    that normally finishes well within it but gets a longer `budget` as a safety margin
+    (the package list). If the group overruns, it runs again alone with its full budget."""
 
     @property
     def key(self) -> str:
@@ -147,6 +163,7 @@ class Batch:
 
     def __init__(self, sections: Iterable[Section] = ()) -> None:
         self._sections: dict[str, Section] = {}
+        self._groups: list[tuple[float, list[int]]] | None = None
         for section in sections:
             self.add(section)
 
@@ -162,8 +179,10 @@ class Batch:
                 section.contained,
                 section.isolated or known.isolated,
                 section.rerunnable and known.rerunnable,
+                _longer(section.group_budget, known.group_budget),
             )
         self._sections[key] = section
+        self._groups = None
         return key
 
     def __len__(self) -> int:
@@ -180,28 +199,48 @@ class Batch:
     def groups(self) -> list[tuple[float, list[int]]]:
         """(shared budget, member indices) for every watchdog group of two or more.
 
-        Members share a budget exactly (rounded up to whole seconds as `timeout` takes
-        it), so finishing within the group's budget means each member finished within its
-        own. Groups are split so one group's output limit stays modest.
+        A group's budget (whole seconds, as `timeout` takes it) is never longer than any
+        member's own, so finishing within it means each member finished within its own;
+        a member whose own budget is longer (`group_budget`) gets it when run again alone.
+        Groups are split so one group's output limit stays modest.
+
+        Uncontained sections (builtins) join the first group too: they need no watchdog,
+        but there their output leaves the host with the group's in one write instead of
+        dozens of small ones (each an SSH packet the auditor decrypts and hands over in
+        Python); if the group overruns they run again alone, in the batch's own shell.
         """
+        if self._groups is None:
+            self._groups = self._plan_groups()
+        return self._groups
+
+    def _plan_groups(self) -> list[tuple[float, list[int]]]:
         by_budget: dict[int, list[list[int]]] = {}
         sizes: dict[int, int] = {}
         for index, section in enumerate(self._sections.values()):
             if not (section.contained and section.rerunnable):
                 continue
-            budget = max(1, math.ceil(section.budget))
+            budget = max(1, math.ceil(_group_budget(section)))
             chunks = by_budget.setdefault(budget, [[]])
             if chunks[-1] and sizes.get(budget, 0) + section.limit > GROUP_LIMIT:
                 chunks.append([])
                 sizes[budget] = 0
             chunks[-1].append(index)
             sizes[budget] = sizes.get(budget, 0) + section.limit
-        return [
+        groups = [
             (float(budget), members)
             for budget, chunks in by_budget.items()
             for members in chunks
             if len(members) > 1
         ]
+        if groups:
+            builtins = [
+                index
+                for index, section in enumerate(self._sections.values())
+                if not section.contained and section.rerunnable
+            ]
+            first_budget, members = groups[0]
+            groups[0] = (first_budget, sorted(members + builtins))
+        return groups
 
     def deadline(self) -> float:
         """Seconds the whole batch may take if every contained section used its budget.
@@ -329,6 +368,17 @@ class Batch:
         return header, results
 
 
+def _group_budget(section: Section) -> float:
+    if section.group_budget is None:
+        return section.budget
+    return min(section.budget, section.group_budget)
+
+
+def _longer(a: float | None, b: float | None) -> float | None:
+    """Merged sections: no group budget if either has none, else the longer one."""
+    return None if a is None or b is None else max(a, b)
+
+
 def _group_problem(status: str | None, budget: float, size: int) -> str:
     if status is None:
         return f"the output of its group of {size} checks was cut off at the group's limit"
@@ -337,34 +387,37 @@ def _group_problem(status: str | None, budget: float, size: int) -> str:
     return f"its group of {size} checks stopped early (exit status {status or 'unknown'})"
 
 
-GROUP_LIMIT = 4 * 1024 * 1024
+GROUP_LIMIT = 8 * 1024 * 1024
 """A group's members' output limits add up to at most this (bigger ones start a new group)."""
 
 
 def _render_group(
     nonce: str, group: int, budget: float, members: list[int], sections: list[Section]
 ) -> str:
-    """One watchdog and one `head` for `members`, each in its own subshell.
+    """One watchdog and one output limit (`_cut`) for `members`.
 
     The group's script goes to a child `sh` on stdin through a here-document, never on a
     command line: `ps` on the target shows neither the nonce nor the scripts. Members read
-    /dev/null, so none can swallow the rest of the group's script; each is quoted and
-    `eval`ed, so a syntax error in one stays in its own subshell; and none sees the nonce.
+    /dev/null, so none can swallow the rest of the group's script. Contained members each
+    run in their own subshell, quoted and `eval`ed, so a syntax error in one stays in its
+    own subshell, and none sees the nonce; uncontained ones run as in the batch's shell.
     """
     end = f"_GROUP_END_{nonce}"
     lines = [f"N={nonce}\n"]
     for index in members:
-        lines.append(
-            f"printf '%s B {index}\\n' \"$N\"\n"
-            f"( N=; eval {shlex.quote(sections[index].script)}\n) </dev/null 2>&1\n"
-            f'printf \'\\n%s E {index} %s\\n\' "$N" "$?"\n'
-        )
+        section = sections[index]
+        lines.append(f"printf '%s B {index}\\n' \"$N\"\n")
+        if section.contained or section.isolated:
+            lines.append(f"( N=; eval {shlex.quote(section.script)}\n) </dev/null 2>&1\n")
+        else:
+            lines.append(f"{{ {section.script}\n}} </dev/null 2>&1\n")
+        lines.append(f'printf \'\\n%s E {index} %s\\n\' "$N" "$?"\n')
     limit = sum(sections[i].limit + MARKER_BYTES for i in members) + MARKER_BYTES
     return (
         f"{{ _grp {max(1, math.ceil(budget))} <<'{end}'\n"
         + "".join(lines)
         + f"{end}\n"
-        + f'printf \'\\n%s G {members[0]} %s\\n\' "$N" "$?"; }} 2>&1 | head -c {limit}\n'
+        + f'printf \'\\n%s G {members[0]} %s\\n\' "$N" "$?"; }} 2>&1 | _cut {limit}\n'
     )
 
 

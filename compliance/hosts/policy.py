@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -61,6 +62,11 @@ class HostCheck:
         return self.meta.id
 
     def reference_list(self) -> tuple[str, ...]:
+        return self._references
+
+    @cached_property
+    def _references(self) -> tuple[str, ...]:
+        """Built once per check, not once per host and check result."""
         return tuple(
             f"{framework}:{item}"
             for framework, items in self.meta.references.items()

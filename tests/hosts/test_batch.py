@@ -51,7 +51,8 @@ def test_cheap_sections_share_one_watchdog_and_keep_their_own_results() -> None:
         batch.add(Section("echo builtin only", 5, contained=False)),
         batch.add(Section("echo must run alone", 5, rerunnable=False)),
     ]
-    assert batch.groups() == [(5.0, [0, 1, 2])]
+    # the builtin section rides along in the group: its output leaves with the group's
+    assert batch.groups() == [(5.0, [0, 1, 2, 4])]
     script = batch.render("n0nce")
     assert script.count("_grp 5 <<") == 1
     assert script.count("_run ") == 2  # the 7 s section and the non-rerunnable one
@@ -83,6 +84,25 @@ def test_group_watchdog_fires_then_unfinished_members_run_alone() -> None:
     assert again[hangs].timed_out and again[hangs].problem == "timed out after 1 s"
     assert again[after].output == "after\n" and again[after].status == 0
     assert not again[hangs].retry and not again[after].retry
+
+
+def test_a_group_budget_joins_the_shorter_group_and_gets_its_own_budget_alone() -> None:
+    """A section with a long budget but a short `group_budget` shares the short group's
+    watchdog; cut off there, it runs again alone and gets its whole long budget."""
+    batch = Batch()
+    quick = batch.add(Section("echo quick", 1))
+    slow = batch.add(Section("sleep 2; echo slow but in budget", 5, group_budget=1))
+    assert batch.groups() == [(1.0, [0, 1])]
+    assert batch.render("n0nce").count("_run ") == 0
+    results = run_local(batch)
+    assert results[quick].output == "quick\n" and results[quick].status == 0
+    assert results[slow].retry and "overran their shared 1 s budget" in results[slow].problem
+    final = run_with_fallback(batch)
+    assert final[slow].output == "slow but in budget\n" and final[slow].status == 0
+    assert not final[slow].timed_out
+    # merged with an identical section that has no group budget: the longer watchdog wins
+    batch.add(Section("sleep 2; echo slow but in budget", 5))
+    assert batch.groups() == []
 
 
 def test_flooding_member_is_cut_in_the_group_then_bounded_alone() -> None:
@@ -175,6 +195,88 @@ def test_groups_work_without_a_timeout_binary(tmp_path: Path) -> None:
     final = run_with_fallback(batch, wrap=wrap)
     assert final[hangs].timed_out and final[ok].status == 0
     assert subprocess.run(["pgrep", "-f", "^sleep 31.25$"], capture_output=True).returncode == 1
+
+
+def test_builtin_members_cut_off_with_their_group_run_again_in_the_batch_shell() -> None:
+    batch = Batch()
+    builtin = batch.add(Section("echo builtin", 5, 64, contained=False, isolated=False))
+    hangs = batch.add(Section("sleep 30", 1))
+    other = batch.add(Section("echo other", 1))
+    late = batch.add(Section("echo late builtin", 5, 64, contained=False, isolated=False))
+    assert batch.groups() == [(1.0, [0, 1, 2, 3])]
+    first = run_local(batch)
+    assert first[builtin].output == "builtin\n" and first[builtin].status == 0
+    assert first[late].retry and first[other].retry
+    final = run_with_fallback(batch)
+    assert final[late].output == "late builtin\n" and final[late].status == 0
+    assert final[other].output == "other\n" and final[hangs].timed_out
+
+
+def hide(tmp_path: Path, tool: str, content: str) -> list[str]:
+    """A wrapper that runs a command with `tool` replaced by a file (bound over it)."""
+    path = shutil.which(tool, path="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin")
+    assert path is not None
+    stand_in = tmp_path / f"stand-in-{tool}"
+    stand_in.write_text(content)
+    stand_in.chmod(0o755 if content else 0o644)
+    return ["unshare", "--mount", "sh", "-c", f'mount --bind {stand_in} {path} && exec "$@"', "-"]
+
+
+needs_root = pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("unshare") is None, reason="needs root and unshare"
+)
+
+
+@needs_root
+@pytest.mark.parametrize(
+    "dd",
+    [
+        pytest.param("", id="no-dd-head-cuts"),
+        pytest.param("#!/bin/sh\necho 'dd: invalid input flag' >&2\nexit 1\n", id="dd-refuses"),
+    ],
+)
+def test_a_group_without_a_working_dd_still_gives_every_result(tmp_path: Path, dd: str) -> None:
+    """Without dd (busybox builds without it) `head` bounds the group's output; a dd that
+    refuses our flags loses the group's output, and every member then runs alone."""
+    wrap = hide(tmp_path, "dd", dd)
+    batch = Batch()
+    keys = [
+        batch.add(Section("echo one", 5)),
+        batch.add(Section("echo two; exit 4", 5)),
+        batch.add(Section("echo three", 5, 64, contained=False, isolated=False)),
+    ]
+    final = run_with_fallback(batch, wrap=wrap)
+    got = [(final[k].output, final[k].status, final[k].problem) for k in keys]
+    assert got == [("one\n", 0, ""), ("two\n", 4, ""), ("three\n", 0, "")]
+
+
+def test_group_output_leaves_the_host_in_one_write(tmp_path: Path) -> None:
+    """dd gathers the group's output: one write, so one SSH packet per 32 KB, not one per
+    printf (each packet costs the auditor CPU in paramiko)."""
+    batch = Batch()
+    for n in range(20):
+        batch.add(Section(f"echo {n}", 5, 64, contained=False, isolated=False))
+    batch.add(Section("echo a", 5))
+    batch.add(Section("echo b", 5))
+    nonce = new_nonce()
+    trace = tmp_path / "trace"
+    script = batch.render(nonce).encode()
+    if shutil.which("strace") is None:
+        pytest.skip("strace is not installed")
+    done = subprocess.run(
+        ["strace", "-f", "-y", "-e", "trace=write", "-o", str(trace), "/bin/sh", "-s"],
+        input=script,
+        capture_output=True,
+    )
+    header, results = batch.parse(done.stdout, nonce)
+    assert header is not None and all(r.status == 0 for r in results.values())
+    lines = trace.read_text().splitlines()
+    writes = [line.split(" write(", 1)[1] for line in lines if " write(" in line]
+    header_write = next(w for w in writes if f"{nonce} S " in w)
+    ours = header_write.split(",", 1)[0]  # e.g. 1<pipe:[123]>: the pipe we read
+    to_us = [w for w in writes if w.startswith(ours + ",")]
+    # the header, the group's one write, the end marker
+    assert len(to_us) == 3, to_us
 
 
 def test_group_overrun_over_ssh(lab: Lab, tmp_path: Path) -> None:

@@ -80,15 +80,14 @@ class ConfigValue(CheckKind[ConfigValueParams]):
 
 
 def _values(text: str, params: ConfigValueParams) -> list[tuple[str, str]]:
-    wanted = params.key.lower()
-    return [(line, value) for key, line, value in _entries(text, params.separator) if key == wanted]
+    return _entries(text, params.separator).get(params.key.lower(), [])
 
 
 @lru_cache(maxsize=8)
-def _entries(text: str, separator: str) -> tuple[tuple[str, str, str], ...]:
-    """(lower-cased key, line, value) of every setting, parsed once per host and source:
-    seventeen checks read the same `sshd -T` output."""
-    found = []
+def _entries(text: str, separator: str) -> dict[str, list[tuple[str, str]]]:
+    """Lower-cased key → (line, value) of each of its settings in order, parsed once per
+    host and source: seventeen checks read the same `sshd -T` output. Never modified."""
+    found: dict[str, list[tuple[str, str]]] = {}
     for raw in text.splitlines():
         line = raw.strip()
         if not line or line.startswith(("#", ";")):
@@ -97,5 +96,5 @@ def _entries(text: str, separator: str) -> tuple[tuple[str, str, str], ...]:
         if not parts:
             continue
         value = parts[1].strip() if len(parts) > 1 else ""
-        found.append((parts[0].strip().lower(), line, value))
-    return tuple(found)
+        found.setdefault(parts[0].strip().lower(), []).append((line, value))
+    return found

@@ -30,9 +30,12 @@ MISSING_STATUS = 3
 
 
 def read_file_script(path: str) -> str:
-    """Shared with config_value: the same file is read once per host however many checks."""
+    """Shared with config_value: the same file is read once per host however many checks.
+
+    `exec`: the section's subshell becomes `cat` instead of forking once more for it.
+    """
     quoted = shlex.quote(path)
-    return f"[ -e {quoted} ] || exit {MISSING_STATUS}\ncat -- {quoted}"
+    return f"[ -e {quoted} ] || exit {MISSING_STATUS}\nexec cat -- {quoted}"
 
 
 class FileContentParams(Params):

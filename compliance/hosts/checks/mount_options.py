@@ -6,6 +6,8 @@ path is mounted over several times, the last (visible) mount counts.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from pydantic import field_validator
 
 from compliance.hosts.batch import Section, SectionResult
@@ -45,11 +47,7 @@ class MountOptions(CheckKind[MountOptionsParams]):
         expected = f"{params.mount} is a mount point with " + (", ".join(wanted) or "any options")
         if result.status != 0:
             return failed_section(result, "reading /proc/mounts")
-        entry = None
-        for line in result.output.splitlines():
-            fields = line.split()
-            if len(fields) >= 4 and _unescape(fields[1]) == params.mount:
-                entry = fields
+        entry = _mounts(result.output).get(params.mount)
         if entry is None:
             return on_missing(params.missing, f"mount point {params.mount}", expected)
         options = set(entry[3].split(","))
@@ -60,6 +58,18 @@ class MountOptions(CheckKind[MountOptionsParams]):
         problems += [f"has {', '.join(extra)}"] if extra else []
         status = CheckStatus.FAIL if problems else CheckStatus.PASS
         return Verdict(status, observed, expected, "; ".join(problems))
+
+
+@lru_cache(maxsize=8)
+def _mounts(text: str) -> dict[str, list[str]]:
+    """Mount point → its /proc/mounts fields, the last (visible) mount winning; parsed
+    once per host however many mount checks read it (keyed by the text itself)."""
+    table = {}
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) >= 4:
+            table[_unescape(fields[1])] = fields
+    return table
 
 
 def _unescape(value: str) -> str:
