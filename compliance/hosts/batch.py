@@ -403,7 +403,9 @@ def _render_group(
     own subshell, and none sees the nonce; uncontained ones run as in the batch's shell.
     """
     end = f"_GROUP_END_{nonce}"
-    lines = [f"N={nonce}\n"]
+    # a fresh `sh -s`: the batch shell's functions are not inherited, and builtin members
+    # set their status with `_st`
+    lines = [f"N={nonce}\n", '_st() { return "$1"; }\n']
     for index in members:
         section = sections[index]
         lines.append(f"printf '%s B {index}\\n' \"$N\"\n")

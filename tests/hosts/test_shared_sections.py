@@ -96,3 +96,29 @@ def test_sysctl_reads_with_builtins_and_reports_missing_and_unreadable(tmp_path:
     assert verdicts["absent-ok"].status is CheckStatus.NOT_APPLICABLE
     assert verdicts["write-only"].status is CheckStatus.ERROR
     assert "cannot read" in verdicts["write-only"].reason
+
+
+def test_sysctl_inside_a_watchdog_group_still_reports_missing_keys(tmp_path: Path) -> None:
+    """A group's members run in a fresh `sh -s`, which does not inherit the batch shell's
+    functions: the sysctl section's `_st` must be defined there too, or a missing key came
+    back as "exited with status 127: _st: not found" (found by timing the shipped baseline
+    through the command on a kernel without yama)."""
+    policy = write_policy(
+        tmp_path,
+        [
+            "{id: absent, title: tst, kind: sysctl, key: kernel.no_such_key, equals: 1}",
+            "{id: absent-ok, title: tst, kind: sysctl, key: kernel.no_such_key2, equals: 1,"
+            " missing: not-applicable}",
+            "{id: echo, title: tst, kind: command, run: 'echo one', status: 0}",
+            "{id: echo2, title: tst, kind: command, run: 'echo two', status: 0}",
+        ],
+    )
+    checks = load_host_policy(policy).checks
+    steps = plan(checks)
+    assert "_grp " in steps.batch.render("x")  # the sysctl sections share a group here
+    results = run_local(steps.batch)
+    verdicts = {c.id: judge(c, {}, results[steps.check_keys[c.id]]) for c in checks}
+    assert verdicts["absent-ok"].status is CheckStatus.NOT_APPLICABLE, verdicts["absent-ok"]
+    assert verdicts["absent"].status is CheckStatus.ERROR
+    assert "not found" not in verdicts["absent"].reason
+    assert "kernel.no_such_key" in verdicts["absent"].reason
