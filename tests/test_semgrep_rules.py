@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from compliance.paths import shipped_policy
+from compliance.scanners import semgrep as semgrep_scanner
 from compliance.scanners.interface import ScanContext
 from compliance.scanners.process import find_tool
 from compliance.scanners.semgrep import SemgrepScanner
@@ -88,7 +89,14 @@ def _expected_lines(target: Path) -> dict[str, set[tuple[int, str]]]:
 
 
 @pytest.mark.e2e
-def test_annotations_hold_through_the_gates_own_semgrep_run(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "engine", [semgrep_scanner.ENGINE_ARGS, ()], ids=["ocaml-cli", "python-cli"]
+)
+def test_annotations_hold_through_the_gates_own_semgrep_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engine: tuple[str, ...]
+) -> None:
+    """Both engines, so `ENGINE_ARGS = ()` stays a working way back to the Python CLI."""
+    monkeypatch.setattr(semgrep_scanner, "ENGINE_ARGS", engine)
     root = tmp_path / "targets"
     shutil.copytree(TARGETS_DIR, root)
     files = tuple(sorted(p.name for p in root.iterdir()))
