@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
+import threading
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -32,6 +35,37 @@ def test_report_writes_each_json_format(stored_db, tmp_path, fmt):
     assert f"report ({fmt}) of scan {scan_id}: {out}" in run.stderr
     document = json.loads(out.read_text())
     assert report_schemas.errors(report_schemas.MINIMAL[fmt], document) == []
+
+
+def test_a_fifo_or_device_is_written_in_place_never_replaced(stored_db, tmp_path):
+    """`--output json:/dev/null` used to rename a file over /dev/null (as root: the
+    machine's /dev/null became a regular file). Shown with a FIFO, which a test may break
+    safely: it must still be a FIFO afterwards, and its reader gets the whole report."""
+    db, scan_id = stored_db
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    run = run_cli("report", "--db", db, "--scan", str(scan_id), "--format", "json",
+                  "--output", fifo)  # fmt: skip
+    reader.join(timeout=60)
+    assert run.code == 0, run.stderr
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+    assert json.loads(received[0])["scan"]["id"] == scan_id
+
+
+def test_a_symlinked_report_path_stays_a_symlink(stored_db, tmp_path):
+    db, scan_id = stored_db
+    real = tmp_path / "real.json"
+    real.write_text("old")
+    link = tmp_path / "link.json"
+    link.symlink_to(real)
+    run = run_cli("report", "--db", db, "--scan", str(scan_id), "--format", "json",
+                  "--output", link)  # fmt: skip
+    assert run.code == 0, run.stderr
+    assert link.is_symlink()
+    assert json.loads(real.read_text())["scan"]["id"] == scan_id
 
 
 def test_report_to_stdout_and_default_html_in_reports(stored_db, tmp_path):

@@ -82,7 +82,19 @@ def write_report(
 
 
 def write_atomically(path: Path, write: Callable[[IO[str]], None]) -> None:
+    """A regular file is replaced whole (a temporary file renamed over it), so a reader
+    never sees half a report. A path that exists and is not a regular file (`/dev/stdout`,
+    `/dev/null`, a FIFO a pipeline reads) is written in place: renaming over it replaced
+    the device or pipe with a file, and as root `--output json:/dev/null` replaced the
+    machine's /dev/null. A symlink to a file keeps being a symlink: the file it points to
+    is replaced."""
     try:
+        if path.exists() and not path.is_file():
+            with path.open("w", encoding="utf-8", newline="\n") as handle:
+                write(handle)
+            return
+        if path.is_symlink():
+            path = path.resolve()
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
         try:
