@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 from compliance.findings import Finding, Location, Severity, fingerprint
 from compliance.gate import GateInput, judge
@@ -249,6 +250,25 @@ CONTROLS = (
 )
 
 
+def control_check(
+    host: str, control: tuple[str, str, Any, str], status: str, observed: str, **extra: Any
+) -> HostCheckRecord:
+    """One stored check of one of CONTROLS on a host (severity high)."""
+    check_id, title, refs, expected = control
+    return HostCheckRecord(
+        scan_id=0,
+        host=host,
+        check_id=check_id,
+        title=title,
+        status=status,
+        severity="high",
+        expected=expected,
+        observed=observed,
+        references=list(refs),
+        **extra,
+    )
+
+
 def fleet(store: Store, hosts: int = 6) -> int:
     """A host audit: some hosts pass everything, some fail, one control does not apply to
     one host, one check errors."""
@@ -256,7 +276,8 @@ def fleet(store: Store, hosts: int = 6) -> int:
     findings = []
     for h in range(hosts):
         host = f"web-{h:02d}.example.internal"
-        for c, (check_id, title, refs, expected) in enumerate(CONTROLS):
+        for c, control in enumerate(CONTROLS):
+            check_id, _, refs, expected = control
             status = "pass"
             observed = expected
             if (h + c) % 4 == 0 and h % 2 == 0:
@@ -266,16 +287,11 @@ def fleet(store: Store, hosts: int = 6) -> int:
             if h == 3 and c == 4:
                 status, observed = "error", "dpkg-query: timed out after 10 s"
             checks.append(
-                HostCheckRecord(
-                    scan_id=0,
-                    host=host,
-                    check_id=check_id,
-                    title=title,
-                    status=status,
-                    severity="high",
-                    expected=expected,
-                    observed=observed,
-                    references=list(refs),
+                control_check(
+                    host,
+                    control,
+                    status,
+                    observed,
                     remediation=f"Set {expected}",
                     policy="linux-baseline",
                 )

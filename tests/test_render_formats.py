@@ -25,7 +25,6 @@ from compliance.render.options import DEFAULT_GITLAB_SCHEMA, RenderError, Render
 from compliance.render.outputs import parse_output
 from compliance.render.registry import FORMATS
 from compliance.store import Store
-from compliance.store.models import HostCheckRecord
 from tests import report_schemas
 from tests import report_support as rs
 
@@ -389,23 +388,12 @@ def test_html_scores_per_framework_and_host_count_unaudited_checks_against(tmp_p
     store = Store.open(str(tmp_path / "fleet.db"))
     checks = []
     for h, host in enumerate(["good.example", "bad.example", "down.example"]):
-        for c, (check_id, title, refs, expected) in enumerate(rs.CONTROLS):
+        for c, control in enumerate(rs.CONTROLS):
             status = "not-run" if h == 2 else "fail" if h == 1 and c % 2 == 0 else "pass"
             if h == 0 and c == 3:
                 status = "not-applicable"
-            checks.append(
-                HostCheckRecord(
-                    scan_id=0,
-                    host=host,
-                    check_id=check_id,
-                    title=title,
-                    status=status,
-                    severity="high",
-                    expected=expected,
-                    observed="connection refused" if status == "not-run" else expected,
-                    references=list(refs),
-                )
-            )
+            observed = "connection refused" if status == "not-run" else control[3]
+            checks.append(rs.control_check(host, control, status, observed))
     scan_id = rs.record(store, [], target="fleet/scores", kind="hosts", host_checks=checks)
     stored_checks = json.loads(FORMATS["json"].render(load_report(store, scan_id), RenderOptions()))
     counted: dict[str, dict[str, int]] = {}

@@ -52,6 +52,10 @@ MARKER_BYTES = 96
 # (which writes as it reads). The script carries no comments: it is shipped to every host,
 # and the benchmark also hands it to ansible, whose argument splitter trips over an
 # apostrophe in a shell comment.
+_BUILTIN_HELPERS = '_st() { return "$1"; }\n'
+"""Shell functions that uncontained (builtin) sections may call. Defined in the batch's
+shell and again in every watchdog group's fresh `sh -s`, which does not inherit them."""
+
 _PRELUDE = """\
 export LC_ALL=C
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -99,8 +103,7 @@ _cut() {{
   if [ "$_D" = 1 ]; then exec dd iflag=fullblock bs="$1" count=1 2>/dev/null; fi
   exec head -c "$1"
 }}
-_st() {{ return "$1"; }}
-_u=
+{builtins}_u=
 while IFS=' 	' read -r _k _ru _eu _r; do
   if [ "$_k" = Uid: ]; then _u=$_eu; break; fi
 done < /proc/self/status 2>/dev/null
@@ -262,7 +265,7 @@ class Batch:
         grouped = {first: members for _, members in self.groups() for first in members[:1]}
         in_group = {index for members in grouped.values() for index in members}
         budgets = {members[0]: budget for budget, members in self.groups()}
-        parts = [_PRELUDE.format(nonce=nonce)]
+        parts = [_PRELUDE.format(nonce=nonce, builtins=_BUILTIN_HELPERS)]
         for index, section in enumerate(sections):
             if index in grouped:
                 parts.append(_render_group(nonce, index, budgets[index], grouped[index], sections))
@@ -403,9 +406,7 @@ def _render_group(
     own subshell, and none sees the nonce; uncontained ones run as in the batch's shell.
     """
     end = f"_GROUP_END_{nonce}"
-    # a fresh `sh -s`: the batch shell's functions are not inherited, and builtin members
-    # set their status with `_st`
-    lines = [f"N={nonce}\n", '_st() { return "$1"; }\n']
+    lines = [f"N={nonce}\n", _BUILTIN_HELPERS]
     for index in members:
         section = sections[index]
         lines.append(f"printf '%s B {index}\\n' \"$N\"\n")

@@ -9,6 +9,7 @@ listening state only makes the kernel skip that table.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from functools import lru_cache
 
@@ -179,8 +180,6 @@ def _from_ss(text: str) -> set[tuple[str, int, str]]:
 def _ss_address(value: str) -> str:
     """`0.0.0.0`, `127.0.0.53%lo`, `[::1]`, `[fe80::1]%eth0`, `*` (IPv6 any, dual stack),
     written as the /proc/net reading writes them."""
-    import ipaddress
-
     value = value.split("%", 1)[0].strip("[]")
     if value == "*":
         return "::"
