@@ -22,6 +22,7 @@ import click
 
 from compliance.code_scan import CodeScanRequest, run_code_scan
 from compliance.policy import ConfigError, Waiver, append_waiver, load_policy, load_waivers
+from compliance.policy.pinned import PinnedPolicy, policy_for_scan
 from compliance.render.options import DEFAULT_GITLAB_SCHEMA, RenderOptions
 from compliance.render.outputs import (
     OutputSpec,
@@ -184,14 +185,31 @@ def scan(
     """
     if not path.is_dir():
         raise ConfigError([f"{path}: not a directory; pass the root of the tree to scan"])
-    loaded = load_policy(policy_path, known_scanners=REGISTRY.keys())
-    output_specs = output_specs_for(outputs)  # a typo fails now, not after the scan
-    store = Store.open(db)
-    stop_on_sigterm()
     if no_baseline:
         baseline = None
     elif baseline is None:
         baseline = os.environ.get("CI_MERGE_REQUEST_DIFF_BASE_SHA") or None
+    with policy_for_scan(policy_path, path, baseline) as pinned:
+        _scan(path, pinned, db, target, baseline, as_json, advisory_db, notify_url, outputs)
+
+
+def _scan(
+    path: Path,
+    pinned: PinnedPolicy,
+    db: str | None,
+    target: str | None,
+    baseline: str | None,
+    as_json: bool,
+    advisory_db: Path | None,
+    notify_url: str | None,
+    outputs: tuple[str, ...],
+) -> None:
+    loaded = load_policy(pinned.path, known_scanners=REGISTRY.keys())
+    if pinned.note:
+        click.echo(f"note: {pinned.note}", err=True)
+    output_specs = output_specs_for(outputs)  # a typo fails now, not after the scan
+    store = Store.open(db)
+    stop_on_sigterm()
     scanners, options = None, {}
     if advisory_db is not None:
         scanners = list(dict.fromkeys([*loaded.policy.scanners, "pip-audit"]))
@@ -203,6 +221,7 @@ def scan(
         baseline_ref=baseline,
         scanners=scanners,
         scanner_options=options,
+        notes=(pinned.note,) if pinned.note else (),
     )
     report = run_code_scan(request, store)
     emit_outputs(store, report.scan_id, output_specs)

@@ -36,6 +36,7 @@ class CodeScanRequest:
     baseline_ref: str | None = None  # a scan id or a git ref; only new findings block
     today: date = field(default_factory=date.today)
     scanner_options: dict[str, Any] = field(default_factory=dict)  # e.g. advisory_db
+    notes: tuple[str, ...] = ()  # said in the summary and stored, e.g. where the policy came from
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,7 @@ def run_code_scan(request: CodeScanRequest, store: Store) -> CodeScanReport:
                     "files": len(files),
                     "root": str(root),
                     "waivers": waiver_summary(waivers, verdict, target, request.today),
+                    "notes": list(request.notes),
                 },
             ),
         )

@@ -155,9 +155,7 @@ def load_rule_set(locations: Sequence[str | Path]) -> RuleSet:
                 "rule files (they are the finding's rule_id and part of its fingerprint)",
             )
         seen.add(rule.id)
-    return RuleSet(
-        tuple(files), tuple(rules), digest.hexdigest(), tuple(entries), tuple(sources)
-    )
+    return RuleSet(tuple(files), tuple(rules), digest.hexdigest(), tuple(entries), tuple(sources))
 
 
 def _expand(locations: Iterable[Path]) -> list[Path]:
