@@ -47,14 +47,16 @@ def append_waiver(path: Path, waiver: Waiver) -> None:
 
 def _appended(path: Path, original: str, item: CommentedMap) -> str:
     try:
-        data, indent, offset = load_yaml_guess_indent(original)
+        _, indent, offset = load_yaml_guess_indent(original)
+        yml = _round_trip(indent, offset)
+        data = yml.load(original)
     except YAMLError as exc:
         raise ConfigError([f"{path}: cannot edit the waiver file: {exc}"]) from None
     if data is None:  # missing, empty, or only comments: keep them, start the list below
         prefix = original or HEADER
         if not prefix.endswith("\n"):
             prefix += "\n"
-        return prefix + _dump(CommentedMap(waivers=CommentedSeq([item])), None, None)
+        return prefix + _dump(_round_trip(None, None), CommentedMap(waivers=CommentedSeq([item])))
     if not isinstance(data, CommentedMap):
         raise ConfigError([f"{path}: expected a mapping with a 'waivers:' list"])
     waivers = data.get("waivers")
@@ -66,7 +68,7 @@ def _appended(path: Path, original: str, item: CommentedMap) -> str:
         elif isinstance(waivers[-1], CommentedMap):
             _move_trailing_comment(waivers[-1], item)
         waivers.append(item)
-    return _dump(data, indent, offset)
+    return _dump(yml, data)
 
 
 def _item(waiver: Waiver) -> CommentedMap:
@@ -103,8 +105,9 @@ def _move_trailing_comment(previous: CommentedMap, item: CommentedMap) -> None:
     item.ca.items[list(item)[-1]] = [None, None, CommentToken("\n" + tail, CommentMark(0)), None]
 
 
-def _dump(data: Any, indent: int | None, offset: int | None) -> str:
-    yml = YAML()  # round-trip mode
+def _round_trip(indent: int | None, offset: int | None) -> YAML:
+    """A round-trip reader and writer that keeps quotes and the file's indentation."""
+    yml = YAML()
     yml.preserve_quotes = True
     yml.width = 4096  # never fold a long reason onto several lines
     if indent is None:
@@ -112,6 +115,10 @@ def _dump(data: Any, indent: int | None, offset: int | None) -> str:
     else:
         offset = offset or 0
         yml.indent(mapping=max(indent - offset, 2), sequence=indent, offset=offset)
+    return yml
+
+
+def _dump(yml: YAML, data: Any) -> str:
     out = io.StringIO()
     yml.dump(data, out)
     return out.getvalue()
