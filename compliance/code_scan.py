@@ -185,8 +185,7 @@ def _waiver_error(problem: str) -> ScanError:
         "waivers",
         "waivers",
         problem,
-        hint="a waiver in the scanned tree must follow the policy's rules; fix or remove it "
-        "(`compliance waive` writes valid ones)",
+        hint="fix or remove it; `compliance waive` writes waivers that follow the rules",
     )
 
 

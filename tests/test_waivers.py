@@ -1,3 +1,4 @@
+import os
 from datetime import date
 
 import pytest
@@ -170,3 +171,17 @@ def test_repository_waivers_are_governed_and_a_trusted_file_in_the_tree_is_too(
     read = read_scan_waivers(load_policy(inside), root, TODAY)
     assert [e.waiver.rule for e in read.entries] == ["B602"]  # read once, governed
     assert len(read.rejected) == 1
+
+
+def test_a_fifo_or_huge_repository_waiver_file_is_refused_not_read(tmp_path, policy_file):
+    """A planted FIFO would hang a reader; a huge file would fill memory."""
+    root = tmp_path / "repo"
+    (root / ".compliance").mkdir(parents=True)
+    os.mkfifo(root / ".compliance" / "waivers.yml")
+    loaded = load_policy(policy_file("version: 1\nwaivers: null\n"))
+    read = read_scan_waivers(loaded, root, TODAY)
+    assert read.entries == [] and "is not a regular file" in read.rejected[0]
+    (root / ".compliance" / "waivers.yml").unlink()
+    (root / ".compliance" / "waivers.yml").write_text("# " + "x" * (2 << 20) + "\n")
+    read = read_scan_waivers(loaded, root, TODAY)
+    assert read.entries == [] and "more than a waiver file holds" in read.rejected[0]
