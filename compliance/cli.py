@@ -14,14 +14,13 @@ import signal
 import sys
 import traceback
 from collections.abc import Callable
-from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from compliance.code_scan import CodeScanRequest, run_code_scan
-from compliance.policy import ConfigError, Waiver, append_waiver, load_policy, load_waivers
+from compliance.policy import ConfigError, load_policy, load_waivers
 from compliance.policy.pinned import PinnedPolicy, policy_for_scan
 from compliance.render.options import DEFAULT_GITLAB_SCHEMA, RenderOptions
 from compliance.render.outputs import (
@@ -321,26 +320,41 @@ def findings(
 @click.option("--rule", help="Waive a rule instead of one finding (with --path).")
 @click.option("--path", "path_glob", help="Path glob the rule waiver applies to.")
 @click.option("--reason", required=True, help="Why this is acceptable (reviewed in the MR).")
-@click.option("--approver", required=True, help="Who approved the exception.")
+@click.option("--approver", required=True, help="Who approved the exception (not the requester).")
 @click.option(
     "--expires",
     required=True,
     type=click.DateTime(formats=["%Y-%m-%d"]),
-    help="YYYY-MM-DD; after this date the waiver stops applying.",
+    help="YYYY-MM-DD, at most the policy's waivers_max_days (365) away; after it the waiver "
+    "stops applying.",
 )
 @click.option("--scope", help="Only for scans of this target.")
 @click.option(
-    "--policy",
-    "policy_path",
-    type=click.Path(path_type=Path),
-    help="Policy whose waiver file to append to (default: the shipped policy).",
+    "--repo",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The scanned tree whose .compliance/waivers.yml (the policy's repository_waivers) "
+    "to append to. Default: the git top level of the current directory, else '.'.",
 )
 @click.option(
     "--file",
     "waiver_file",
-    type=click.Path(path_type=Path),
-    help="Waiver file to append to (overrides the policy's).",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Append to this waiver file instead (e.g. the pipeline's, beside its policy); "
+    "never one inside the installed package.",
 )
+@click.option(
+    "--requested-by",
+    metavar="WHO",
+    help="Who asks for the waiver. Default: $GITLAB_USER_LOGIN, else git's user.email/name.",
+)
+@click.option(
+    "--policy",
+    "policy_path",
+    type=click.Path(path_type=Path),
+    help="Policy whose rules apply (waivers_max_days, repository_waivers). "
+    "Default: the shipped policy.",
+)
+@db_option
 @fail_closed
 def waive(
     fingerprint: str | None,
@@ -350,39 +364,44 @@ def waive(
     approver: str,
     expires: Any,
     scope: str | None,
-    policy_path: Path | None,
+    repo: Path | None,
     waiver_file: Path | None,
+    requested_by: str | None,
+    policy_path: Path | None,
+    db: str | None,
 ) -> None:
-    """Append a waiver to the waiver file next to the policy.
+    """Add a reviewed, expiring waiver to the repository's waiver file.
+
+    The fingerprint (a unique prefix will do) or rule must match a stored finding.
 
     \b
     Examples:
-      compliance waive 3f2a… --reason "input is a constant" --approver alice --expires 2027-01-31
+      compliance waive 3f2a9c01d7e4 --reason "input is a constant" --approver alice \\
+          --expires 2027-01-31
       compliance waive --rule B101 --path "tests/**" --reason "asserts in tests" \\
           --approver bob --expires 2027-06-30
     """
-    target_file = waiver_file
-    if target_file is None:
-        loaded = load_policy(policy_path, known_scanners=REGISTRY.keys())
-        target_file = loaded.waivers_path
-        if target_file is None:
-            raise ConfigError([f"{loaded.path}: the policy sets no waivers file; pass --file"])
-    try:
-        waiver = Waiver(
-            fingerprint=fingerprint,
-            rule=rule,
-            path=path_glob,
-            reason=reason,
-            approver=approver,
-            expires=expires.date(),
-            scope=scope,
-            created=date.today(),
-        )
-    except ValueError as exc:
-        raise ConfigError([f"waiver: {exc}"]) from None
-    load_waivers(target_file)  # refuse to append to a file that is already broken
-    append_waiver(target_file, waiver)
-    click.echo(f"waiver added to {target_file}: {waiver.describe()}")
+    from compliance.waive import WaiveRequest, add_waiver
+
+    if not fingerprint and not rule:
+        raise ConfigError(["waive: name a FINGERPRINT or a --rule (with an optional --path)"])
+    if repo is not None and not repo.is_dir():
+        raise ConfigError([f"{repo}: --repo is not a directory"])
+    loaded = load_policy(policy_path, known_scanners=REGISTRY.keys())
+    request = WaiveRequest(
+        fingerprint=fingerprint,
+        rule=rule,
+        path_glob=path_glob,
+        reason=reason,
+        approver=approver,
+        expires=expires.date(),
+        scope=scope,
+        waiver_file=waiver_file,
+        repo=repo,
+        requested_by=requested_by,
+    )
+    result = add_waiver(request, loaded, Store.open(db))
+    click.echo(f"waiver added to {result.path}: {result.waiver.describe()}")
 
 
 @main.group()
@@ -396,15 +415,23 @@ def policy() -> None:
 def policy_check(files: tuple[Path, ...]) -> None:
     """Validate policy files; errors name file:line and key, exit 2 on any error.
 
+    Also refused: a threshold a scanner can never reach (bandit rates nothing critical, so
+    `per_scanner.bandit.fail_on: critical` could never block: a silent pass).
+
     \b
     Example:
       compliance policy check policies/*.yml
     """
+    from compliance.thresholds import scanners_to_check, unreachable_thresholds
+
     problems: list[str] = []
     for path in files:
         try:
             loaded = load_policy(path, known_scanners=REGISTRY.keys())
             load_waivers(loaded.waivers_path)
+            unreachable = unreachable_thresholds(loaded, scanners_to_check(loaded))
+            if unreachable:
+                raise ConfigError(unreachable)
             click.echo(f"ok: {path}")
         except ConfigError as exc:
             problems.extend(exc.problems)

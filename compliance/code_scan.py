@@ -18,13 +18,15 @@ from typing import Any
 from compliance.baseline import BaselineError, resolve_baseline
 from compliance.findings import Finding
 from compliance.gate import GateInput, Verdict, judge
-from compliance.policy import LoadedPolicy, load_waivers
+from compliance.policy import ConfigError, LoadedPolicy
+from compliance.policy.scan_waivers import read_scan_waivers
 from compliance.render.data import waiver_summary
 from compliance.scanners import REGISTRY, get_scanner
 from compliance.scanners.interface import ScanContext, ScanError, ScannerFailure, ScannerResult
 from compliance.scanners.process import kill_running_tools
 from compliance.sources import apply_excludes, default_target, git_info, list_files
 from compliance.store import ScanMeta, ScanOutcome, Store
+from compliance.thresholds import unreachable_thresholds
 
 
 @dataclass(frozen=True)
@@ -51,10 +53,14 @@ def run_code_scan(request: CodeScanRequest, store: Store) -> CodeScanReport:
     loaded = request.policy
     policy = loaded.policy
     root = request.root.resolve()
-    waivers = load_waivers(loaded.waivers_path)
+    scan_waivers = read_scan_waivers(loaded, root, request.today)
+    waivers = scan_waivers.entries
     info = git_info(root)
     target = request.target or default_target(root, info)
     names = list(request.scanners or policy.scanners)
+    unreachable = unreachable_thresholds(loaded, names)
+    if unreachable:  # a gate that can never block is a silent pass: refuse to run it
+        raise ConfigError(unreachable)
 
     scan_id = store.begin_scan(
         ScanMeta(
@@ -70,6 +76,7 @@ def run_code_scan(request: CodeScanRequest, store: Store) -> CodeScanReport:
         files, results = run_scanners(root, loaded, names, request.scanner_options)
         findings: list[Finding] = [f for r in results for f in r.findings]
         errors = [e for r in results for e in r.errors] + _coverage_errors(results)
+        errors.extend(_waiver_error(problem) for problem in scan_waivers.rejected)
         baseline: frozenset[str] | None = None
         if request.baseline_ref:
             try:
@@ -173,6 +180,15 @@ def _run_scanner(
                 hint="please report this; the scan cannot be trusted",
             ),
         )
+
+
+def _waiver_error(problem: str) -> ScanError:
+    return ScanError(
+        "waivers",
+        "waivers",
+        problem,
+        hint="fix or remove it; `compliance waive` writes waivers that follow the rules",
+    )
 
 
 def _failed(name: str, error: ScanError) -> ScannerResult:

@@ -16,6 +16,7 @@ from tests.conftest import run_cli, write_tree
 pytestmark = pytest.mark.e2e
 
 POLICY = "version: 1\nscanners: [bandit]\ngate: {fail_on: high}\nwaivers: waivers.yml\n"
+LOOSE = "exclude: [app.py]\n"
 VULN = "import subprocess\n\ndef run(cmd):\n    subprocess.call(cmd, shell=True)\n"
 
 
@@ -32,7 +33,12 @@ def git(root: Path, *args: str) -> str:
 def repo(tmp_path: Path) -> Path:
     root = write_tree(
         tmp_path / "repo",
-        {"app.py": "print('hello')\n", "ci/policy.yml": POLICY, "ci/waivers.yml": "waivers: []\n"},
+        {
+            "app.py": "print('hello')\n",
+            "lib.py": "x = 1\n",
+            "ci/policy.yml": POLICY,
+            "ci/waivers.yml": "waivers: []\n",
+        },
     )
     git(root, "init", "-q", "-b", "main")
     git(root, "add", "-A")
@@ -52,7 +58,7 @@ def scan(root: Path, db: str, *extra: str):  # type: ignore[no-untyped-def]
 
 
 def test_a_loosened_policy_in_the_merge_request_does_not_judge_it(repo, db):
-    (repo / "ci/policy.yml").write_text(POLICY.replace("fail_on: high", "fail_on: critical"))
+    (repo / "ci/policy.yml").write_text(POLICY + LOOSE)
     commit(repo)
     run = scan(repo, db, "--baseline", "main")
     assert run.code == 1, run.stdout + run.stderr
@@ -114,7 +120,7 @@ def test_a_policy_new_in_the_merge_request_is_replaced_by_the_shipped_default(re
 
 def test_a_policy_outside_the_repository_is_used_as_given(repo, db, tmp_path):
     outside = tmp_path / "pipeline-policy.yml"
-    outside.write_text("version: 1\nscanners: [bandit]\ngate: {fail_on: critical}\n")
+    outside.write_text("version: 1\nscanners: [bandit]\n" + LOOSE)
     commit(repo)
     run = run_cli("scan", repo, "--db", db, "--policy", outside, "--baseline", "main")
     assert run.code == 0, run.stdout + run.stderr

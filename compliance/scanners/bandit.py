@@ -58,6 +58,8 @@ KEPT_FIELDS = (
 
 class BanditScanner(Scanner):
     name = "bandit"
+    max_severity = max(SEVERITY.values())  # bandit's scale ends at HIGH: nothing is critical
+    max_confidence = max(SEVERITY.values())
 
     def select(self, root: Path, files: Sequence[str]) -> list[str]:
         excluded = bandit_config_excludes(root)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from compliance.findings import Finding
+from compliance.findings import Finding, Severity
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,17 @@ class Scanner(ABC):
     """One external tool. Subclasses live one per file in this package."""
 
     name: ClassVar[str]
+    max_severity: ClassVar[Severity]
+    """The highest severity this tool can give a finding: set next to its severity table.
+    A `fail_on` above it could never block one of its findings, a silent pass, so
+    `policy check` and `scan` refuse such a policy (compliance/thresholds.py)."""
+    max_confidence: ClassVar[Severity | None] = None
+    """The highest confidence it reports; None: it reports none, so min_confidence does not
+    apply to its findings."""
+
+    def highest_severity(self, options: Mapping[str, Any]) -> Severity:
+        """`max_severity` given these scan options (semgrep: the rule pack in use)."""
+        return self.max_severity
 
     @abstractmethod
     def select(self, root: Path, files: Sequence[str]) -> list[str]:

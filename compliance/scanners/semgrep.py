@@ -129,6 +129,23 @@ class _Report:
 
 class SemgrepScanner(Scanner):
     name = "semgrep"
+    max_severity = max(SEMGREP_SEVERITY.values())  # what a rule *could* say; see below
+    max_confidence = max(CONFIDENCE.values())
+
+    def highest_severity(self, options: Mapping[str, Any]) -> Severity:
+        """The highest severity a rule of the pack in use gives (read as `_findings` reads
+        it): a pack of WARNING rules can never produce a high finding. Raises
+        ScannerFailure when the rules cannot be read, as the scan itself would."""
+        rules = load_rule_set(list(options.get("rules") or ()))
+        unknown = Severity.parse(options.get("unknown_severity", "high"))
+        return max(
+            _severity(
+                meta if isinstance(meta := entry.get("metadata"), dict) else {},
+                entry.get("severity"),
+                unknown,
+            )
+            for entry in rules.entries
+        )
 
     def select(self, root: Path, files: Sequence[str]) -> list[str]:
         """Every text file: which of them the rules apply to is decided in scan(), where the

@@ -447,6 +447,37 @@ class Store:
             query = select(FindingRecord.fingerprint).where(FindingRecord.scan_id == scan_id)
             return frozenset(session.exec(query).all())
 
+    def fingerprints_starting(
+        self, prefix: str, target: str | None = None, limit: int = 11
+    ) -> list[str]:
+        """Distinct stored fingerprints that begin with `prefix` (the short form
+        `compliance findings` prints), at most `limit`, so a caller can tell unique from
+        ambiguous; only findings of scans of `target` when given."""
+        query = (
+            select(FindingRecord.fingerprint)
+            .where(col(FindingRecord.fingerprint).startswith(prefix, autoescape=True))
+            .distinct()
+            .order_by(col(FindingRecord.fingerprint))
+            .limit(limit)
+        )
+        if target is not None:
+            query = query.join(ScanRecord, col(ScanRecord.id) == col(FindingRecord.scan_id)).where(
+                ScanRecord.target == target
+            )
+        with self._session() as session:
+            return list(session.exec(query).all())
+
+    def rule_paths(self, rule_id: str, target: str | None = None) -> list[str | None]:
+        """Distinct paths of stored findings of `rule_id` (None for host and package
+        findings): whether a rule waiver on a path glob would match anything."""
+        query = select(FindingRecord.path).where(FindingRecord.rule_id == rule_id).distinct()
+        if target is not None:
+            query = query.join(ScanRecord, col(ScanRecord.id) == col(FindingRecord.scan_id)).where(
+                ScanRecord.target == target
+            )
+        with self._session() as session:
+            return list(session.exec(query).all())
+
     def complete_scan_at(self, target: str, commit: str) -> int | None:
         """The newest complete scan of `target` at `commit`, usable as a baseline."""
         with self._session() as session:
