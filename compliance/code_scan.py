@@ -15,7 +15,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from compliance.baseline import BaselineError, resolve_baseline
+from compliance.baseline import Baseline, BaselineError, resolve_baseline
 from compliance.findings import Finding
 from compliance.gate import GateInput, Verdict, judge
 from compliance.policy import LoadedPolicy, load_waivers
@@ -23,8 +23,9 @@ from compliance.render.data import waiver_summary
 from compliance.scanners import REGISTRY, get_scanner
 from compliance.scanners.interface import ScanContext, ScanError, ScannerFailure, ScannerResult
 from compliance.scanners.process import kill_running_tools
-from compliance.sources import apply_excludes, default_target, git_info, list_files
+from compliance.sources import apply_excludes, default_target, git_info, list_files, tree_state
 from compliance.store import ScanMeta, ScanOutcome, Store
+from compliance.store.baseline_match import BaselineKey
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class CodeScanReport:
     target: str
     verdict: Verdict
     results: tuple[ScannerResult, ...]
+    baseline: Baseline | None = None
 
 
 def run_code_scan(request: CodeScanRequest, store: Store) -> CodeScanReport:
@@ -52,6 +54,7 @@ def run_code_scan(request: CodeScanRequest, store: Store) -> CodeScanReport:
     root = request.root.resolve()
     waivers = load_waivers(loaded.waivers_path)
     info = git_info(root)
+    state = tree_state(root)  # before any scanner reads the tree
     target = request.target or default_target(root, info)
     names = list(request.scanners or policy.scanners)
 
@@ -63,19 +66,28 @@ def run_code_scan(request: CodeScanRequest, store: Store) -> CodeScanReport:
             git_branch=info.branch,
             policy_path=str(loaded.path),
             policy_digest=loaded.digest,
+            tree_dirty=state.dirty,
+            scan_root=state.scan_root,
+            scanners=names,
         )
     )
     try:
         files, results = run_scanners(root, loaded, names, request.scanner_options)
         findings: list[Finding] = [f for r in results for f in r.findings]
         errors = [e for r in results for e in r.errors] + _coverage_errors(results)
-        baseline: frozenset[str] | None = None
+        baseline: Baseline | None = None
         if request.baseline_ref:
+            key = BaselineKey(
+                target=target,
+                scan_root=state.scan_root,
+                policy_digest=loaded.digest,
+                scanners={r.scanner: r.version for r in results},
+            )
             try:
                 baseline = resolve_baseline(
                     request.baseline_ref,
                     root,
-                    target,
+                    key,
                     store,
                     lambda tree: run_scanners(tree, loaded, names, request.scanner_options)[1],
                 )
@@ -88,7 +100,8 @@ def run_code_scan(request: CodeScanRequest, store: Store) -> CodeScanReport:
                 target=target,
                 waivers=waivers,
                 errors=errors,
-                baseline=baseline,
+                baseline=baseline.fingerprints if baseline else None,
+                baseline_suppressed=baseline.suppressed if baseline else frozenset(),
                 first_seen=store.first_seen(target, (f.fingerprint for f in findings)),
                 today=request.today,
             )
@@ -107,6 +120,7 @@ def run_code_scan(request: CodeScanRequest, store: Store) -> CodeScanReport:
                     "files": len(files),
                     "root": str(root),
                     "waivers": waiver_summary(waivers, verdict, target, request.today),
+                    "baseline": _baseline_summary(baseline),
                 },
             ),
         )
@@ -114,7 +128,20 @@ def run_code_scan(request: CodeScanRequest, store: Store) -> CodeScanReport:
         kill_running_tools()
         store.mark_interrupted(scan_id, f"scan stopped before it finished: {type(exc).__name__}")
         raise
-    return CodeScanReport(scan_id, target, verdict, tuple(results))
+    return CodeScanReport(scan_id, target, verdict, tuple(results), baseline)
+
+
+def _baseline_summary(baseline: Baseline | None) -> dict[str, Any] | None:
+    """Which baseline judged this scan, stored with it: 'why was this preexisting?'."""
+    if baseline is None:
+        return None
+    return {
+        "source": baseline.source,
+        "scan_id": baseline.scan_id,
+        "commit": baseline.commit,
+        "findings": len(baseline.fingerprints),
+        "suppressed": len(baseline.suppressed),
+    }
 
 
 def run_scanners(

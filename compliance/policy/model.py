@@ -81,6 +81,15 @@ class DependencySettings(Strict):
     """An OSV-compatible `/v1/query` URL (e.g. a shared `compliance advisories serve`)."""
 
 
+class ExceptionSettings(Strict):
+    """How exceptions written in the source itself are governed."""
+
+    new_inline_suppressions: Literal["block", "allow"] = "block"
+    """In diff-aware mode, a `# nosec`/`# nosemgrep` the baseline did not have: `block`
+    judges the finding as if unsuppressed (a waiver is the reviewed way to accept it);
+    `allow` lets it hide the finding (it stays listed as suppressed)."""
+
+
 class Policy(Strict):
     version: Literal[1] = 1
     scanners: tuple[str, ...] = ("bandit",)
@@ -91,6 +100,7 @@ class Policy(Strict):
     gate: GateSettings = GateSettings()
     per_scanner: dict[str, ScannerSettings] = Field(default_factory=dict)
     dependencies: DependencySettings = DependencySettings()
+    exceptions: ExceptionSettings = ExceptionSettings()
     errors: dict[str, Literal["error", "warn"]] = Field(default_factory=dict)
     sla_days: dict[SeverityField, int] = Field(default_factory=lambda: dict(DEFAULT_SLA_DAYS))
     waivers: str | None = "waivers.yml"
