@@ -114,9 +114,9 @@ def judge(data: GateInput) -> Verdict:
     if unhidden:
         more = f" and {len(unhidden) - 10} more" if len(unhidden) > 10 else ""
         reasons.append(
-            f"{len(unhidden)} of them suppressed inline by this change, which does not hide "
-            f"them (exceptions.new_inline_suppressions: block): {', '.join(unhidden[:10])}"
-            f"{more}; add a waiver or remove the suppression"
+            f"{len(unhidden)} new inline suppression(s) do not hide their finding "
+            f"(exceptions.new_inline_suppressions: block): {', '.join(unhidden[:10])}{more}; "
+            "add a waiver or remove them"
         )
     reasons.extend(
         f"waiver expired on {e.waiver.expires.isoformat()} and no longer applies: "
