@@ -39,7 +39,7 @@ def baseline_mismatch(scan: ScanRecord, key: BaselineKey) -> str | None:
     if scan.target != key.target:
         return f"it is of target {scan.target!r}, this scan is of {key.target!r}"
     if scan.scan_root is None or key.scan_root is None or scan.scan_root != key.scan_root:
-        return f"it scanned root {scan.scan_root!r}, this scan is of {key.scan_root!r}"
+        return f"it scanned root {_root(scan.scan_root)}, this scan is of {_root(key.scan_root)}"
     if scan.policy_digest != key.policy_digest:
         return "it was made with another policy (its digest differs)"
     names = sorted(key.scanners)
@@ -50,6 +50,10 @@ def baseline_mismatch(scan: ScanRecord, key: BaselineKey) -> str | None:
         if stored.get(name) != key.scanners[name]:
             return f"it ran {name} {stored.get(name)!r}, this scan runs {key.scanners[name]!r}"
     return None
+
+
+def _root(root: str | None) -> str:
+    return repr(root) if root is not None else "(not a git tree)"
 
 
 def _names(names: list[str] | None) -> str:
