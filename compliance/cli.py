@@ -230,9 +230,9 @@ def _scan(
         scan_record = store.resolve_scan(str(report.scan_id))
         click.echo(json.dumps(scan_json(scan_record), indent=2))
     else:
-        click.echo(
-            "\n".join(summary(report.verdict, report.results, report.scan_id, report.target))
-        )
+        used = report.baseline.source if report.baseline else None
+        lines = summary(report.verdict, report.results, report.scan_id, report.target, used)
+        click.echo("\n".join(lines))
     send_drift_alert(store, report.scan_id, notify_url)
     sys.exit(report.verdict.exit_code)
 

@@ -15,7 +15,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from compliance.baseline import BaselineError, resolve_baseline
+from compliance.baseline import Baseline, BaselineError, resolve_baseline
 from compliance.findings import Finding
 from compliance.gate import GateInput, Verdict, judge
 from compliance.policy import ConfigError, LoadedPolicy
@@ -24,8 +24,9 @@ from compliance.render.data import waiver_summary
 from compliance.scanners import REGISTRY, get_scanner
 from compliance.scanners.interface import ScanContext, ScanError, ScannerFailure, ScannerResult
 from compliance.scanners.process import kill_running_tools
-from compliance.sources import apply_excludes, default_target, git_info, list_files
+from compliance.sources import apply_excludes, default_target, git_info, list_files, tree_state
 from compliance.store import ScanMeta, ScanOutcome, Store
+from compliance.store.baseline_match import BaselineKey
 from compliance.thresholds import unreachable_thresholds
 
 
@@ -47,6 +48,7 @@ class CodeScanReport:
     target: str
     verdict: Verdict
     results: tuple[ScannerResult, ...]
+    baseline: Baseline | None = None
 
 
 def run_code_scan(request: CodeScanRequest, store: Store) -> CodeScanReport:
@@ -56,6 +58,7 @@ def run_code_scan(request: CodeScanRequest, store: Store) -> CodeScanReport:
     scan_waivers = read_scan_waivers(loaded, root, request.today)
     waivers = scan_waivers.entries
     info = git_info(root)
+    state = tree_state(root)  # before any scanner reads the tree
     target = request.target or default_target(root, info)
     names = list(request.scanners or policy.scanners)
     unreachable = unreachable_thresholds(loaded, names)
@@ -70,6 +73,9 @@ def run_code_scan(request: CodeScanRequest, store: Store) -> CodeScanReport:
             git_branch=info.branch,
             policy_path=str(loaded.path),
             policy_digest=loaded.digest,
+            tree_dirty=state.dirty,
+            scan_root=state.scan_root,
+            scanners=names,
         )
     )
     try:
@@ -77,13 +83,19 @@ def run_code_scan(request: CodeScanRequest, store: Store) -> CodeScanReport:
         findings: list[Finding] = [f for r in results for f in r.findings]
         errors = [e for r in results for e in r.errors] + _coverage_errors(results)
         errors.extend(_waiver_error(problem) for problem in scan_waivers.rejected)
-        baseline: frozenset[str] | None = None
+        baseline: Baseline | None = None
         if request.baseline_ref:
+            key = BaselineKey(
+                target=target,
+                scan_root=state.scan_root,
+                policy_digest=loaded.digest,
+                scanners={r.scanner: r.version for r in results},
+            )
             try:
                 baseline = resolve_baseline(
                     request.baseline_ref,
                     root,
-                    target,
+                    key,
                     store,
                     lambda tree: run_scanners(tree, loaded, names, request.scanner_options)[1],
                 )
@@ -96,7 +108,8 @@ def run_code_scan(request: CodeScanRequest, store: Store) -> CodeScanReport:
                 target=target,
                 waivers=waivers,
                 errors=errors,
-                baseline=baseline,
+                baseline=baseline.fingerprints if baseline else None,
+                baseline_suppressed=baseline.suppressed if baseline else frozenset(),
                 first_seen=store.first_seen(target, (f.fingerprint for f in findings)),
                 today=request.today,
             )
@@ -116,6 +129,7 @@ def run_code_scan(request: CodeScanRequest, store: Store) -> CodeScanReport:
                     "root": str(root),
                     "waivers": waiver_summary(waivers, verdict, target, request.today),
                     "notes": list(request.notes),
+                    "baseline": _baseline_summary(baseline),
                 },
             ),
         )
@@ -123,7 +137,20 @@ def run_code_scan(request: CodeScanRequest, store: Store) -> CodeScanReport:
         kill_running_tools()
         store.mark_interrupted(scan_id, f"scan stopped before it finished: {type(exc).__name__}")
         raise
-    return CodeScanReport(scan_id, target, verdict, tuple(results))
+    return CodeScanReport(scan_id, target, verdict, tuple(results), baseline)
+
+
+def _baseline_summary(baseline: Baseline | None) -> dict[str, Any] | None:
+    """Which baseline judged this scan, stored with it: 'why was this preexisting?'."""
+    if baseline is None:
+        return None
+    return {
+        "source": baseline.source,
+        "scan_id": baseline.scan_id,
+        "commit": baseline.commit,
+        "findings": len(baseline.fingerprints),
+        "suppressed": len(baseline.suppressed),
+    }
 
 
 def run_scanners(

@@ -94,6 +94,15 @@ class DependencySettings(Strict):
     """An OSV-compatible `/v1/query` URL (e.g. a shared `compliance advisories serve`)."""
 
 
+class ExceptionSettings(Strict):
+    """How exceptions written in the source itself are governed."""
+
+    new_inline_suppressions: Literal["block", "allow"] = "block"
+    """In diff-aware mode, a `# nosec`/`# nosemgrep` the baseline did not have: `block`
+    judges the finding as if unsuppressed (a waiver is the reviewed way to accept it);
+    `allow` lets it hide the finding (it stays listed as suppressed)."""
+
+
 class Policy(Strict):
     version: Literal[1] = 1
     scanners: tuple[str, ...] = DEFAULT_SCANNERS
@@ -105,6 +114,7 @@ class Policy(Strict):
     per_scanner: dict[str, ScannerSettings] = Field(default_factory=_default_per_scanner)
     """Replaces the default as a whole: a policy that sets it keeps only what it names."""
     dependencies: DependencySettings = DependencySettings()
+    exceptions: ExceptionSettings = ExceptionSettings()
     errors: dict[str, Literal["error", "warn"]] = Field(default_factory=dict)
     sla_days: dict[SeverityField, int] = Field(default_factory=lambda: dict(DEFAULT_SLA_DAYS))
     waivers: str | None = "waivers.yml"

@@ -5,16 +5,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from compliance.findings import Severity
-from compliance.gate import Outcome, Status, Verdict
+from compliance.gate import Decision, Outcome, Status, Verdict
 from compliance.scanners.interface import ScannerResult
 
 MAX_LISTED = 50
 
 
 def summary(
-    verdict: Verdict, results: Sequence[ScannerResult], scan_id: int, target: str
+    verdict: Verdict,
+    results: Sequence[ScannerResult],
+    scan_id: int,
+    target: str,
+    baseline: str | None = None,
 ) -> list[str]:
+    """`baseline`: which baseline judged the scan (diff-aware mode), e.g. 'scan 12 (…)'."""
     lines = [f"scan {scan_id} of {target}"]
+    if baseline:
+        lines.append(f"  baseline: {baseline}")
     for r in results:
         version = f" {r.version}" if r.version else ""
         state = "ok" if r.complete else "INCOMPLETE"
@@ -49,6 +56,7 @@ def summary(
             lines.append(
                 f"  … and {len(blocking) - MAX_LISTED} more (compliance findings --scan {scan_id})"
             )
+    lines.extend(_new_suppression_line(d) for d in verdict.new_suppressions)
     overdue = [d for d in verdict.decisions if d.overdue and not d.blocking]
     if overdue:
         lines.append(f"overdue (past their remediation date): {len(overdue)}")
@@ -64,3 +72,14 @@ def summary(
     lines.append(f"verdict: {label} (exit {verdict.exit_code})")
     lines.extend(f"  {reason}" for reason in verdict.reasons)
     return lines
+
+
+def _new_suppression_line(d: Decision) -> str:
+    """One line per inline suppression this change adds, whatever became of its finding."""
+    where = d.finding.location.display()
+    why = f"{d.finding.scanner} {d.finding.rule_id}"
+    if d.status is Status.OPEN:
+        return f"new inline suppression at {where}: add a waiver or remove it ({why})"
+    if d.status is Status.SUPPRESSED:
+        return f"new inline suppression at {where} ({why}; allowed by policy)"
+    return f"new inline suppression at {where} ({why}; {d.status.value}: {d.note})"
