@@ -39,6 +39,9 @@ ERROR_KINDS = (
 )
 """Classes of error a policy may downgrade to a warning, one by one (never by default)."""
 
+StateKind = Literal["database", "cache", "reports"]
+"""The gate's own state a policy may allow inside the scanned tree (`allow_in_tree`)."""
+
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -96,6 +99,9 @@ class Policy(Strict):
     waivers: str | None = "waivers.yml"
     host_policies: tuple[str, ...] = ("hosts/linux-baseline.yml",)
     """Host policy files `compliance audit` uses without --policy, relative to this file."""
+    allow_in_tree: tuple[StateKind, ...] = ()
+    """State `compliance scan` may keep inside the scanned tree (default: none). Tracked,
+    symlinked or special files there are refused whatever this says."""
 
     def scanner(self, name: str) -> ScannerSettings:
         return self.per_scanner.get(name, _NO_SCANNER_SETTINGS)
