@@ -14,6 +14,7 @@ import os
 import sqlite3
 import stat
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -242,6 +243,47 @@ def test_a_committed_database_has_no_say_in_the_verdict(repo, env, tmp_path):
     # and named as the database, it is refused rather than read
     named = run_cli("scan", ".", "--db", "compliance.db", env=mr, cwd=base)
     assert "database compliance.db is tracked by git" in one_error_line(named)
+
+
+PLANT_BYTECODE = """
+import sys
+from jinja2 import Environment, FileSystemBytecodeCache, PackageLoader
+from jinja2.bccache import Bucket
+
+folder, marker = sys.argv[1:]
+bcc = FileSystemBytecodeCache(folder)
+env = Environment(loader=PackageLoader("compliance.render", "templates"))
+source, filename, _ = env.loader.get_source(env, "report.html.j2")
+bucket = Bucket(env, bcc.get_cache_key("report.html.j2", filename), "")
+bucket.checksum = bcc.get_source_checksum(source)
+bucket.code = compile(f"open({marker!r}, 'w').write('ran')", "planted", "exec")
+bcc.dump_bytecode(bucket)
+"""
+
+
+def plant_template_bytecode(cache: Path, marker: Path) -> None:
+    """Write what Jinja's FileSystemBytecodeCache would load for the report template: code
+    that, once unmarshalled and run, creates `marker`. Done by the interpreter and import
+    path the gate runs with, since the cache key holds the template's file name."""
+    folder = cache / "templates"
+    folder.mkdir(parents=True)
+    subprocess.run(
+        [sys.executable, "-c", PLANT_BYTECODE, str(folder), str(marker)],
+        check=True,
+        cwd=cache,
+    )
+    assert any(folder.iterdir())
+
+
+def test_nothing_is_unmarshalled_from_the_cache_folder(repo, env, job, tmp_path):
+    """Jinja's bytecode cache ran whatever code its folder held when it rendered the HTML
+    report; the template is now compiled in memory, so a planted file runs nothing."""
+    marker = tmp_path / "code-ran"
+    plant_template_bytecode(Path(env["COMPLIANCE_CACHE_DIR"]), marker)
+    run = run_cli("scan", repo, "--db", job / "gate.db", "--output", "html", env=env, cwd=job)
+    assert not marker.exists(), "code from the cache folder ran in the gate"
+    assert run.code == 1, run.stderr
+    assert "B602" in (job / "reports" / "compliance-report.html").read_text()
 
 
 # --- point 8: the gate does not scan itself ---------------------------------------------
