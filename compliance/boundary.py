@@ -119,12 +119,16 @@ def scan_state(
     states: list[StatePath] = []
     if db_file is not None:
         states.append(StatePath("database", db_file, "database"))
-        states.extend(
-            StatePath(
-                "database", Path(f"{db_file}{suffix}"), f"database {label} file", part_of=db_file
+        # SQLite keeps its -wal/-shm beside the file a link resolves to; our lock may sit
+        # beside the name as given: both places are the database's
+        real = Path(os.path.realpath(db_file.expanduser()))
+        for base in dict.fromkeys([db_file, real]):
+            states.extend(
+                StatePath(
+                    "database", Path(f"{base}{suffix}"), f"database {label} file", part_of=db_file
+                )
+                for suffix, label in SQLITE_SIBLINGS.items()
             )
-            for suffix, label in SQLITE_SIBLINGS.items()
-        )
     states.extend(StatePath("cache", folder, "cache folder", folder=True) for folder in caches)
     states.extend(
         StatePath("reports", path, f"report ({fmt})", follows_links=False) for fmt, path in reports
@@ -278,21 +282,14 @@ def _git(cwd: Path, *args: str) -> str | None:
 
 
 def _checkout_of(real_root: Path) -> Path | None:
-    """The git work tree holding the scanned root (all of it is the merge request's)."""
+    """The git work tree holding the scanned root (all of it is the merge request's). When
+    git will not say (not installed, another user's checkout) but a `.git` is there, that
+    folder still counts: asking git which paths it tracks then fails, closed."""
     top = _git(real_root, "rev-parse", "--show-toplevel")
     if top is not None and top.strip():
         return Path(os.path.realpath(top.strip()))
     folders = (real_root, *real_root.parents)
-    marker = next((d / ".git" for d in folders if (d / ".git").exists()), None)
-    if marker is not None:  # a checkout git will not read (e.g. another user's): fail closed
-        raise ConfigError(
-            [
-                f"git cannot read the checkout at {marker.parent} (try `git -C {real_root} "
-                "status`), so the gate cannot tell whether its database, cache or reports "
-                "there were planted; fix git's access (safe.directory) and run again"
-            ]
-        )
-    return None
+    return next((d for d in folders if (d / ".git").exists()), None)
 
 
 def _tracked(checkout: Path | None, locations: Sequence[Path]) -> set[Path]:
@@ -312,8 +309,9 @@ def _tracked(checkout: Path | None, locations: Sequence[Path]) -> set[Path]:
         raise ConfigError(
             [
                 f"cannot ask git which files are tracked in {checkout}, so the gate cannot "
-                "tell whether its database, cache or reports there were planted; check "
-                f"`git -C {checkout} status` works, or put them outside the checkout"
+                "tell whether its database, cache or reports there were planted; check that "
+                f"`git -C {checkout} status` works (installed, safe.directory), or put them "
+                "outside the checkout"
             ]
         )
     listed = [name for name in out.split("\0") if name]

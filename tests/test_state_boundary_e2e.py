@@ -216,6 +216,18 @@ def test_a_tracked_database_is_refused_even_when_allowed(repo, env, job, policy_
     assert not (repo / "gate.db").exists()
 
 
+def test_without_git_state_in_a_checkout_is_refused_not_assumed_untracked(repo, env, job):
+    no_git = {**env, "PATH": str(Path(sys.executable).parent)}  # the scanners, but no git
+    assert not (Path(sys.executable).parent / "git").exists()
+    run = run_cli(
+        "scan", repo, "--db", job / "gate.db", "--output", f"json:{repo}/gate.json",
+        "--allow-in-tree", "reports", env=no_git, cwd=job,
+    )  # fmt: skip
+    assert f"cannot ask git which files are tracked in {repo}" in one_error_line(run)
+    outside = run_cli("scan", repo, "--db", job / "gate.db", env=no_git, cwd=job)
+    assert outside.code == 1, outside.stderr  # state outside the checkout needs no git
+
+
 def test_a_committed_database_has_no_say_in_the_verdict(repo, env, tmp_path):
     """A merge request commits `compliance.db` (the name the gate used by default in the
     working directory) holding a complete scan "at the base commit" with this very
