@@ -19,14 +19,17 @@ from typing import Any, TypeVar
 
 import click
 
+from compliance.boundary import KINDS, guard_scan
 from compliance.code_scan import CodeScanRequest, run_code_scan
 from compliance.policy import ConfigError, load_policy, load_waivers
 from compliance.policy.pinned import PinnedPolicy, policy_for_scan
 from compliance.render.options import DEFAULT_GITLAB_SCHEMA, RenderOptions
 from compliance.render.outputs import (
+    REPORTS_DIR,
     OutputSpec,
     default_outputs,
     parse_output,
+    reports_dir_outside,
     write_outputs,
 )
 from compliance.render.records import finding_json, scan_json
@@ -105,8 +108,8 @@ def send_drift_alert(store: Store, scan_id: int, url: str | None) -> None:
 db_option = click.option(
     "--db",
     metavar="PATH|URL",
-    help="SQLite file or SQLAlchemy URL (postgresql+psycopg://…). "
-    "Default: $COMPLIANCE_DB, else ./compliance.db.",
+    help="SQLite file or SQLAlchemy URL (postgresql+psycopg://…). Default: $COMPLIANCE_DB, "
+    "else $XDG_STATE_HOME/compliance/compliance.db (~/.local/state/compliance/compliance.db).",
 )
 output_option = click.option(
     "--output",
@@ -114,7 +117,8 @@ output_option = click.option(
     multiple=True,
     metavar="FMT[:FILE]",
     help="Write a report (repeatable): html, json, sarif, gitlab-sast, "
-    "gitlab-dependency-scanning, codequality, junit. Default: html:reports/compliance-report.html.",
+    "gitlab-dependency-scanning, codequality, junit. Default: html:reports/compliance-report.html "
+    "(for `scan DIR`, under $XDG_STATE_HOME/compliance/ when ./reports is inside DIR).",
 )
 
 
@@ -161,6 +165,16 @@ def main() -> None:
 )
 @notify_option
 @output_option
+@click.option(
+    "--allow-in-tree",
+    "allow_in_tree",
+    multiple=True,
+    type=click.Choice(KINDS),
+    envvar="COMPLIANCE_ALLOW_IN_TREE",
+    help="Also allow this kind of the gate's state inside the scanned tree (repeatable; "
+    "adds to the policy's allow_in_tree; env: space-separated). Tracked or symlinked paths "
+    "there are refused regardless.",
+)
 @fail_closed
 def scan(
     path: Path,
@@ -173,6 +187,7 @@ def scan(
     advisory_db: Path | None,
     notify_url: str | None,
     outputs: tuple[str, ...] = (),
+    allow_in_tree: tuple[str, ...] = (),
 ) -> None:
     """Scan a source tree and gate it against the policy.
 
@@ -189,7 +204,18 @@ def scan(
     elif baseline is None:
         baseline = os.environ.get("CI_MERGE_REQUEST_DIFF_BASE_SHA") or None
     with policy_for_scan(policy_path, path, baseline) as pinned:
-        _scan(path, pinned, db, target, baseline, as_json, advisory_db, notify_url, outputs)
+        _scan(
+            path,
+            pinned,
+            db,
+            target,
+            baseline,
+            as_json,
+            advisory_db,
+            notify_url,
+            outputs,
+            allow_in_tree,
+        )
 
 
 def _scan(
@@ -202,11 +228,20 @@ def _scan(
     advisory_db: Path | None,
     notify_url: str | None,
     outputs: tuple[str, ...],
+    allow_in_tree: tuple[str, ...],
 ) -> None:
     loaded = load_policy(pinned.path, known_scanners=REGISTRY.keys())
     if pinned.note:
         click.echo(f"note: {pinned.note}", err=True)
-    output_specs = output_specs_for(outputs)  # a typo fails now, not after the scan
+    # a typo fails now, not after the scan; the default report never lands in the tree
+    output_specs = output_specs_for(outputs, reports_dir_outside(path))
+    own_outputs = guard_scan(  # before the database is created or anything written
+        path,
+        db,
+        [(spec.format, spec.path) for spec in output_specs if spec.path is not None],
+        {*loaded.policy.allow_in_tree, *allow_in_tree},
+        advisories=advisory_db is not None,
+    )
     store = Store.open(db)
     stop_on_sigterm()
     scanners, options = None, {}
@@ -221,9 +256,10 @@ def _scan(
         scanners=scanners,
         scanner_options=options,
         notes=(pinned.note,) if pinned.note else (),
+        own_outputs=own_outputs,
     )
     report = run_code_scan(request, store)
-    emit_outputs(store, report.scan_id, output_specs)
+    emit_outputs(store, report.scan_id, output_specs, tree=path)
     for error in report.verdict.errors:
         click.echo(f"error: {error.one_line()}", err=True)
     if as_json:
@@ -804,14 +840,16 @@ def report_group(
     sys.exit(verdict.exit_code)
 
 
-def output_specs_for(outputs: tuple[str, ...]) -> list[OutputSpec]:
-    """`--output` values, or the HTML report in reports/ when none is given."""
-    return [parse_output(o) for o in outputs] or default_outputs()
+def output_specs_for(outputs: tuple[str, ...], reports_dir: Path = REPORTS_DIR) -> list[OutputSpec]:
+    """`--output` values, or the HTML report in `reports_dir` when none is given."""
+    return [parse_output(o, reports_dir) for o in outputs] or default_outputs(reports_dir)
 
 
-def emit_outputs(store: Store, scan_id: int, specs: list[OutputSpec]) -> None:
+def emit_outputs(
+    store: Store, scan_id: int, specs: list[OutputSpec], tree: Path | None = None
+) -> None:
     """Write the reports from the stored scan, naming each file on stderr."""
-    write_outputs(store, scan_id, specs, stdout=click.get_text_stream("stdout"))
+    write_outputs(store, scan_id, specs, stdout=click.get_text_stream("stdout"), tree=tree)
     for spec in specs:
         if spec.path is not None:
             click.echo(f"report ({spec.format}): {spec.path}", err=True)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from compliance.baseline import Baseline, BaselineError, resolve_baseline
+from compliance.boundary import NO_OWN_OUTPUTS, OwnOutputs, drop_own_outputs
 from compliance.findings import Finding
 from compliance.gate import GateInput, Verdict, judge
 from compliance.policy import ConfigError, LoadedPolicy
@@ -40,6 +41,7 @@ class CodeScanRequest:
     today: date = field(default_factory=date.today)
     scanner_options: dict[str, Any] = field(default_factory=dict)  # e.g. advisory_db
     notes: tuple[str, ...] = ()  # said in the summary and stored, e.g. where the policy came from
+    own_outputs: OwnOutputs = NO_OWN_OUTPUTS  # the gate's files in the tree: never judged
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,9 @@ def run_code_scan(request: CodeScanRequest, store: Store) -> CodeScanReport:
         )
     )
     try:
-        files, results = run_scanners(root, loaded, names, request.scanner_options)
+        files, results = run_scanners(
+            root, loaded, names, request.scanner_options, request.own_outputs
+        )
         findings: list[Finding] = [f for r in results for f in r.findings]
         errors = [e for r in results for e in r.errors] + _coverage_errors(results)
         errors.extend(_waiver_error(problem) for problem in scan_waivers.rejected)
@@ -154,10 +158,15 @@ def _baseline_summary(baseline: Baseline | None) -> dict[str, Any] | None:
 
 
 def run_scanners(
-    root: Path, loaded: LoadedPolicy, names: Sequence[str], extra: dict[str, Any] | None = None
+    root: Path,
+    loaded: LoadedPolicy,
+    names: Sequence[str],
+    extra: dict[str, Any] | None = None,
+    own_outputs: OwnOutputs = NO_OWN_OUTPUTS,
 ) -> tuple[list[str], list[ScannerResult]]:
-    """The tree's files after the policy's excludes, and every scanner's result, in parallel."""
-    files = apply_excludes(list_files(root), loaded.policy.exclude)
+    """The tree's files after the policy's excludes and without the gate's own outputs, and
+    every scanner's result, in parallel."""
+    files = apply_excludes(drop_own_outputs(list_files(root), own_outputs), loaded.policy.exclude)
     options = {"concurrent_scanners": len(names), **(extra or {})}  # semgrep's --jobs
     pool = ThreadPoolExecutor(max_workers=max(1, len(names)))
     try:

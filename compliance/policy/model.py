@@ -46,6 +46,8 @@ DEFAULT_SCANNERS = ("bandit", "semgrep")
 DEFAULT_EXCLUDE = (".venv/", "venv/", "node_modules/", ".tox/", "build/", "dist/")
 DEFAULT_REPOSITORY_WAIVERS = ".compliance/waivers.yml"
 DEFAULT_WAIVERS_MAX_DAYS = 365
+StateKind = Literal["database", "cache", "reports"]
+"""The gate's own state a policy may allow inside the scanned tree (`allow_in_tree`)."""
 
 
 class Strict(BaseModel):
@@ -127,6 +129,9 @@ class Policy(Strict):
     the repository's waivers are held to it when read)."""
     host_policies: tuple[str, ...] = ("hosts/linux-baseline.yml",)
     """Host policy files `compliance audit` uses without --policy, relative to this file."""
+    allow_in_tree: tuple[StateKind, ...] = ()
+    """State `compliance scan` may keep inside the scanned tree (default: none). Tracked,
+    symlinked or special files there are refused whatever this says."""
 
     def scanner(self, name: str) -> ScannerSettings:
         return self.per_scanner.get(name, _NO_SCANNER_SETTINGS)
