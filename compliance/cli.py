@@ -23,6 +23,7 @@ from compliance.boundary import KINDS, guard_scan
 from compliance.code_scan import CodeScanRequest, run_code_scan
 from compliance.policy import ConfigError, load_policy, load_waivers
 from compliance.policy.pinned import PinnedPolicy, policy_for_scan
+from compliance.render.escape import terminal_safe
 from compliance.render.options import DEFAULT_GITLAB_SCHEMA, RenderOptions
 from compliance.render.outputs import (
     REPORTS_DIR,
@@ -51,9 +52,9 @@ def fail_closed(func: F) -> F:
             return func(*args, **kwargs)
         except ConfigError as exc:
             for problem in exc.problems:
-                click.echo(f"error: {problem}", err=True)
+                click.echo(f"error: {terminal_safe(problem)}", err=True)
         except StoreError as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {terminal_safe(str(exc))}", err=True)
         except KeyboardInterrupt:
             click.echo("error: interrupted; the scan is stored as interrupted", err=True)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
@@ -62,7 +63,7 @@ def fail_closed(func: F) -> F:
             if os.environ.get("COMPLIANCE_DEBUG"):
                 traceback.print_exc()
             click.echo(
-                f"error: internal error: {type(exc).__name__}: {exc} "
+                f"error: internal error: {type(exc).__name__}: {terminal_safe(str(exc))} "
                 "(set COMPLIANCE_DEBUG=1 for a traceback)",
                 err=True,
             )
@@ -95,14 +96,16 @@ def send_drift_alert(store: Store, scan_id: int, url: str | None) -> None:
     if not url:
         return
     from compliance.ops.drift import drift_since_previous
-    from compliance.ops.notify import notify
+    from compliance.ops.notify import describe_failure, notify
 
     try:
         delivery = notify(url, drift_since_previous(store, scan_id))
     except Exception as exc:  # an alert must never change the gate's exit code
-        click.echo(f"warning: drift alert failed: {type(exc).__name__}: {exc}", err=True)
+        click.echo(
+            f"warning: drift alert failed: {terminal_safe(describe_failure(exc, url))}", err=True
+        )
         return
-    click.echo(("" if delivery.sent else "note: ") + delivery.detail, err=True)
+    click.echo(("" if delivery.sent else "note: ") + terminal_safe(delivery.detail), err=True)
 
 
 db_option = click.option(
@@ -296,16 +299,20 @@ def scans(db: str | None, limit: int, target: str | None, group: str | None, as_
     for r in rows:
         shard = f" shard {r['shard']}" if r.get("shard") else ""
         click.echo(
-            f"{r['id']:>6}  {r['started_at']}  {r['status']:<11} {r['verdict']!s:<6} {r['target']}"
-            + shard
+            terminal_safe(
+                f"{r['id']:>6}  {r['started_at']}  {r['status']:<11} {r['verdict']!s:<6} "
+                f"{r['target']}{shard}"
+            )
         )
     if group is not None:
         from compliance.scan_group import judge_group
 
         verdict = judge_group(store, group)
-        click.echo(f"group {group}: {verdict.outcome.value} (exit {verdict.exit_code})")
+        click.echo(
+            terminal_safe(f"group {group}: {verdict.outcome.value} (exit {verdict.exit_code})")
+        )
         for reason in verdict.reasons()[1:]:
-            click.echo(f"  {reason}")
+            click.echo(f"  {terminal_safe(reason)}")
 
 
 @main.command()
@@ -346,8 +353,10 @@ def findings(
         where = (r["path"] and f"{r['path']}:{r['line']}") or r["host"] or r["package"] or "?"
         mark = "BLOCKS " if r["blocking"] else ""
         click.echo(
-            f"{r['severity']:<8} {r['status']:<11} {mark}{where}  {r['scanner']} {r['rule_id']}: "
-            f"{r['title']}  [{r['fingerprint'][:12]}]"
+            terminal_safe(
+                f"{r['severity']:<8} {r['status']:<11} {mark}{where}  {r['scanner']} "
+                f"{r['rule_id']}: {r['title']}  [{r['fingerprint'][:12]}]"
+            )
         )
 
 
@@ -437,7 +446,7 @@ def waive(
         requested_by=requested_by,
     )
     result = add_waiver(request, loaded, Store.open(db))
-    click.echo(f"waiver added to {result.path}: {result.waiver.describe()}")
+    click.echo(terminal_safe(f"waiver added to {result.path}: {result.waiver.describe()}"))
 
 
 @main.group()
@@ -468,7 +477,7 @@ def policy_check(files: tuple[Path, ...]) -> None:
             unreachable = unreachable_thresholds(loaded, scanners_to_check(loaded))
             if unreachable:
                 raise ConfigError(unreachable)
-            click.echo(f"ok: {path}")
+            click.echo(terminal_safe(f"ok: {path}"))
         except ConfigError as exc:
             problems.extend(exc.problems)
     if problems:
@@ -607,7 +616,7 @@ def audit(
     def progress(report: Any) -> None:
         done[0] += 1
         if tty:
-            line = f"\r  audited {done[0]} host(s)… last: {report.host.name:<30}"
+            line = f"\r  audited {done[0]} host(s)… last: {terminal_safe(report.host.name):<30}"
             click.echo(line, err=True, nl=False)
 
     report = run_host_audit(
@@ -630,11 +639,13 @@ def audit(
         click.echo(f"error: {error.one_line()}", err=True)
     in_shard = f" (shard {shard_spec} of group {group})" if shard_spec else ""
     click.echo(
-        f"audit {report.scan_id} of {report.target}{in_shard}: {len(report.hosts)} host(s), "
-        f"{report.checks} check(s) each"
+        terminal_safe(
+            f"audit {report.scan_id} of {report.target}{in_shard}: {len(report.hosts)} host(s), "
+            f"{report.checks} check(s) each"
+        )
     )
     for host_report in report.hosts:
-        click.echo(host_summary_line(host_report))
+        click.echo(terminal_safe(host_summary_line(host_report)))
     click.echo("\n".join(summary(report.verdict, [], report.scan_id, report.target)[1:]))
     emit_outputs(store, report.scan_id, output_specs)
     send_drift_alert(store, report.scan_id, notify_url)
@@ -657,7 +668,7 @@ def policy_check_hosts(files: tuple[Path, ...]) -> None:
     for path in files:
         try:
             loaded = load_host_policy(path)
-            click.echo(f"ok: {path} ({len(loaded.checks)} checks)")
+            click.echo(terminal_safe(f"ok: {path} ({len(loaded.checks)} checks)"))
         except ConfigError as exc:
             problems.extend(exc.problems)
     if problems:
@@ -696,7 +707,7 @@ def metrics(db: str | None, output: Path | None, policy_path: Path | None) -> No
         click.echo(prom.render(registry), nl=False)
     else:
         prom.write(registry, output)
-        click.echo(f"metrics written to {output}")
+        click.echo(terminal_safe(f"metrics written to {output}"))
 
 
 @main.group()
@@ -809,7 +820,10 @@ def report(
     options = RenderOptions.from_env(gitlab_schema_version)
     write_outputs(store, scan_record.id, [spec], options, click.get_text_stream("stdout"))
     if spec.path is not None:
-        click.echo(f"report ({spec.format}) of scan {scan_record.id}: {spec.path}", err=True)
+        click.echo(
+            terminal_safe(f"report ({spec.format}) of scan {scan_record.id}: {spec.path}"),
+            err=True,
+        )
 
 
 def report_group(
@@ -836,7 +850,7 @@ def report_group(
         err=True,
     )
     for reason in verdict.reasons()[1:]:
-        click.echo(f"error: {reason}", err=True)
+        click.echo(f"error: {terminal_safe(reason)}", err=True)
     sys.exit(verdict.exit_code)
 
 
@@ -852,4 +866,4 @@ def emit_outputs(
     write_outputs(store, scan_id, specs, stdout=click.get_text_stream("stdout"), tree=tree)
     for spec in specs:
         if spec.path is not None:
-            click.echo(f"report ({spec.format}): {spec.path}", err=True)
+            click.echo(terminal_safe(f"report ({spec.format}): {spec.path}"), err=True)

@@ -25,6 +25,7 @@ from compliance.render.data import waiver_summary
 from compliance.scanners import REGISTRY, get_scanner
 from compliance.scanners.interface import ScanContext, ScanError, ScannerFailure, ScannerResult
 from compliance.scanners.process import kill_running_tools
+from compliance.scanners.redact import redact_results
 from compliance.sources import apply_excludes, default_target, git_info, list_files, tree_state
 from compliance.store import ScanMeta, ScanOutcome, Store
 from compliance.store.baseline_match import BaselineKey
@@ -178,7 +179,9 @@ def run_scanners(
         if sys.exc_info()[0] is not None:
             kill_running_tools()
         pool.shutdown(wait=True, cancel_futures=True)
-    return files, results
+    # before anything is judged, stored or printed: a secret one scanner matched is hidden
+    # in every scanner's findings (another rule's evidence on the same line quotes it too)
+    return files, redact_results(results)
 
 
 def _run_scanner(

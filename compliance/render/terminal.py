@@ -1,4 +1,8 @@
-"""The short human summary printed after a scan: counts, what blocks and where, the verdict."""
+"""The short human summary printed after a scan: counts, what blocks and where, the verdict.
+
+Every line is passed through `escape.terminal_safe`: file names, rule ids, titles, notes and
+reasons come from the scanned tree or the store, and a newline or escape sequence in one of
+them must not print a line of its own (a forged "verdict: PASS")."""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from collections.abc import Sequence
 
 from compliance.findings import Severity
 from compliance.gate import Decision, Outcome, Status, Verdict
+from compliance.render.escape import terminal_safe
 from compliance.scanners.interface import ScannerResult
 
 MAX_LISTED = 50
@@ -71,7 +76,7 @@ def summary(
     label = {Outcome.PASS: "PASS", Outcome.FAIL: "FAIL", Outcome.ERROR: "ERROR"}[verdict.outcome]
     lines.append(f"verdict: {label} (exit {verdict.exit_code})")
     lines.extend(f"  {reason}" for reason in verdict.reasons)
-    return lines
+    return [terminal_safe(line) for line in lines]
 
 
 def _new_suppression_line(d: Decision) -> str:

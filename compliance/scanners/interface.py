@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from compliance.findings import Finding, Severity
+from compliance.render.escape import terminal_safe
 
 
 @dataclass(frozen=True)
@@ -32,9 +33,11 @@ class ScanError:
     hint: str = ""
 
     def one_line(self) -> str:
+        """The error as one line that is safe to print: the reason and path may quote the
+        scanned tree or a host (escape.terminal_safe)."""
         where = f" in {self.path}" if self.path else ""
         hint = f" ({self.hint})" if self.hint else ""
-        return f"{self.source}: {self.reason}{where}{hint}"
+        return terminal_safe(f"{self.source}: {self.reason}{where}{hint}")
 
 
 class ScannerFailure(Exception):
@@ -59,6 +62,20 @@ class ScanContext:
 
 
 @dataclass(frozen=True)
+class Secret:
+    """A secret a scanner matched (a secret rule, a hard-coded password), where it sits.
+
+    Held in memory only, so that `redact.redact_results` can hide it in every finding whose
+    text may quote it (another rule's evidence on the same line, another scanner's message);
+    never stored, never printed (`repr=False` on the result's field)."""
+
+    path: str
+    start_line: int
+    end_line: int
+    value: str
+
+
+@dataclass(frozen=True)
 class ScannerResult:
     scanner: str
     version: str
@@ -66,6 +83,8 @@ class ScannerResult:
     errors: tuple[ScanError, ...] = ()
     files_requested: int = 0
     files_scanned: int = 0
+    secrets: tuple[Secret, ...] = field(default=(), repr=False, compare=False)
+    """What redact.redact_results hides across all results; emptied once it has."""
 
     @property
     def complete(self) -> bool:

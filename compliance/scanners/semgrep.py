@@ -67,6 +67,7 @@ from compliance.scanners.interface import (
     Scanner,
     ScannerFailure,
     ScannerResult,
+    Secret,
 )
 from compliance.scanners.process import find_tool, run_tool, stderr_tail
 from compliance.scanners.redact import redact_in, redacted
@@ -204,11 +205,12 @@ class SemgrepScanner(Scanner):
             )
         results = fresh.results + [r for hit in hits.values() for r in hit["results"]]
         suppressed = fresh.suppressed + [r for hit in hits.values() for r in hit["suppressed"]]
-        findings = self._findings(context, rules, results, suppressed)
+        findings, secrets = self._findings(context, rules, results, suppressed)
         return ScannerResult(
             scanner=self.name,
             version=_version_label(version, rules),
             findings=tuple(findings),
+            secrets=tuple(secrets),
             errors=tuple(errors),
             files_requested=len(files),
             files_scanned=sum(1 for f in files if f in scanned and f not in failed),
@@ -332,7 +334,9 @@ class SemgrepScanner(Scanner):
         rules: RuleSet,
         raw: list[dict[str, Any]],
         suppressed: list[dict[str, Any]],
-    ) -> list[Finding]:
+    ) -> tuple[list[Finding], list[Secret]]:
+        """Findings, and the secrets the secret rules matched: redacted here in their own
+        finding, and in every other finding of the file by redact.redact_results."""
         tagged = [(r, False) for r in raw] + [(r, True) for r in suppressed]
         try:
             tagged.sort(
@@ -365,6 +369,7 @@ class SemgrepScanner(Scanner):
             keys.append((self.name, rule, path, secret if secret is not None else code))
             rows.append((result, extra, is_suppressed, path, rule, start, end, code, secret))
         findings = []
+        secrets = [Secret(row[3], row[5], row[6], row[8]) for row in rows if row[8] is not None]
         for fp, (_result, extra, is_suppressed, path, rule, start, end, code, secret) in zip(
             code_fingerprints(keys), rows, strict=True
         ):
@@ -393,7 +398,7 @@ class SemgrepScanner(Scanner):
                     suppressed=is_suppressed,
                 )
             )
-        return findings
+        return findings, secrets
 
 
 def _jobs(options: Mapping[str, Any]) -> int | None:
