@@ -10,10 +10,10 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from compliance.baseline import BaselineError, resolve_baseline
 from compliance.findings import Finding
@@ -23,7 +23,15 @@ from compliance.render.data import waiver_summary
 from compliance.scanners import REGISTRY, get_scanner
 from compliance.scanners.interface import ScanContext, ScanError, ScannerFailure, ScannerResult
 from compliance.scanners.process import kill_running_tools
-from compliance.sources import apply_excludes, default_target, git_info, list_files
+from compliance.sources import (
+    TreeProblem,
+    apply_excludes,
+    default_target,
+    display_path,
+    git_info,
+    survey,
+    unexcluded,
+)
 from compliance.store import ScanMeta, ScanOutcome, Store
 
 
@@ -66,9 +74,13 @@ def run_code_scan(request: CodeScanRequest, store: Store) -> CodeScanReport:
         )
     )
     try:
-        files, results = run_scanners(root, loaded, names, request.scanner_options)
+        files, results, problems = run_scanners(root, loaded, names, request.scanner_options)
         findings: list[Finding] = [f for r in results for f in r.findings]
-        errors = [e for r in results for e in r.errors] + _coverage_errors(results)
+        errors = (
+            [_problem_error(p) for p in problems]
+            + [e for r in results for e in r.errors]
+            + _coverage_errors(results)
+        )
         baseline: frozenset[str] | None = None
         if request.baseline_ref:
             try:
@@ -99,14 +111,32 @@ def run_code_scan(request: CodeScanRequest, store: Store) -> CodeScanReport:
                 verdict=verdict,
                 tool_versions={r.scanner: r.version for r in results if r.version},
                 coverage={
-                    r.scanner: {"requested": r.files_requested, "scanned": r.files_scanned}
+                    r.scanner: {
+                        "requested": r.files_requested,
+                        "scanned": r.files_scanned,
+                        **(
+                            {"not_scanned": {n.what: len(n.paths) for n in r.not_scanned}}
+                            if r.not_scanned
+                            else {}
+                        ),
+                    }
                     for r in results
                 },
                 completed_scanners=[r.scanner for r in results if r.complete],
                 summary={
                     "files": len(files),
-                    "root": str(root),
+                    "root": display_path(str(root)),
                     "waivers": waiver_summary(waivers, verdict, target, request.today),
+                    "not_scanned": [
+                        {
+                            "scanner": r.scanner,
+                            "what": n.what,
+                            "count": len(n.paths),
+                            "examples": list(n.paths[:20]),
+                        }
+                        for r in results
+                        for n in r.not_scanned
+                    ],
                 },
             ),
         )
@@ -117,11 +147,21 @@ def run_code_scan(request: CodeScanRequest, store: Store) -> CodeScanReport:
     return CodeScanReport(scan_id, target, verdict, tuple(results))
 
 
+class TreeScan(NamedTuple):
+    files: list[str]
+    results: list[ScannerResult]
+    problems: list[TreeProblem]
+    """Paths no scanner reads (links leaving the tree, submodules…) the excludes leave in."""
+
+
 def run_scanners(
     root: Path, loaded: LoadedPolicy, names: Sequence[str], extra: dict[str, Any] | None = None
-) -> tuple[list[str], list[ScannerResult]]:
-    """The tree's files after the policy's excludes, and every scanner's result, in parallel."""
-    files = apply_excludes(list_files(root), loaded.policy.exclude)
+) -> TreeScan:
+    """The tree's files after the policy's excludes, every scanner's result (in parallel),
+    and what in the tree no scanner can read."""
+    tree = survey(root)
+    files = apply_excludes(tree.files, loaded.policy.exclude)
+    problems = unexcluded(tree.problems, loaded.policy.exclude)
     options = {"concurrent_scanners": len(names), **(extra or {})}  # semgrep's --jobs
     pool = ThreadPoolExecutor(max_workers=max(1, len(names)))
     try:
@@ -133,7 +173,7 @@ def run_scanners(
         if sys.exc_info()[0] is not None:
             kill_running_tools()
         pool.shutdown(wait=True, cancel_futures=True)
-    return files, results
+    return TreeScan(files, results, problems)
 
 
 def _run_scanner(
@@ -146,7 +186,8 @@ def _run_scanner(
     scanner = get_scanner(name)
     settings = policy.scanner(name)
     try:
-        chosen = apply_excludes(scanner.select(root, files), settings.exclude)
+        selected = scanner.select(root, files)
+        chosen = apply_excludes(selected, settings.exclude)
         context = ScanContext(
             root=root,
             files=tuple(chosen),
@@ -158,7 +199,11 @@ def _run_scanner(
                 **extra,
             },
         )
-        return scanner.scan(context)
+        result = scanner.scan(context)
+        left_out = scanner.not_selected(root, files, selected)
+        if left_out:
+            result = replace(result, not_scanned=(*left_out, *result.not_scanned))
+        return result
     except ScannerFailure as exc:
         return _failed(name, ScanError(name, exc.kind, exc.reason, exc.path, exc.hint))
     except Exception as exc:  # a bug in an adapter must still stop the gate
@@ -175,6 +220,12 @@ def _run_scanner(
 
 def _failed(name: str, error: ScanError) -> ScannerResult:
     return ScannerResult(scanner=name, version="", errors=(error,), files_requested=0)
+
+
+def _problem_error(problem: TreeProblem) -> ScanError:
+    return ScanError(
+        "tree", "coverage", problem.reason, path=display_path(problem.path), hint=problem.hint
+    )
 
 
 def _coverage_errors(results: Sequence[ScannerResult]) -> list[ScanError]:

@@ -46,7 +46,10 @@ class Severity(IntEnum):
 
 @dataclass(frozen=True)
 class Location:
-    """Where a finding is: code (path + lines), a dependency (package + version) or a host."""
+    """Where a finding is: code (path + lines), a dependency (package + version) or a host.
+
+    In a notebook, `cell` is the cell's number (every cell counts, from 1 at the top) and the
+    lines are the cell's own."""
 
     path: str | None = None
     start_line: int | None = None
@@ -54,15 +57,17 @@ class Location:
     package: str | None = None
     version: str | None = None
     host: str | None = None
+    cell: int | None = None
 
     def display(self) -> str:
         if self.package is not None:
             pinned = f"{self.package}=={self.version}" if self.version else self.package
             return f"{pinned} ({self.path})" if self.path else pinned
         if self.path is not None:
+            path = self.path if self.cell is None else f"{self.path}[cell {self.cell}]"
             if self.start_line is None:
-                return self.path
-            return f"{self.path}:{self.start_line}"
+                return path
+            return f"{path}:{self.start_line}"
         return self.host or "?"
 
 
