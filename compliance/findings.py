@@ -89,8 +89,25 @@ class Finding:
     fix_versions: tuple[str, ...] = field(default=())
 
     def __post_init__(self) -> None:
+        for name in ("title", "message", "evidence", "remediation"):
+            value = getattr(self, name)
+            if not _storable(value):
+                object.__setattr__(self, name, storable_text(value))
         if len(self.evidence) > EVIDENCE_LIMIT:
             object.__setattr__(self, "evidence", bound_text(self.evidence))
+
+
+_UNSTORABLE = re.compile("[\0\ud800-\udfff]")
+
+
+def _storable(text: str) -> bool:
+    return "\0" not in text if text.isascii() else _UNSTORABLE.search(text) is None
+
+
+def storable_text(text: str) -> str:
+    """Text every store and output can hold: a NUL byte (a scanned file may have one; a
+    PostgreSQL text value cannot) and lone surrogates (undecodable bytes) become U+FFFD."""
+    return _UNSTORABLE.sub("\ufffd", text)
 
 
 def bound_text(text: str, limit: int = EVIDENCE_LIMIT) -> str:

@@ -68,7 +68,7 @@ class NotScanned:
 
     def one_line(self, examples: int = 5) -> str:
         shown = ", ".join(self.paths[:examples]) + (", …" if len(self.paths) > examples else "")
-        return f"{len(self.paths)} {self.what} not scanned: {shown}"
+        return f"{self.what} not scanned: {len(self.paths)} ({shown})"
 
 
 @dataclass(frozen=True)
