@@ -74,7 +74,7 @@ def run_code_scan(request: CodeScanRequest, store: Store) -> CodeScanReport:
         )
     )
     try:
-        files, results, problems = run_scanners(root, loaded, names, request.scanner_options)
+        files, results, problems = scan_tree(root, loaded, names, request.scanner_options)
         findings: list[Finding] = [f for r in results for f in r.findings]
         errors = (
             [_problem_error(p) for p in problems]
@@ -155,6 +155,14 @@ class TreeScan(NamedTuple):
 
 
 def run_scanners(
+    root: Path, loaded: LoadedPolicy, names: Sequence[str], extra: dict[str, Any] | None = None
+) -> tuple[list[str], list[ScannerResult]]:
+    """The tree's files after the policy's excludes, and every scanner's result."""
+    tree = scan_tree(root, loaded, names, extra)
+    return tree.files, tree.results
+
+
+def scan_tree(
     root: Path, loaded: LoadedPolicy, names: Sequence[str], extra: dict[str, Any] | None = None
 ) -> TreeScan:
     """The tree's files after the policy's excludes, every scanner's result (in parallel),

@@ -265,10 +265,10 @@ def git_info(root: Path) -> GitInfo:
     commit = _git(root, "rev-parse", "HEAD")
     branch = os.environ.get("CI_COMMIT_REF_NAME") or _git(root, "rev-parse", "--abbrev-ref", "HEAD")
     remote = _git(root, "config", "--get", "remote.origin.url")
-    return GitInfo(
-        commit.strip() if commit else None,
-        branch.strip() if branch else None,
-        _without_credentials(remote.strip()) if remote else None,
+    return GitInfo(  # shown: git's names are bytes, the store holds text
+        display_path(commit.strip()) if commit else None,
+        display_path(branch.strip()) if branch else None,
+        display_path(_without_credentials(remote.strip())) if remote else None,
     )
 
 
@@ -278,7 +278,7 @@ def default_target(root: Path, info: GitInfo) -> str:
         return os.environ["CI_PROJECT_PATH"]
     if info.remote:
         return info.remote
-    return root.resolve().name
+    return display_path(root.resolve().name)
 
 
 def _without_credentials(url: str) -> str:
