@@ -5,6 +5,11 @@ file we asked for must come back in bandit's per-file metrics, and every file ba
 not parse is an error, not a quiet skip. `# nosec` is honoured exactly as bandit honours
 it: files whose metrics report a nosec are run once more with `--ignore-nosec`, and what
 only that run finds is stored as suppressed, so reports still show it.
+
+Bandit reads `.py`, `.pyw`, `.pyi` and python-shebang scripts in place (it reads any file it
+is named, and decodes a PEP 263 coding as Python does: findings in such a file are mapped
+back to the file's own lines, `views.py`); a notebook's code cells and a file whose name is
+not UTF-8 are read as copies from a temporary folder and mapped back to the tree's file.
 """
 
 from __future__ import annotations
