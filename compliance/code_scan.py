@@ -10,10 +10,10 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from compliance.baseline import Baseline, BaselineError, resolve_baseline
 from compliance.boundary import NO_OWN_OUTPUTS, OwnOutputs, drop_own_outputs
@@ -26,7 +26,16 @@ from compliance.scanners import REGISTRY, get_scanner
 from compliance.scanners.interface import ScanContext, ScanError, ScannerFailure, ScannerResult
 from compliance.scanners.process import kill_running_tools
 from compliance.scanners.redact import redact_results
-from compliance.sources import apply_excludes, default_target, git_info, list_files, tree_state
+from compliance.sources import (
+    TreeProblem,
+    apply_excludes,
+    default_target,
+    display_path,
+    git_info,
+    survey,
+    tree_state,
+    unexcluded,
+)
 from compliance.store import ScanMeta, ScanOutcome, Store
 from compliance.store.baseline_match import BaselineKey
 from compliance.thresholds import unreachable_thresholds
@@ -82,11 +91,15 @@ def run_code_scan(request: CodeScanRequest, store: Store) -> CodeScanReport:
         )
     )
     try:
-        files, results = run_scanners(
+        files, results, problems = scan_tree(
             root, loaded, names, request.scanner_options, request.own_outputs
         )
         findings: list[Finding] = [f for r in results for f in r.findings]
-        errors = [e for r in results for e in r.errors] + _coverage_errors(results)
+        errors = (
+            [_problem_error(p) for p in problems]
+            + [e for r in results for e in r.errors]
+            + _coverage_errors(results)
+        )
         errors.extend(_waiver_error(problem) for problem in scan_waivers.rejected)
         baseline: Baseline | None = None
         if request.baseline_ref:
@@ -125,16 +138,34 @@ def run_code_scan(request: CodeScanRequest, store: Store) -> CodeScanReport:
                 verdict=verdict,
                 tool_versions={r.scanner: r.version for r in results if r.version},
                 coverage={
-                    r.scanner: {"requested": r.files_requested, "scanned": r.files_scanned}
+                    r.scanner: {
+                        "requested": r.files_requested,
+                        "scanned": r.files_scanned,
+                        **(
+                            {"not_scanned": {n.what: len(n.paths) for n in r.not_scanned}}
+                            if r.not_scanned
+                            else {}
+                        ),
+                    }
                     for r in results
                 },
                 completed_scanners=[r.scanner for r in results if r.complete],
                 summary={
                     "files": len(files),
-                    "root": str(root),
+                    "root": display_path(str(root)),
                     "waivers": waiver_summary(waivers, verdict, target, request.today),
                     "notes": list(request.notes),
                     "baseline": _baseline_summary(baseline),
+                    "not_scanned": [
+                        {
+                            "scanner": r.scanner,
+                            "what": n.what,
+                            "count": len(n.paths),
+                            "examples": list(n.paths[:20]),
+                        }
+                        for r in results
+                        for n in r.not_scanned
+                    ],
                 },
             ),
         )
@@ -158,6 +189,13 @@ def _baseline_summary(baseline: Baseline | None) -> dict[str, Any] | None:
     }
 
 
+class TreeScan(NamedTuple):
+    files: list[str]
+    results: list[ScannerResult]
+    problems: list[TreeProblem]
+    """Paths no scanner reads (links leaving the tree, submodules…) the excludes leave in."""
+
+
 def run_scanners(
     root: Path,
     loaded: LoadedPolicy,
@@ -166,8 +204,23 @@ def run_scanners(
     own_outputs: OwnOutputs = NO_OWN_OUTPUTS,
 ) -> tuple[list[str], list[ScannerResult]]:
     """The tree's files after the policy's excludes and without the gate's own outputs, and
-    every scanner's result, in parallel."""
-    files = apply_excludes(drop_own_outputs(list_files(root), own_outputs), loaded.policy.exclude)
+    every scanner's result."""
+    tree = scan_tree(root, loaded, names, extra, own_outputs)
+    return tree.files, tree.results
+
+
+def scan_tree(
+    root: Path,
+    loaded: LoadedPolicy,
+    names: Sequence[str],
+    extra: dict[str, Any] | None = None,
+    own_outputs: OwnOutputs = NO_OWN_OUTPUTS,
+) -> TreeScan:
+    """The tree's files after the policy's excludes and without the gate's own outputs,
+    every scanner's result (in parallel), and what in the tree no scanner can read."""
+    tree = survey(root)
+    files = apply_excludes(drop_own_outputs(tree.files, own_outputs), loaded.policy.exclude)
+    problems = unexcluded(tree.problems, loaded.policy.exclude)
     options = {"concurrent_scanners": len(names), **(extra or {})}  # semgrep's --jobs
     pool = ThreadPoolExecutor(max_workers=max(1, len(names)))
     try:
@@ -181,7 +234,7 @@ def run_scanners(
         pool.shutdown(wait=True, cancel_futures=True)
     # before anything is judged, stored or printed: a secret one scanner matched is hidden
     # in every scanner's findings (another rule's evidence on the same line quotes it too)
-    return files, redact_results(results)
+    return TreeScan(files, redact_results(results), problems)
 
 
 def _run_scanner(
@@ -194,7 +247,8 @@ def _run_scanner(
     scanner = get_scanner(name)
     settings = policy.scanner(name)
     try:
-        chosen = apply_excludes(scanner.select(root, files), settings.exclude)
+        selected = scanner.select(root, files)
+        chosen = apply_excludes(selected, settings.exclude)
         context = ScanContext(
             root=root,
             files=tuple(chosen),
@@ -206,7 +260,11 @@ def _run_scanner(
                 **extra,
             },
         )
-        return scanner.scan(context)
+        result = scanner.scan(context)
+        left_out = scanner.not_selected(root, files, selected)
+        if left_out:
+            result = replace(result, not_scanned=(*left_out, *result.not_scanned))
+        return result
     except ScannerFailure as exc:
         return _failed(name, ScanError(name, exc.kind, exc.reason, exc.path, exc.hint))
     except Exception as exc:  # a bug in an adapter must still stop the gate
@@ -232,6 +290,12 @@ def _waiver_error(problem: str) -> ScanError:
 
 def _failed(name: str, error: ScanError) -> ScannerResult:
     return ScannerResult(scanner=name, version="", errors=(error,), files_requested=0)
+
+
+def _problem_error(problem: TreeProblem) -> ScanError:
+    return ScanError(
+        "tree", "coverage", problem.reason, path=display_path(problem.path), hint=problem.hint
+    )
 
 
 def _coverage_errors(results: Sequence[ScannerResult]) -> list[ScanError]:

@@ -46,7 +46,10 @@ class Severity(IntEnum):
 
 @dataclass(frozen=True)
 class Location:
-    """Where a finding is: code (path + lines), a dependency (package + version) or a host."""
+    """Where a finding is: code (path + lines), a dependency (package + version) or a host.
+
+    In a notebook, `cell` is the cell's number (every cell counts, from 1 at the top) and the
+    lines are the cell's own."""
 
     path: str | None = None
     start_line: int | None = None
@@ -54,15 +57,17 @@ class Location:
     package: str | None = None
     version: str | None = None
     host: str | None = None
+    cell: int | None = None
 
     def display(self) -> str:
         if self.package is not None:
             pinned = f"{self.package}=={self.version}" if self.version else self.package
             return f"{pinned} ({self.path})" if self.path else pinned
         if self.path is not None:
+            path = self.path if self.cell is None else f"{self.path}[cell {self.cell}]"
             if self.start_line is None:
-                return self.path
-            return f"{self.path}:{self.start_line}"
+                return path
+            return f"{path}:{self.start_line}"
         return self.host or "?"
 
 
@@ -84,8 +89,25 @@ class Finding:
     fix_versions: tuple[str, ...] = field(default=())
 
     def __post_init__(self) -> None:
+        for name in ("title", "message", "evidence", "remediation"):
+            value = getattr(self, name)
+            if not _storable(value):
+                object.__setattr__(self, name, storable_text(value))
         if len(self.evidence) > EVIDENCE_LIMIT:
             object.__setattr__(self, "evidence", bound_text(self.evidence))
+
+
+_UNSTORABLE = re.compile("[\0\ud800-\udfff]")
+
+
+def _storable(text: str) -> bool:
+    return "\0" not in text if text.isascii() else _UNSTORABLE.search(text) is None
+
+
+def storable_text(text: str) -> str:
+    """Text every store and output can hold: a NUL byte (a scanned file may have one; a
+    PostgreSQL text value cannot) and lone surrogates (undecodable bytes) become U+FFFD."""
+    return _UNSTORABLE.sub("\ufffd", text)
 
 
 def bound_text(text: str, limit: int = EVIDENCE_LIMIT) -> str:

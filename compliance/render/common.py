@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -60,10 +61,16 @@ def repo_path(path: str | None, scan: ScanRecord) -> str | None:
     return _repo_path(path, str((scan.summary or {}).get("root") or ""))
 
 
+_WINDOWS_PATH = re.compile(r"[A-Za-z]:\\|\\\\")
+
+
 @lru_cache(maxsize=65536)
 def _repo_path(path: str, scan_root: str) -> str | None:
-    """Cached: a scan's findings share a few thousand paths among 100k rows."""
-    text = path.replace("\\", "/")
+    """Cached: a scan's findings share a few thousand paths among 100k rows.
+
+    Backslashes are separators only in a Windows path (`C:\\…`, `\\\\server`); in a POSIX
+    name they are characters (`caf\\xe9.py` is how a name that is not UTF-8 is shown)."""
+    text = path.replace("\\", "/") if _WINDOWS_PATH.match(path) else path
     root = scan_root.replace("\\", "/").rstrip("/")
     if root and text.startswith(root + "/"):
         text = text[len(root) + 1 :]

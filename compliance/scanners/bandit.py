@@ -5,6 +5,11 @@ file we asked for must come back in bandit's per-file metrics, and every file ba
 not parse is an error, not a quiet skip. `# nosec` is honoured exactly as bandit honours
 it: files whose metrics report a nosec are run once more with `--ignore-nosec`, and what
 only that run finds is stored as suppressed, so reports still show it.
+
+Bandit reads `.py`, `.pyw`, `.pyi` and python-shebang scripts in place (it reads any file it
+is named, and decodes a PEP 263 coding as Python does: findings in such a file are mapped
+back to the file's own lines, `views.py`); a notebook's code cells and a file whose name is
+not UTF-8 are read as copies from a temporary folder and mapped back to the tree's file.
 """
 
 from __future__ import annotations
@@ -15,8 +20,9 @@ import hashlib
 import json
 import tempfile
 import tomllib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +33,7 @@ from compliance.findings import Finding, Location, Severity, code_fingerprints
 from compliance.globs import matcher
 from compliance.scanners.cpu import SLOTS
 from compliance.scanners.interface import (
+    NotScanned,
     ScanContext,
     ScanError,
     Scanner,
@@ -46,6 +53,21 @@ from compliance.scanners.password_literals import parse as parse_python
 from compliance.scanners.process import find_tool, run_tool, stderr_tail
 from compliance.scanners.redact import redact_all
 from compliance.scanners.source_lines import SourceLines
+from compliance.scanners.views import (
+    COPIES,
+    NOTEBOOK_SUFFIX,
+    PYTHON,
+    UTF8,
+    SourceMap,
+    View,
+    ViewError,
+    declared_encoding,
+    decode_python,
+    mirror,
+    notebook_code,
+    python_kind,
+)
+from compliance.sources import display_path
 
 SEVERITY = {"LOW": Severity.LOW, "MEDIUM": Severity.MEDIUM, "HIGH": Severity.HIGH}
 BATCH = 2000  # files per bandit process: keeps argv far below ARG_MAX
@@ -54,6 +76,7 @@ BATCH = 2000  # files per bandit process: keeps argv far below ARG_MAX
 SHARD_MIN_BYTES = 400_000
 WITHHELD_EVIDENCE = "(evidence withheld: it holds a hard-coded password)"
 """When the file's syntax tree cannot say where the password is, no line of it is shown."""
+CONFIG_ROOT = "bandit_config_root"  # option: the tree, when bandit reads copies elsewhere
 # Fields of a bandit result that findings are made from; the cache stores only these.
 KEPT_FIELDS = (
     "filename",
@@ -76,8 +99,10 @@ class BanditScanner(Scanner):
     max_confidence = max(SEVERITY.values())
 
     def select(self, root: Path, files: Sequence[str]) -> list[str]:
+        """Python: `*.py`, `*.pyw`, `*.pyi`, notebooks (`*.ipynb`) and scripts with a python
+        shebang whatever their name (bandit reads any file it is named)."""
         excluded = bandit_config_excludes(root)
-        return [f for f in files if f.endswith((".py", ".pyw")) and not excluded.match_file(f)]
+        return [f for f in files if not excluded.match_file(f) and python_kind(root, f)]
 
     def version(self) -> str:
         run = run_tool([find_tool("bandit"), "--version"], tool="bandit", timeout=60)
@@ -89,11 +114,45 @@ class BanditScanner(Scanner):
         return first[0].split()[-1]
 
     def scan(self, context: ScanContext) -> ScannerResult:
-        files = list(context.files)
+        plan = _plan(context.root, list(context.files))
         tool = find_tool("bandit")
         cache = ResultCache.for_scan(context.options)
         version = cache.tool_version(tool, self.version)
-        config = _config_digest(context.root)
+        parts = [self._scan_part(context, plan.direct, plan.maps, cache, tool, version)]
+        if plan.views:
+            with mirror(context.root, plan.views) as folder:
+                copies = replace(
+                    context,
+                    root=folder,
+                    options={**context.options, CONFIG_ROOT: str(context.root)},
+                )
+                origins = {v.alias: (v.path, v.source_map) for v in plan.views}
+                parts.append(self._scan_part(copies, list(origins), origins, cache, tool, version))
+        return ScannerResult(
+            scanner=self.name,
+            version=version,
+            findings=tuple(f for part in parts for f in part[0]),
+            errors=tuple(plan.errors) + tuple(e for part in parts for e in part[1]),
+            files_requested=len(plan.direct) + len(plan.views) + len(plan.errors),
+            files_scanned=sum(part[2] for part in parts),
+            not_scanned=tuple(plan.notes),
+            secrets=tuple(s for part in parts for s in part[3]),
+        )
+
+    def _scan_part(
+        self,
+        context: ScanContext,
+        files: list[str],
+        origins: Mapping[str, tuple[str, SourceMap | None]],
+        cache: ResultCache,
+        tool: str,
+        version: str,
+    ) -> tuple[list[Finding], list[ScanError], int, list[Secret]]:
+        """Bandit over files read from context.root (the tree, or the mirror of copies):
+        findings and errors about the tree's files, and how many were scanned cleanly."""
+        if not files:
+            return [], [], 0, []
+        config = _config_digest(_config_root(context))
         cached = cache.lookup(
             tool, context.root, files, lambda v: _namespace(v, config), version=version
         )
@@ -124,16 +183,11 @@ class BanditScanner(Scanner):
             )
         raw += [r for hit in cached.hits.values() for r in hit["results"]]
         suppressed += [r for hit in cached.hits.values() for r in hit["suppressed"]]
-        findings, secrets = self._findings(context, raw, suppressed)
-        return ScannerResult(
-            scanner=self.name,
-            version=version,
-            findings=tuple(findings),
-            errors=tuple(errors),
-            files_requested=len(files),
-            files_scanned=len(scanned),
-            secrets=tuple(secrets),
-        )
+        findings, secrets = self._findings(context, raw, suppressed, origins)
+        shown = [
+            replace(e, path=_shown(e.path, origins)) if e.path is not None else e for e in errors
+        ]
+        return findings, shown, len(scanned), secrets
 
     def _scan_fresh(
         self, context: ScanContext, files: list[str]
@@ -201,7 +255,7 @@ class BanditScanner(Scanner):
         with tempfile.TemporaryDirectory(prefix="compliance-bandit-") as tmp:
             out = Path(tmp) / "bandit.json"
             argv = [find_tool("bandit"), "--format", "json", "--output", str(out), "--quiet"]
-            argv += bandit_config_args(context.root)
+            argv += bandit_config_args(_config_root(context))
             if ignore_nosec:
                 argv.append("--ignore-nosec")
             argv += ["--", *batch]
@@ -243,11 +297,17 @@ class BanditScanner(Scanner):
         return report
 
     def _findings(
-        self, context: ScanContext, raw: list[dict[str, Any]], suppressed: list[dict[str, Any]]
+        self,
+        context: ScanContext,
+        raw: list[dict[str, Any]],
+        suppressed: list[dict[str, Any]],
+        origins: Mapping[str, tuple[str, SourceMap | None]] | None = None,
     ) -> tuple[list[Finding], list[Secret]]:
-        """Findings, and the hard-coded passwords (B105-B107) they are about: those are
-        redacted here in the finding's own text, and in every other finding by
-        redact.redact_results."""
+        """Findings from bandit's results, and the hard-coded passwords (B105-B107) they are
+        about: those are redacted here in the finding's own text, and in every other finding
+        by redact.redact_results. `origins` maps a name bandit read to the tree's file and its
+        line map (decoded Python, a notebook's cells)."""
+        origins = origins or {}
         tagged = [(r, False) for r in raw] + [(r, True) for r in suppressed]
         try:
             tagged.sort(
@@ -259,7 +319,10 @@ class BanditScanner(Scanner):
             )
         except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise ScannerFailure("scanner.output", f"bandit result lacks a field: {exc}") from None
-        source = SourceLines(context.root)
+        source = SourceLines(
+            context.root,
+            {name: smap.shown for name, (_, smap) in origins.items() if smap is not None},
+        )
         keys, rows = [], []
         for result, is_suppressed in tagged:
             try:
@@ -273,22 +336,30 @@ class BanditScanner(Scanner):
                 ) from None
             end = max(line_range)
             code = source.excerpt(path, start, end)
+            smap = origins[path][1] if path in origins else None
+            read, path = path, _shown(path, origins)
             keys.append((self.name, rule, path, code))
-            rows.append((result, is_suppressed, path, start, end, rule, code))
+            rows.append((result, is_suppressed, read, path, start, end, rule, code, smap))
         findings = []
         secrets: list[Secret] = []
         passwords = _Passwords(context.root)
         unknown = Severity.parse(context.options.get("unknown_severity", "high"))
-        for fp, (result, is_suppressed, path, start, end, rule, code) in zip(
+        for fp, (result, is_suppressed, read, path, start, end, rule, code, smap) in zip(
             code_fingerprints(keys), rows, strict=True
         ):
             issue_text = str(result.get("issue_text", rule))
             evidence = code
+            values: list[str] = []
             if rule in PASSWORD_RULES:
                 issue_text = checked_issue_text(issue_text)
-                values = passwords.on_lines(path, start, end, reported_value(issue_text), code)
-                secrets += [Secret(path, start, end, value) for value in values]
+                values = passwords.on_lines(read, start, end, reported_value(issue_text), code)
                 evidence = redact_all(code, values) if values else WITHHELD_EVIDENCE
+            message = f"{issue_text} [{rule} {result.get('test_name')}]"
+            cell = None
+            if smap is not None:
+                message = f"{message} ({smap.note(start)})"
+                start, end, cell = smap.locate(start, end)
+            secrets += [Secret(path, start, end, value) for value in values]
             raw_cwe = result.get("issue_cwe")
             cwe = raw_cwe.get("id") if isinstance(raw_cwe, dict) else None
             more_info = result.get("more_info")
@@ -301,8 +372,8 @@ class BanditScanner(Scanner):
                     severity=SEVERITY.get(str(result.get("issue_severity")).upper(), unknown),
                     confidence=SEVERITY.get(str(result.get("issue_confidence")).upper()),
                     title=issue_text,
-                    message=f"{issue_text} [{rule} {result.get('test_name')}]",
-                    location=Location(path=path, start_line=start, end_line=end),
+                    message=message,
+                    location=Location(path=path, start_line=start, end_line=end, cell=cell),
                     fingerprint=fp,
                     evidence=evidence,
                     references=references,
@@ -427,6 +498,78 @@ def _config_digest(root: Path) -> str:
                     "scanner.output", f"cannot read bandit settings from {arg}: {exc}"
                 ) from None
     return digest.hexdigest()
+
+
+def _config_root(context: ScanContext) -> Path:
+    """Where the tree's bandit settings are: the tree, also when bandit reads copies."""
+    return Path(context.options.get(CONFIG_ROOT) or context.root)
+
+
+def _shown(name: str, origins: Mapping[str, tuple[str, SourceMap | None]]) -> str:
+    """The tree's file (as shown) for a name bandit read."""
+    return display_path(origins[name][0] if name in origins else name)
+
+
+@dataclass
+class _Plan:
+    direct: list[str] = field(default_factory=list)  # read in place
+    maps: dict[str, tuple[str, SourceMap | None]] = field(default_factory=dict)
+    views: list[View] = field(default_factory=list)  # read as copies from a mirror folder
+    errors: list[ScanError] = field(default_factory=list)
+    notes: list[NotScanned] = field(default_factory=list)
+
+
+def _plan(root: Path, files: list[str]) -> _Plan:
+    """Which files bandit reads in place, which as copies (views.py): a notebook's code
+    cells, a file whose name is not valid UTF-8. Decoded Python is read in place (bandit
+    decodes as Python does) but its lines and evidence come from the decoded text."""
+    plan = _Plan()
+    other_language: list[str] = []
+    for name in files:
+        shown = display_path(name)
+        if name.endswith(NOTEBOOK_SUFFIX):
+            try:
+                code = notebook_code((root / name).read_bytes())
+            except OSError as exc:
+                plan.errors.append(_plan_error(shown, f"cannot read the file: {exc}", ""))
+                continue
+            except ViewError as exc:
+                plan.errors.append(_plan_error(shown, exc.reason, exc.hint))
+                continue
+            if code is None:
+                other_language.append(shown)
+            else:
+                alias = f"{PYTHON}/{shown}.py"
+                plan.views.append(View(name, alias, code[0].encode("utf-8"), code[1]))
+            continue
+        smap = _decoded_map(root / name)
+        if shown != name:
+            plan.views.append(View(name, f"{COPIES}/{shown}", None, smap))
+        else:
+            plan.direct.append(name)
+            if smap is not None:
+                plan.maps[name] = (name, smap)
+    if other_language:
+        plan.notes.append(
+            NotScanned("notebooks in a language other than Python", tuple(other_language))
+        )
+    return plan
+
+
+def _decoded_map(path: Path) -> SourceMap | None:
+    """The line map of Python declaring a non-UTF-8 coding; None otherwise, and when Python
+    cannot decode it (bandit then reports the file as unparsable)."""
+    try:
+        if declared_encoding(path) in UTF8:
+            return None
+        decoded = decode_python(path.read_bytes())
+    except (ViewError, OSError):
+        return None
+    return decoded[1] if decoded else None
+
+
+def _plan_error(path: str, reason: str, hint: str) -> ScanError:
+    return ScanError("bandit", "scanner.parse", reason, path=path, hint=hint)
 
 
 def _namespace(version: str, config: str) -> str:

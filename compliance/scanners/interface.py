@@ -76,6 +76,19 @@ class Secret:
 
 
 @dataclass(frozen=True)
+class NotScanned:
+    """Files a scanner deliberately left unread, said out loud (e.g. binary files no rule
+    can read). Not an error: anything that could hide a finding is one instead."""
+
+    what: str  # "binary files"
+    paths: tuple[str, ...]
+
+    def one_line(self, examples: int = 5) -> str:
+        shown = ", ".join(self.paths[:examples]) + (", …" if len(self.paths) > examples else "")
+        return f"{self.what} not scanned: {len(self.paths)} ({shown})"
+
+
+@dataclass(frozen=True)
 class ScannerResult:
     scanner: str
     version: str
@@ -85,6 +98,7 @@ class ScannerResult:
     files_scanned: int = 0
     secrets: tuple[Secret, ...] = field(default=(), repr=False, compare=False)
     """What redact.redact_results hides across all results; emptied once it has."""
+    not_scanned: tuple[NotScanned, ...] = ()
 
     @property
     def complete(self) -> bool:
@@ -110,6 +124,13 @@ class Scanner(ABC):
     @abstractmethod
     def select(self, root: Path, files: Sequence[str]) -> list[str]:
         """The files of the tree (already filtered by the policy's excludes) this tool reads."""
+
+    def not_selected(
+        self, root: Path, files: Sequence[str], selected: Sequence[str]
+    ) -> tuple[NotScanned, ...]:
+        """What of `files` select() left out that the summary should mention (default:
+        nothing: files of another tool's kind are not worth a word)."""
+        return ()
 
     @abstractmethod
     def version(self) -> str:

@@ -50,11 +50,12 @@ form.
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,7 @@ from compliance.cache import ResultCache, group_by_file
 from compliance.findings import Finding, Location, Severity, bound_text, code_fingerprints
 from compliance.scanners.cpu import SLOTS
 from compliance.scanners.interface import (
+    NotScanned,
     ScanContext,
     ScanError,
     Scanner,
@@ -71,8 +73,11 @@ from compliance.scanners.interface import (
 )
 from compliance.scanners.process import find_tool, run_tool, stderr_tail
 from compliance.scanners.redact import redact_in, redacted
-from compliance.scanners.semgrep_rules import RuleSet, load_rule_set
+from compliance.scanners.semgrep_rules import RuleSet, load_rule_set, named_language
+from compliance.scanners.semgrep_targets import TREE, Target, plan_targets
 from compliance.scanners.source_lines import SourceLines
+from compliance.scanners.views import COPIES, PYTHON, mirror
+from compliance.sources import display_path
 
 SEMGREP_SEVERITY = {
     "ERROR": Severity.HIGH,
@@ -119,6 +124,15 @@ class _Fresh:
     failed_paths: set[str]
 
 
+@dataclass(frozen=True)
+class _Part:
+    version: str
+    findings: list[Finding]
+    errors: list[ScanError]
+    failed: set[str]  # tree paths (as shown) not scanned cleanly
+    secrets: list[Secret]  # what the secret rules matched, for redact.redact_results
+
+
 @dataclass
 class _Report:
     version: str
@@ -149,10 +163,19 @@ class SemgrepScanner(Scanner):
         )
 
     def select(self, root: Path, files: Sequence[str]) -> list[str]:
-        """Every text file: which of them the rules apply to is decided in scan(), where the
-        policy's rule set is known. Binary files (a NUL byte early on) hold no text a rule
-        could match and would only cost time."""
-        return [f for f in files if not _is_binary(root / f)]
+        """Every file but binary ones: which of them the rules apply to is decided in scan(),
+        where the policy's rule set is known. Binary means a NUL byte and not valid UTF-8 (an
+        image, an archive), and a name no rule language claims: a `.env` or `settings.py`
+        with a NUL byte in it is text to a rule, and a binary `x.py` goes to semgrep, which
+        then reports it (a parse error, or a file it did not scan)."""
+        return [f for f in files if not _is_binary(root, f)]
+
+    def not_selected(
+        self, root: Path, files: Sequence[str], selected: Sequence[str]
+    ) -> tuple[NotScanned, ...]:
+        chosen = set(selected)
+        binary = tuple(display_path(f) for f in files if f not in chosen)
+        return (NotScanned("binary files", binary),) if binary else ()
 
     def version(self) -> str:
         run = run_tool([find_tool("semgrep"), "--version"], tool="semgrep", timeout=120, env=ENV)
@@ -165,13 +188,56 @@ class SemgrepScanner(Scanner):
 
     def scan(self, context: ScanContext) -> ScannerResult:
         rules = load_rule_set(list(context.options.get("rules") or ()))
-        files = rules.targets(context.files)
+        plan = plan_targets(context.root, context.files, rules)
         tool = find_tool("semgrep")
         cache = ResultCache.for_scan(context.options)
-        if not files:
+        wanted = {t.path for t in plan.targets}
+        if not plan.targets:
             return ScannerResult(
-                self.name, _version_label(cache.tool_version(tool, self.version), rules)
+                self.name,
+                _version_label(cache.tool_version(tool, self.version), rules),
+                errors=tuple(plan.errors),
+                files_requested=len({e.path for e in plan.errors if e.path}),
+                not_scanned=tuple(plan.notes),
             )
+        parts: list[_Part] = []
+        with mirror(context.root, plan.views()) as folder:
+            for group, group_rules, group_root in (
+                (TREE, rules, context.root),
+                (COPIES, rules, folder / COPIES),
+                (PYTHON, rules.python_only(), folder / PYTHON),
+            ):
+                targets = plan.group(group)
+                if targets and group_rules is not None:
+                    part_context = replace(context, root=group_root)
+                    parts.append(self._scan_part(part_context, group_rules, targets, cache, tool))
+        failed = {p for part in parts for p in part.failed} | {
+            e.path for e in plan.errors if e.path
+        }
+        version = next((part.version for part in parts if part.version), "")
+        return ScannerResult(
+            scanner=self.name,
+            version=_version_label(version or cache.tool_version(tool, self.version), rules),
+            findings=tuple(f for part in parts for f in part.findings),
+            secrets=tuple(s for part in parts for s in part.secrets),
+            errors=tuple(plan.errors) + tuple(e for part in parts for e in part.errors),
+            files_requested=len({display_path(p) for p in wanted} | failed),
+            files_scanned=len({display_path(p) for p in wanted} - failed),
+            not_scanned=tuple(plan.notes),
+        )
+
+    def _scan_part(
+        self,
+        context: ScanContext,
+        rules: RuleSet,
+        targets: list[Target],
+        cache: ResultCache,
+        tool: str,
+    ) -> _Part:
+        """One folder's targets (the tree, or the mirror's copies) with one rule set; paths in
+        what it returns are the tree's, as shown (`display_path`)."""
+        files = [t.name for t in targets]
+        origin = {t.name: t for t in targets}
         cached = cache.lookup(tool, context.root, files, lambda v: _namespace(v, rules, context))
         hits = cached.hits
         todo = cached.todo(files)
@@ -191,7 +257,6 @@ class SemgrepScanner(Scanner):
             for path in files
             if path not in scanned and path not in failed
         )
-        version = fresh.version or cached.version or cache.tool_version(tool, self.version)
         if fresh.version and not any(e.path not in todo for e in fresh.errors):
             # no run-wide error: every file semgrep scanned without an error is reusable
             cached.store(
@@ -205,15 +270,14 @@ class SemgrepScanner(Scanner):
             )
         results = fresh.results + [r for hit in hits.values() for r in hit["results"]]
         suppressed = fresh.suppressed + [r for hit in hits.values() for r in hit["suppressed"]]
-        findings, secrets = self._findings(context, rules, results, suppressed)
-        return ScannerResult(
-            scanner=self.name,
-            version=_version_label(version, rules),
-            findings=tuple(findings),
-            secrets=tuple(secrets),
-            errors=tuple(errors),
-            files_requested=len(files),
-            files_scanned=sum(1 for f in files if f in scanned and f not in failed),
+        findings, secrets = self._findings(context, rules, results, suppressed, origin)
+        not_done = {f for f in files if f not in scanned} | failed
+        return _Part(
+            version=fresh.version or cached.version or "",
+            findings=findings,
+            errors=[_in_tree(e, origin) for e in errors],
+            failed={origin[f].shown if f in origin else f for f in not_done},
+            secrets=secrets,
         )
 
     def _scan_fresh(self, context: ScanContext, rules: RuleSet, files: list[str]) -> _Fresh:
@@ -334,9 +398,13 @@ class SemgrepScanner(Scanner):
         rules: RuleSet,
         raw: list[dict[str, Any]],
         suppressed: list[dict[str, Any]],
+        origin: Mapping[str, Target] | None = None,
     ) -> tuple[list[Finding], list[Secret]]:
-        """Findings, and the secrets the secret rules matched: redacted here in their own
-        finding, and in every other finding of the file by redact.redact_results."""
+        """Findings from semgrep's results, and the secrets the secret rules matched: those
+        are redacted here in their own finding, and in every other finding of the file by
+        redact.redact_results. `origin` maps the names semgrep was given back to the tree's
+        files (and the lines of a copy back to the file's, or a notebook's cell)."""
+        origin = origin or {}
         tagged = [(r, False) for r in raw] + [(r, True) for r in suppressed]
         try:
             tagged.sort(
@@ -349,7 +417,10 @@ class SemgrepScanner(Scanner):
         except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise ScannerFailure("scanner.output", f"semgrep result lacks a field: {exc}") from None
         secret_rules = rules.secret_rules
-        source = SourceLines(context.root)
+        source = SourceLines(
+            context.root,
+            {name: t.source_map.shown for name, t in origin.items() if t.source_map is not None},
+        )
         texts = _FileBytes(context.root)
         unknown = Severity.parse(context.options.get("unknown_severity", "high"))
         keys, rows = [], []
@@ -366,11 +437,17 @@ class SemgrepScanner(Scanner):
                 ) from None
             code = source.excerpt(path, start, end)
             secret = texts.span(path, *span) if rule in secret_rules else None
+            target = origin.get(path)
+            where = None
+            if target is not None:
+                path = target.shown
+                if target.source_map is not None:
+                    where = target.source_map
             keys.append((self.name, rule, path, secret if secret is not None else code))
-            rows.append((result, extra, is_suppressed, path, rule, start, end, code, secret))
+            rows.append((extra, is_suppressed, path, rule, start, end, code, secret, where))
         findings = []
-        secrets = [Secret(row[3], row[5], row[6], row[8]) for row in rows if row[8] is not None]
-        for fp, (_result, extra, is_suppressed, path, rule, start, end, code, secret) in zip(
+        secrets: list[Secret] = []
+        for fp, (extra, is_suppressed, path, rule, start, end, code, secret, where) in zip(
             code_fingerprints(keys), rows, strict=True
         ):
             raw_meta = extra.get("metadata")
@@ -382,6 +459,12 @@ class SemgrepScanner(Scanner):
                 evidence = redact_in(code, secret)
                 message = f"{message} (found: {redacted(secret)})"
             title = bound_text(_first_sentence(message) or rule, 200)
+            cell = None
+            if where is not None:
+                message = f"{message} ({where.note(start)})"
+                start, end, cell = where.locate(start, end)
+            if secret is not None:
+                secrets.append(Secret(path, start, end, secret))
             findings.append(
                 Finding(
                     scanner=self.name,
@@ -390,7 +473,7 @@ class SemgrepScanner(Scanner):
                     confidence=CONFIDENCE.get(str(metadata.get("confidence", "")).upper()),
                     title=title,
                     message=message,
-                    location=Location(path=path, start_line=start, end_line=end),
+                    location=Location(path=path, start_line=start, end_line=end, cell=cell),
                     fingerprint=fp,
                     evidence=evidence,
                     references=_references(metadata),
@@ -573,12 +656,25 @@ def _rel(name: str) -> str:
     return name
 
 
-def _is_binary(path: Path) -> bool:
+def _is_binary(root: Path, name: str) -> bool:
+    if named_language(name):
+        return False
     try:
-        with path.open("rb") as handle:
-            return b"\0" in handle.read(8192)
+        with (root / name).open("rb") as handle:
+            head = handle.read(8192)
+            if b"\0" not in head:
+                return False
+            decoder = codecs.getincrementaldecoder("utf-8")()
+            chunk = head
+            while chunk:
+                decoder.decode(chunk)
+                chunk = handle.read(1 << 20)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return True
     except OSError:
-        return False  # unreadable: let semgrep report it rather than hide it here
+        return False  # unreadable: let the scan report it rather than hide it here
+    return False
 
 
 def _mentions_nosem(path: Path) -> bool:
@@ -599,3 +695,9 @@ def _batches(files: list[str]) -> Iterator[list[str]]:
         size += len(name) + 1
     if batch:
         yield batch
+
+
+def _in_tree(error: ScanError, origin: Mapping[str, Target]) -> ScanError:
+    """An error about a copy, said about the tree's file."""
+    target = origin.get(error.path or "")
+    return replace(error, path=target.shown) if target is not None else error

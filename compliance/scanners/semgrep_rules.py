@@ -40,6 +40,7 @@ RULE_SUFFIXES = (".yml", ".yaml")
 TEST_SUFFIXES = (".test.yml", ".test.yaml", ".fixed.yml", ".fixed.yaml")
 ANY_FILE = frozenset({"generic", "regex", "none"})
 """Languages that apply to every text file."""
+PYTHON_LANGUAGES = frozenset({"python", "py"})
 
 LANGUAGE_FILES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # language: (suffixes, exact file names). Deliberately narrow: only what semgrep itself
@@ -82,9 +83,17 @@ class Rule:
             or any(_language_matches(lang, path) for lang in self.languages)
         ):
             return False
+        return self.allows_path(path)
+
+    def allows_path(self, path: str) -> bool:
+        """The rule's `paths:` filters alone (no language check)."""
         if self.include is not None and not self.include.match_file(path):
             return False
         return not (self.exclude is not None and self.exclude.match_file(path))
+
+    @property
+    def reads_python(self) -> bool:
+        return bool(self.languages & PYTHON_LANGUAGES)
 
 
 @dataclass(frozen=True)
@@ -121,6 +130,30 @@ class RuleSet:
 
     def source_of(self, rule_id: str) -> Path | None:
         return dict(self.sources).get(rule_id)
+
+    def python_only(self) -> RuleSet | None:
+        """The Python rules alone (for copies of Python that the other rules read already
+        in the original file: notebooks, shebang scripts); None when there are none. Its
+        digest differs, so cached results of the two sets never mix."""
+        keep = [i for i, rule in enumerate(self.rules) if rule.reads_python]
+        if not keep:
+            return None
+        rules = tuple(self.rules[i] for i in keep)
+        ids = {rule.id for rule in rules}
+        return RuleSet(
+            self.files,
+            rules,
+            hashlib.sha256(f"{self.digest}|python-only".encode()).hexdigest(),
+            tuple(self.entries[i] for i in keep if i < len(self.entries)),
+            tuple((rule_id, path) for rule_id, path in self.sources if rule_id in ids),
+        )
+
+    def lost_by_renaming(self, path: str, alias: str, *, python: bool = False) -> list[str]:
+        """Ids of rules that read `path` but would not read a copy named `alias` (`python`:
+        the copy is Python for the rule even though the original's name is not)."""
+        if python:
+            return [r.id for r in self.rules if r.allows_path(path) and not r.allows_path(alias)]
+        return [r.id for r in self.rules if r.applies_to(path) and not r.applies_to(alias)]
 
 
 def default_rule_locations() -> list[Path]:
@@ -276,3 +309,8 @@ def _language_matches(language: str, path: str) -> bool:
     suffixes, names = LANGUAGE_FILES[language]
     name = PurePosixPath(path).name
     return name.endswith(suffixes) or name in names
+
+
+def named_language(path: str) -> bool:
+    """Whether a file's name alone makes it a file of some rule language (or a notebook)."""
+    return path.endswith(".ipynb") or any(_language_matches(lang, path) for lang in LANGUAGE_FILES)

@@ -3,14 +3,18 @@ that would make fingerprints move when unrelated lines are inserted above a find
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 
 class SourceLines:
-    def __init__(self, root: Path):
+    """`shown` gives a file's lines outright: the text Python runs for a file it decodes
+    from another coding, a notebook's own cell lines (see views.py)."""
+
+    def __init__(self, root: Path, shown: Mapping[str, Sequence[str]] | None = None):
         self.root = root
         self._resolved_root = root.resolve()
-        self._cache: dict[str, list[str]] = {}
+        self._cache: dict[str, list[str]] = {k: list(v) for k, v in (shown or {}).items()}
 
     def lines(self, path: str) -> list[str]:
         if path not in self._cache:

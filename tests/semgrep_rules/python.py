@@ -204,3 +204,11 @@ if __name__ == "__main__":
     app.run(host="127.0.0.1", debug=True)
     # ok: python-flask-debug-enabled
     app.run(host="127.0.0.1", debug=False)
+
+
+def notebook_cells():
+    # ruleid: python-notebook-shell-command
+    __compliance_notebook_shell__("!pip install requests")
+    # ok: python-notebook-shell-command
+    notebook_shell = "!pip install requests"
+    return notebook_shell
