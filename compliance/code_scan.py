@@ -20,6 +20,7 @@ from compliance.findings import Finding
 from compliance.gate import GateInput, Verdict, judge
 from compliance.policy import LoadedPolicy, load_waivers
 from compliance.render.data import waiver_summary
+from compliance.render.repository_config import repository_config_summary
 from compliance.scanners import REGISTRY, get_scanner
 from compliance.scanners.interface import ScanContext, ScanError, ScannerFailure, ScannerResult
 from compliance.scanners.process import kill_running_tools
@@ -107,6 +108,9 @@ def run_code_scan(request: CodeScanRequest, store: Store) -> CodeScanReport:
                     "files": len(files),
                     "root": str(root),
                     "waivers": waiver_summary(waivers, verdict, target, request.today),
+                    "repository_config": repository_config_summary(
+                        policy.repository_config, results
+                    ),
                 },
             ),
         )
@@ -155,6 +159,7 @@ def _run_scanner(
                 "unknown_severity": policy.unknown_severity.label,
                 "rules": [str(loaded.path.parent / rule) for rule in settings.rules],
                 "dependencies": policy.dependencies.model_dump(),
+                "repository_config": policy.repository_config,
                 **extra,
             },
         )

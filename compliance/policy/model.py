@@ -96,6 +96,11 @@ class Policy(Strict):
     waivers: str | None = "waivers.yml"
     host_policies: tuple[str, ...] = ("hosts/linux-baseline.yml",)
     """Host policy files `compliance audit` uses without --policy, relative to this file."""
+    repository_config: Literal["ignore", "report", "apply"] = "report"
+    """The scanned tree's own scanner settings (`.bandit`, `[tool.bandit]`, a bandit
+    baseline, `.semgrepignore` …): `ignore` (not read), `report` (not applied; the scan lists
+    what they would change) or `apply` (bandit's applied, every skipped test and excluded
+    file listed). The tree is not trusted, so nothing it says applies by default."""
 
     def scanner(self, name: str) -> ScannerSettings:
         return self.per_scanner.get(name, _NO_SCANNER_SETTINGS)

@@ -5,25 +5,26 @@ file we asked for must come back in bandit's per-file metrics, and every file ba
 not parse is an error, not a quiet skip. `# nosec` is honoured exactly as bandit honours
 it: files whose metrics report a nosec are run once more with `--ignore-nosec`, and what
 only that run finds is stored as suppressed, so reports still show it.
+
+The tree's own bandit settings (`.bandit`, `[tool.bandit]`, a baseline…) apply only when
+the policy says `repository_config: apply`, and are listed either way: `bandit_config.py`.
 """
 
 from __future__ import annotations
 
-import configparser
-import hashlib
 import json
+import sys
 import tempfile
-import tomllib
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from pathspec import GitIgnoreSpec
-
-from compliance.cache import ResultCache, group_by_file
+from compliance import cache as cache_module
+from compliance.cache import ResultCache, gate_identity, group_by_file
 from compliance.findings import Finding, Location, Severity, code_fingerprints
-from compliance.globs import matcher
+from compliance.scanners import bandit_config
+from compliance.scanners.bandit_config import BanditPlan, bandit_plan
 from compliance.scanners.cpu import SLOTS
 from compliance.scanners.interface import (
     ScanContext,
@@ -33,6 +34,7 @@ from compliance.scanners.interface import (
     ScannerResult,
 )
 from compliance.scanners.process import find_tool, run_tool, stderr_tail
+from compliance.scanners.repo_config import mode_of
 from compliance.scanners.source_lines import SourceLines
 
 SEVERITY = {"LOW": Severity.LOW, "MEDIUM": Severity.MEDIUM, "HIGH": Severity.HIGH}
@@ -60,8 +62,7 @@ class BanditScanner(Scanner):
     name = "bandit"
 
     def select(self, root: Path, files: Sequence[str]) -> list[str]:
-        excluded = bandit_config_excludes(root)
-        return [f for f in files if f.endswith((".py", ".pyw")) and not excluded.match_file(f)]
+        return [f for f in files if f.endswith((".py", ".pyw"))]
 
     def version(self) -> str:
         run = run_tool([find_tool("bandit"), "--version"], tool="bandit", timeout=60)
@@ -73,16 +74,21 @@ class BanditScanner(Scanner):
         return first[0].split()[-1]
 
     def scan(self, context: ScanContext) -> ScannerResult:
-        files = list(context.files)
+        plan = bandit_plan(context.root, context.files, mode_of(context.options))
+        excluded = set(plan.excluded)  # listed in the plan's settings, never silently dropped
+        files = [f for f in context.files if f not in excluded]
         tool = find_tool("bandit")
         cache = ResultCache.for_scan(context.options)
         version = cache.tool_version(tool, self.version)
-        config = _config_digest(context.root)
         cached = cache.lookup(
-            tool, context.root, files, lambda v: _namespace(v, config), version=version
+            tool, context.root, files, lambda v: _namespace(v, plan), version=version
         )
         todo = cached.todo(files)
-        raw, suppressed, metrics, errors = self._scan_fresh(context, todo)
+        with tempfile.TemporaryDirectory(prefix="compliance-bandit-ini-") as folder:
+            ini = Path(folder) / "gate.ini"
+            ini.write_text(plan.ini, encoding="utf-8")
+            config_args = plan.argv(context.root, ini)
+            raw, suppressed, metrics, errors = self._scan_fresh(context, todo, config_args)
         parse_failed = {e.path for e in errors if e.path}
         scanned = [f for f in files if (f in metrics or f in cached.hits) and f not in parse_failed]
         missing = [f for f in todo if f not in metrics and f not in parse_failed]
@@ -108,7 +114,9 @@ class BanditScanner(Scanner):
             )
         raw += [r for hit in cached.hits.values() for r in hit["results"]]
         suppressed += [r for hit in cached.hits.values() for r in hit["suppressed"]]
-        findings = self._findings(context, raw, suppressed)
+        settings = plan.describe(raw)
+        raw, matched = plan.split_baseline(raw)  # what bandit would drop stays visible
+        findings = self._findings(context, raw, suppressed + matched)
         return ScannerResult(
             scanner=self.name,
             version=version,
@@ -116,15 +124,16 @@ class BanditScanner(Scanner):
             errors=tuple(errors),
             files_requested=len(files),
             files_scanned=len(scanned),
+            repository_config=settings,
         )
 
     def _scan_fresh(
-        self, context: ScanContext, files: list[str]
+        self, context: ScanContext, files: list[str], config_args: list[str]
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any], list[ScanError]]:
         """Both passes over the files the cache could not answer for; results trimmed."""
         if not files:
             return [], [], {}, []
-        raw, metrics, errors = self._run_shards(context, files, ignore_nosec=False)
+        raw, metrics, errors = self._run_shards(context, files, config_args, ignore_nosec=False)
         with_nosec = [
             f
             for f in files
@@ -132,7 +141,9 @@ class BanditScanner(Scanner):
         ]
         suppressed: list[dict[str, Any]] = []
         if with_nosec:
-            everything, _, more_errors = self._run_shards(context, with_nosec, ignore_nosec=True)
+            everything, _, more_errors = self._run_shards(
+                context, with_nosec, config_args, ignore_nosec=True
+            )
             errors.extend(more_errors)
             kept = {_identity(r) for r in raw}
             suppressed = [r for r in everything if _identity(r) not in kept]
@@ -140,7 +151,7 @@ class BanditScanner(Scanner):
         return [_trim(r) for r in raw], [_trim(r) for r in suppressed], metrics, errors
 
     def _run_shards(
-        self, context: ScanContext, files: list[str], *, ignore_nosec: bool
+        self, context: ScanContext, files: list[str], config_args: list[str], *, ignore_nosec: bool
     ) -> tuple[list[dict[str, Any]], dict[str, Any], list[ScanError]]:
         """Bandit over the files, split into shards run side by side when the tree is big
         enough (see shards()); each shard's process takes a CPU slot while it runs."""
@@ -156,7 +167,7 @@ class BanditScanner(Scanner):
 
         def run(batch: list[str]) -> Any:
             with SLOTS.slot():
-                return self._run_once(context, batch, ignore_nosec=ignore_nosec)
+                return self._run_once(context, batch, config_args, ignore_nosec=ignore_nosec)
 
         pool = ThreadPoolExecutor(max_workers=min(len(plan), SLOTS.count))
         try:
@@ -180,11 +191,15 @@ class BanditScanner(Scanner):
                 )
         return results, metrics, errors
 
-    def _run_once(self, context: ScanContext, batch: list[str], *, ignore_nosec: bool) -> Any:
+    def _run_once(
+        self, context: ScanContext, batch: list[str], config_args: list[str], *, ignore_nosec: bool
+    ) -> Any:
+        """One bandit process. `config_args` always include the gate's own `--ini`, so
+        bandit reads no settings from the tree unless the plan applies them."""
         with tempfile.TemporaryDirectory(prefix="compliance-bandit-") as tmp:
             out = Path(tmp) / "bandit.json"
             argv = [find_tool("bandit"), "--format", "json", "--output", str(out), "--quiet"]
-            argv += bandit_config_args(context.root)
+            argv += config_args
             if ignore_nosec:
                 argv.append("--ignore-nosec")
             argv += ["--", *batch]
@@ -284,47 +299,6 @@ class BanditScanner(Scanner):
         return findings
 
 
-def bandit_config_args(root: Path) -> list[str]:
-    """Bandit's own configuration in the tree (skips, tests) applies as bandit would apply it."""
-    if (root / ".bandit").is_file():
-        return ["--ini", str(root / ".bandit")]
-    pyproject = root / "pyproject.toml"
-    if _pyproject_bandit(pyproject) is not None:
-        return ["--configfile", str(pyproject)]
-    return []
-
-
-def bandit_config_excludes(root: Path) -> GitIgnoreSpec:
-    """Paths the tree's own bandit configuration excludes, as gitignore-style patterns."""
-    patterns: list[str] = []
-    ini = root / ".bandit"
-    if ini.is_file():
-        parser = configparser.ConfigParser()
-        try:
-            parser.read(ini, encoding="utf-8")
-        except configparser.Error as exc:
-            raise ScannerFailure("scanner.output", f"cannot read {ini}: {exc}") from None
-        value = parser.get("bandit", "exclude", fallback="")
-        patterns += [p.strip() for p in value.split(",") if p.strip()]
-    table = _pyproject_bandit(root / "pyproject.toml")
-    if table is not None:
-        patterns += [str(p) for p in table.get("exclude_dirs", [])]
-    return matcher(patterns)
-
-
-def _pyproject_bandit(path: Path) -> dict[str, Any] | None:
-    if not path.is_file():
-        return None
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
-        raise ScannerFailure(
-            "scanner.output", f"cannot read bandit settings from {path}: {exc}"
-        ) from None
-    table = data.get("tool", {}).get("bandit")
-    return table if isinstance(table, dict) else None
-
-
 def shards(root: Path, files: list[str], workers: int, *, min_bytes: int) -> list[list[str]]:
     """The files split into bandit runs, largest first, shrinking towards the end.
 
@@ -362,24 +336,11 @@ def _size(path: Path) -> int:
         return 0
 
 
-def _config_digest(root: Path) -> str:
-    """What of the tree's bandit configuration changes bandit's per-file results."""
-    digest = hashlib.sha256()
-    for arg in bandit_config_args(root):
-        if arg.startswith("--"):
-            digest.update(arg.encode() + b"\0")
-        else:
-            try:
-                digest.update(Path(arg).read_bytes())
-            except OSError as exc:
-                raise ScannerFailure(
-                    "scanner.output", f"cannot read bandit settings from {arg}: {exc}"
-                ) from None
-    return digest.hexdigest()
-
-
-def _namespace(version: str, config: str) -> str:
-    return f"bandit|{version}|{config}|trim-v1"
+def _namespace(version: str, plan: BanditPlan) -> str:
+    """Everything a per-file result depends on besides the file and the executable (which
+    the cache adds): the adapter, bandit's version, what of the tree's settings applies."""
+    gate = gate_identity(sys.modules[__name__], bandit_config, cache_module)
+    return f"bandit|gate={gate}|trim-v2|tool={version}|config={plan.mode}:{plan.digest}"
 
 
 def _trim(result: dict[str, Any]) -> dict[str, Any]:

@@ -42,6 +42,10 @@ hold a secret.
 contain "nosem" are scanned a second time with `--disable-nosem`, and what only that pass
 finds is stored as suppressed (the design of bandit.py's `# nosec` pass).
 
+The tree's own semgrep files (`.semgrepignore`, `.semgrep.yml`, `.semgrep/`) are never read
+by semgrep here (explicit targets, explicit `--config`; a test proves it with the real tool)
+and are listed in the scan's summary unless the policy says `repository_config: ignore`.
+
 Semgrep OSS prints "requires login" instead of a fingerprint and of the matched lines, so we
 read the lines ourselves and use `code_fingerprints`. For secrets rules the fingerprint is
 taken over the secret (hashed, never stored) and every text field carries only its redacted
@@ -52,14 +56,17 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from compliance.cache import ResultCache, group_by_file
+from compliance import cache as cache_module
+from compliance.cache import ResultCache, gate_identity, group_by_file
 from compliance.findings import Finding, Location, Severity, bound_text, code_fingerprints
+from compliance.scanners import redact, semgrep_rules
 from compliance.scanners.cpu import SLOTS
 from compliance.scanners.interface import (
     ScanContext,
@@ -70,6 +77,7 @@ from compliance.scanners.interface import (
 )
 from compliance.scanners.process import find_tool, run_tool, stderr_tail
 from compliance.scanners.redact import redact_in, redacted
+from compliance.scanners.repo_config import mode_of, semgrep_settings
 from compliance.scanners.semgrep_rules import RuleSet, load_rule_set
 from compliance.scanners.source_lines import SourceLines
 
@@ -94,6 +102,8 @@ with a `/` (`conf/*.yml`, `**/sshd_config.d/*`) silently matched nothing."""
 BATCH_BYTES = 200_000  # argv bytes per semgrep process: far below ARG_MAX
 RULE_TIMEOUT = 30  # seconds one rule may spend on one file before semgrep reports a timeout
 MESSAGE_LIMIT = 300
+PAYLOAD = ("semgrep/bin/semgrep-core",)
+"""The engine binary inside semgrep's package: part of the executable's identity."""
 
 PARSE_ERRORS = {
     "Lexical error",
@@ -146,15 +156,19 @@ class SemgrepScanner(Scanner):
         return lines[-1].strip()
 
     def scan(self, context: ScanContext) -> ScannerResult:
+        settings = semgrep_settings(context.root, context.files, mode_of(context.options))
         rules = load_rule_set(list(context.options.get("rules") or ()))
         files = rules.targets(context.files)
         tool = find_tool("semgrep")
         cache = ResultCache.for_scan(context.options)
         if not files:
+            version = cache.tool_version(tool, self.version, PAYLOAD)
             return ScannerResult(
-                self.name, _version_label(cache.tool_version(tool, self.version), rules)
+                self.name, _version_label(version, rules), repository_config=settings
             )
-        cached = cache.lookup(tool, context.root, files, lambda v: _namespace(v, rules, context))
+        cached = cache.lookup(
+            tool, context.root, files, lambda v: _namespace(v, rules, context), payload=PAYLOAD
+        )
         hits = cached.hits
         todo = cached.todo(files)
         with SLOTS.slot(wait=False):
@@ -173,7 +187,7 @@ class SemgrepScanner(Scanner):
             for path in files
             if path not in scanned and path not in failed
         )
-        version = fresh.version or cached.version or cache.tool_version(tool, self.version)
+        version = fresh.version or cached.version or cache.tool_version(tool, self.version, PAYLOAD)
         if fresh.version and not any(e.path not in todo for e in fresh.errors):
             # no run-wide error: every file semgrep scanned without an error is reusable
             cached.store(
@@ -195,6 +209,7 @@ class SemgrepScanner(Scanner):
             errors=tuple(errors),
             files_requested=len(files),
             files_scanned=sum(1 for f in files if f in scanned and f not in failed),
+            repository_config=settings,
         )
 
     def _scan_fresh(self, context: ScanContext, rules: RuleSet, files: list[str]) -> _Fresh:
@@ -526,9 +541,16 @@ def _trim(result: Any, secret_rules: frozenset[str], texts: _FileBytes) -> dict[
 
 
 def _namespace(version: str | None, rules: RuleSet, context: ScanContext) -> str:
+    """Everything a per-file result depends on besides the file and the executable (which
+    the cache adds): the adapter and what it hands semgrep (engine, the resolved rule
+    config exactly as written for semgrep, the rule timeout), and semgrep's version."""
+    gate = gate_identity(sys.modules[__name__], semgrep_rules, redact, cache_module)
     timeout = context.options.get("rule_timeout", RULE_TIMEOUT)
     engine = " ".join(ENGINE_ARGS) or "python-cli"
-    return f"semgrep|{version}|{engine}|{rules.digest}|timeout={timeout}|trim-v1"
+    return (
+        f"semgrep|gate={gate}|trim-v2|tool={version}|{engine}|rules={rules.config_digest}"
+        f"|timeout={timeout}"
+    )
 
 
 def _version_label(version: str, rules: RuleSet) -> str:
