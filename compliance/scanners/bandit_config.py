@@ -43,6 +43,7 @@ import yaml
 
 from compliance.scanners.interface import RepoSetting, ScannerFailure
 from compliance.scanners.repo_config import (
+    MAX_EFFECT,
     Unreadable,
     decode,
     line_of,
@@ -101,6 +102,7 @@ BASELINE_FIELDS = (
 )
 OTHER_FILES = (("setup.cfg", ("bandit", "tool:bandit")), ("tox.ini", ("bandit",)))
 EXAMPLES = 5  # findings named in one setting's effect
+ALL_BUT = "all but "  # how an allow-list of tests is listed among skipped tests
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _TOML_LINE = re.compile(r"at line (\d+)")
 
@@ -157,7 +159,9 @@ def bandit_plan(root: Path, files: Sequence[str], mode: str) -> BanditPlan:
 
 
 def baseline_key(result: dict[str, Any]) -> BaselineKey:
-    """What bandit compares to tell a baseline issue (its `Issue.__eq__`)."""
+    """What bandit compares to tell a baseline issue (its `Issue.__eq__`). Bandit writes
+    `./app.py` for `app.py`, and our results are trimmed to `app.py`: names are compared
+    without leading `./` on both sides."""
     cwe = result.get("issue_cwe")
     cwe_id = cwe.get("id") if isinstance(cwe, dict) else None
     try:
@@ -169,7 +173,7 @@ def baseline_key(result: dict[str, Any]) -> BaselineKey:
         str(result.get("issue_severity")),
         number,
         str(result.get("issue_confidence")),
-        str(result.get("filename")),
+        _rel(str(result.get("filename"))),
         str(result.get("test_name")),
         str(result.get("test_id")),
     )
@@ -258,7 +262,7 @@ class _Reading:
                 line=line,
                 key=printable(key),
                 value=printable(_shown(value)),
-                effect=verb,
+                effect=printable(verb, MAX_EFFECT),
                 applied=applied,
                 tests=tuple(printable(t) for t in tests),
                 files=tuple(files),
@@ -638,7 +642,7 @@ def _toml(data: bytes, name: str) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         found = _TOML_LINE.search(str(exc))
-        line = found.group(1) if found else "1"
+        line = found.group(1) if found else str(text.count("\n") + 1)  # "at end of document"
         raise Unreadable(f"{name}:{line}: not valid TOML") from None
     except RecursionError:
         raise Unreadable(f"{name}:1: nested too deeply") from None
@@ -719,8 +723,7 @@ def _with_examples(
         hit = [r for r in results if baseline_key(r) in plan.baseline]
         what = "stored as suppressed" if setting.applied else "reported"
     elif setting.tests and not setting.applied:
-        ids = set(setting.tests)
-        hit = [r for r in results if str(r.get("test_id")) in ids]
+        hit = [r for r in results if _skipped_by(str(r.get("test_id")), setting.tests)]
         what = "reported"
     elif setting.files and not setting.applied:
         names = set(setting.files)
@@ -735,7 +738,18 @@ def _with_examples(
     )
     more = f" and {len(hit) - EXAMPLES} more" if len(hit) > EXAMPLES else ""
     effect = f"{setting.effect} — {_count(hit, 'finding')} of this scan, {what}: {shown}{more}"
-    return replace(setting, effect=printable(effect))
+    return replace(setting, effect=printable(effect, MAX_EFFECT))
+
+
+def _skipped_by(test_id: str, tests: Sequence[str]) -> bool:
+    """Whether a setting's `tests` (ids, or `all but …` for an allow-list) skip this test."""
+    for entry in tests:
+        if entry.startswith(ALL_BUT):
+            if test_id not in entry.removeprefix(ALL_BUT).split(", "):
+                return True
+        elif entry == test_id:
+            return True
+    return False
 
 
 def _would(effect: str) -> str:
@@ -758,6 +772,12 @@ def _would(effect: str) -> str:
     return f"would {base} {rest}".strip()
 
 
+def _rel(name: str) -> str:
+    while name.startswith("./"):
+        name = name[2:]
+    return name
+
+
 def _ids(values: Iterable[str]) -> list[str]:
     return [v.strip() for v in values if v.strip()]
 
@@ -767,7 +787,7 @@ def _tests(ids: Sequence[str]) -> str:
 
 
 def _all_but(ids: Sequence[str]) -> str:
-    return "all but " + (", ".join(ids) or "(none)")
+    return ALL_BUT + (", ".join(ids) or "(none)")
 
 
 def _shown(value: object) -> str:

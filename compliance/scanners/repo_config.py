@@ -24,6 +24,7 @@ MODES = ("ignore", "report", "apply")
 DEFAULT_MODE = "report"
 MAX_BYTES = 1_000_000  # a scanner config is a few hundred bytes; more is not one
 MAX_VALUE = 200  # characters of a value shown in the summary
+MAX_EFFECT = 1000  # characters of what a setting does
 MAX_PATTERNS = 500  # of a .semgrepignore evaluated to say what it would exclude
 
 
