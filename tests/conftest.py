@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import sqlite3
 import subprocess
 import sys
+import tempfile
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,19 +45,131 @@ def run_cli(
     cwd: Path | None = None,
     timeout: float = 600,
 ) -> Run:
-    """The real command in a subprocess, as a pipeline would call it."""
+    """The real command in a subprocess, as a pipeline would call it.
+
+    With `COMPLIANCE_TEST_WARM_CHECK=1`, every `compliance scan` that uses the result cache
+    is run a second time, warm, against a copy of the database as it was before the first
+    run, and must give the same exit code, verdict and findings (WarmCheck)."""
     full_env = {**os.environ, **(env or {})}
     full_env.pop("COMPLIANCE_DB", None)
+    argv = [str(a) for a in args]
+    check = WarmCheck.prepare(argv, full_env, cwd)
+    try:
+        run = _run(argv, full_env, cwd, timeout)
+        if check is not None:
+            check.compare(run, lambda again: _run(again, full_env, cwd, timeout))
+    finally:
+        if check is not None:
+            check.cleanup()
+    return run
+
+
+def _run(argv: list[str], env: dict[str, str], cwd: Path | None, timeout: float) -> Run:
     proc = subprocess.run(
-        [sys.executable, "-m", "compliance", *map(str, args)],
+        [sys.executable, "-m", "compliance", *argv],
         capture_output=True,
         text=True,
-        env=full_env,
+        env=env,
         cwd=cwd,
         timeout=timeout,
         check=False,
     )
     return Run(proc.returncode, proc.stdout, proc.stderr)
+
+
+@dataclass
+class WarmCheck:
+    """ "A warm scan and a cold scan give the same verdict in every test" as a suite-wide
+    guard (opt in: it doubles the time of every scan). The second run uses the same tree,
+    policy, environment and cache, with the database copied from before the first run (so
+    history-dependent statuses match) and its reports written to a scratch folder."""
+
+    argv: list[str]
+    db_index: int
+    original: Path
+    copy: Path
+    scratch: Path
+
+    @classmethod
+    def prepare(cls, argv: list[str], env: dict[str, str], cwd: Path | None) -> WarmCheck | None:
+        if os.environ.get("COMPLIANCE_TEST_WARM_CHECK") != "1" or not argv or argv[0] != "scan":
+            return None
+        cache = env.get("COMPLIANCE_CACHE_DIR")
+        if cache is not None and cache.strip().lower() in ("", "off", "0", "false", "no"):
+            return None  # no cache, nothing to compare
+        if "--db" not in argv[:-1]:
+            return None
+        index = argv.index("--db") + 1
+        url = argv[index]
+        if "://" in url and not url.startswith("sqlite:///"):
+            return None  # a server database cannot be copied cheaply: not checked
+        original = Path(cwd or Path.cwd()) / url.removeprefix("sqlite:///")
+        scratch = Path(tempfile.mkdtemp(prefix="compliance-warm-check-"))
+        copy = scratch / "before.db"
+        if original.exists():
+            with sqlite3.connect(original) as source, sqlite3.connect(copy) as target:
+                source.backup(target)
+        return cls(argv, index, original, copy, scratch)
+
+    def compare(self, first: Run, rerun: Any) -> None:
+        again = list(self.argv)
+        again[self.db_index] = str(self.copy)
+        again = _without_options(again, ("--output", "--notify"))
+        again += ["--output", f"json:{self.scratch / 'warm.json'}"]
+        warm: Run = rerun(again)
+        assert warm.code == first.code, (
+            f"warm re-run of `compliance {' '.join(self.argv)}` exited {warm.code}, "
+            f"the first run {first.code}\n--- first\n{first.stdout}{first.stderr}"
+            f"\n--- warm\n{warm.stdout}{warm.stderr}"
+        )
+        if self.original.exists():
+            assert _stored(self.copy) == _stored(self.original), (
+                f"warm re-run of `compliance {' '.join(self.argv)}` stored other findings"
+                f"\n--- first\n{first.stdout}\n--- warm\n{warm.stdout}"
+            )
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+def _without_options(argv: list[str], names: tuple[str, ...]) -> list[str]:
+    kept: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in names:
+            skip = True
+        elif not any(arg.startswith(name + "=") for name in names):
+            kept.append(arg)
+    return kept
+
+
+def _stored(db: Path) -> tuple[Any, ...]:
+    """The latest scan's verdict and findings, as the gate decided them."""
+    from compliance.store import Store
+
+    store = Store.open(str(db))
+    try:
+        scans = store.scans(limit=1)
+        if not scans:
+            return ()
+        scan = scans[0]
+        rows = sorted(
+            (
+                f.scanner,
+                f.rule_id,
+                f.path or "",
+                f.start_line or 0,
+                f.fingerprint,
+                f.status,
+                f.blocking,
+            )
+            for f in store.findings(int(scan.id or 0))
+        )
+        return (scan.status, scan.verdict, scan.exit_code, len(scan.errors or []), rows)
+    finally:
+        store.engine.dispose()
 
 
 def write_tree(root: Path, files: dict[str, str]) -> Path:
