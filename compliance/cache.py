@@ -22,7 +22,7 @@ result overwrites it. Values are JSON: nothing is ever unpickled or unmarshalled
 
 The tool's version is needed for the key before the tool runs, and asking semgrep costs
 seconds, so the version is remembered per executable identity: upgrading the tool, its
-interpreter or the packages installed beside it changes the identity, which both asks the
+interpreter or any package installed beside it changes the identity, which both asks the
 tool again and starts a fresh set of entries.
 
 Location: `$COMPLIANCE_CACHE_DIR`, else `$XDG_CACHE_HOME/compliance`, else
@@ -58,6 +58,8 @@ KEY_FILE = "key"
 KEY_BYTES = 32
 MIN_ENV_KEY = 16  # characters: shorter is a password, not a secret
 PIP_TRAMPOLINE = "'''exec'"  # pip's /bin/sh launcher for interpreter paths too long for #!
+SCRIPT_BYTES = 1_000_000  # an entry point this small is identified by its content
+PACKAGE_METADATA = (".dist-info", ".egg-info", ".egg-link")
 _WARNED: set[str] = set()
 
 
@@ -79,19 +81,24 @@ def file_digest(path: Path) -> str | None:
 
 
 def executable_identity(tool_path: str, payload: Sequence[str] = ()) -> str:
-    """Who would run: the tool's entry point, the interpreter its shebang names, that
-    interpreter's package folders, and `payload` files inside them (semgrep's engine).
+    """Who would run: the tool's entry point, the interpreter its shebang names, the
+    packages installed for that interpreter, and `payload` files among them (semgrep's
+    engine binary). A few stat calls and one folder listing, no process.
 
-    Each is its real path, size and mtime: a few stat calls, no process. Upgrading the tool
-    rewrites its entry point; a new interpreter is a new file; installing or removing any
-    package beside the tool (a bandit plugin) changes the package folder's mtime."""
-    parts = [_stat_identity(tool_path)]
+    The entry point is named by content (a small script: the same after a reinstall of the
+    same version, so a CI job that installs the gate afresh still gets hits), the
+    interpreter by path, size and mtime, the packages by the names of their `*.dist-info`
+    folders (name and version of every package: installing, upgrading or removing any, a
+    bandit plugin say, changes it), a payload by path and size."""
+    parts = [_content_identity(tool_path)]
     interpreter = script_interpreter(tool_path)
     if interpreter is not None:
         parts.append("python=" + _stat_identity(interpreter))
         for site in site_packages(interpreter):
-            parts.append("site=" + _stat_identity(str(site)))
-            parts += [f"{name}=" + _stat_identity(str(site / name)) for name in payload]
+            parts.append("site=" + _installed(site))
+            parts += [
+                f"{name}=" + _stat_identity(str(site / name), mtime=False) for name in payload
+            ]
     return "|".join(parts)
 
 
@@ -139,13 +146,34 @@ def site_packages(interpreter: str) -> list[Path]:
     return list(dict.fromkeys(p.resolve() for p in found))
 
 
-def _stat_identity(path: str) -> str:
+def _stat_identity(path: str, *, mtime: bool = True) -> str:
     real = os.path.realpath(path)
     try:
         st = os.stat(real)
     except OSError:
         return real
-    return f"{real}|{st.st_size}|{st.st_mtime_ns}"
+    return f"{real}|{st.st_size}|{st.st_mtime_ns}" if mtime else f"{real}|{st.st_size}"
+
+
+def _content_identity(path: str) -> str:
+    """A script by its content; anything large (a binary) by path, size and mtime."""
+    real = os.path.realpath(path)
+    try:
+        if os.stat(real).st_size > SCRIPT_BYTES:
+            return _stat_identity(real)
+        with open(real, "rb") as handle:
+            return f"{real}|sha256={hashlib.sha256(handle.read()).hexdigest()}"
+    except OSError:
+        return real
+
+
+def _installed(site: Path) -> str:
+    """The packages of a site-packages folder, by their metadata folders' names."""
+    try:
+        names = sorted(n for n in os.listdir(site) if n.endswith(PACKAGE_METADATA))
+    except OSError:
+        return str(site)
+    return f"{site}|" + hashlib.sha256("\0".join(names).encode()).hexdigest()
 
 
 def gate_identity(*modules: ModuleType) -> str:

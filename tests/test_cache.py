@@ -187,6 +187,19 @@ def fake_venv(tmp_path: Path) -> tuple[Path, Path, Path]:
     return tool, python, site
 
 
+def test_reinstalling_the_same_tool_keeps_its_identity(tmp_path: Path) -> None:
+    """A CI job that installs the gate afresh (new mtimes, same files) still gets hits."""
+    tool, _, site = fake_venv(tmp_path)
+    (site / "bandit-1.9.4.dist-info").mkdir()
+    before = executable_identity(str(tool))
+    text = tool.read_text()
+    tool.unlink()
+    tool.write_text(text)
+    os.utime(tool, ns=(0, 1))
+    os.utime(site, ns=(0, 1))
+    assert executable_identity(str(tool)) == before
+
+
 def test_identity_follows_the_interpreter_and_its_packages(tmp_path: Path) -> None:
     tool, python, site = fake_venv(tmp_path)
     assert script_interpreter(str(tool)) == str(python)
@@ -194,9 +207,14 @@ def test_identity_follows_the_interpreter_and_its_packages(tmp_path: Path) -> No
     python.write_text("interpreter v2, same path")
     after_interpreter = executable_identity(str(tool))
     assert after_interpreter != before
-    (site / "bandit_plugin_extra").mkdir()  # a plugin installed beside the tool
-    os.utime(site, ns=(0, site.stat().st_mtime_ns + 1_000_000))
+    (site / "bandit_plugin_extra").mkdir()
+    (site / "__pycache__").mkdir()  # written by any import: not an installation
+    assert executable_identity(str(tool)) == after_interpreter
+    (site / "bandit_plugin_extra-1.0.dist-info").mkdir()  # a plugin installed beside the tool
     assert executable_identity(str(tool)) != after_interpreter
+    after_plugin = executable_identity(str(tool))
+    tool.write_text(tool.read_text() + "# upgraded\n")
+    assert executable_identity(str(tool)) != after_plugin
     payload = site / "engine"
     payload.write_text("v1")
     with_payload = executable_identity(str(tool), ("engine",))

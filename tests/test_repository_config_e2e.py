@@ -287,3 +287,20 @@ def test_a_value_cannot_forge_a_summary_line(tmp_path, db):
     assert code == 1, out + err
     assert "verdict: PASS (exit 0)" not in out.splitlines()
     assert r"B602\nverdict: PASS (exit 0)" in out
+
+
+def test_reports_show_the_settings(tmp_path, db):
+    tree = repository(tmp_path / "repo", HOSTILE["bandit-ini-skips"])
+    html, report = tmp_path / "report.html", tmp_path / "report.json"
+    run = run_cli(
+        "scan", tree, "--db", db, "--output", f"html:{html}", "--output", f"json:{report}"
+    )
+    assert run.code == 1, run.stdout + run.stderr
+    page = html.read_text()
+    assert "Repository scanner settings" in page and "repository_config: report" in page
+    assert "would skip test B602" in page and "<code>.bandit:2</code>" in page
+    stored = json.loads(report.read_text())["scan"]["repository_config"]
+    assert stored["mode"] == "report"
+    assert [(s["file"], s["key"], s["applied"]) for s in stored["settings"]] == [
+        (".bandit", "skips", False)
+    ]
