@@ -107,8 +107,12 @@ class WarmCheck:
         scratch = Path(tempfile.mkdtemp(prefix="compliance-warm-check-"))
         copy = scratch / "before.db"
         if original.exists():
-            with sqlite3.connect(original) as source, sqlite3.connect(copy) as target:
-                source.backup(target)
+            try:
+                with sqlite3.connect(original) as source, sqlite3.connect(copy) as target:
+                    source.backup(target)
+            except sqlite3.Error:  # not a database: the test is about that, not the cache
+                shutil.rmtree(scratch, ignore_errors=True)
+                return None
         return cls(argv, index, original, copy, scratch)
 
     def compare(self, first: Run, rerun: Any) -> None:

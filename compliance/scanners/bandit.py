@@ -102,7 +102,10 @@ class BanditScanner(Scanner):
             )
             for path in missing
         )
-        if all(e.path for e in errors):  # no run-wide error: clean files are reusable
+        if not missing and all(e.path for e in errors):
+            # no run-wide error, and bandit reported on every file: clean files are reusable.
+            # A run that silently dropped a file is not trusted for the others either, so a
+            # warm scan re-runs them all and fails exactly as the cold one did.
             cached.store(
                 version,
                 group_by_file(

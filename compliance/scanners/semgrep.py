@@ -176,6 +176,7 @@ class SemgrepScanner(Scanner):
         errors = list(fresh.errors)
         failed = fresh.failed_paths
         scanned = fresh.scanned | set(hits)
+        missing = [path for path in files if path not in scanned and path not in failed]
         errors.extend(
             ScanError(
                 self.name,
@@ -184,12 +185,12 @@ class SemgrepScanner(Scanner):
                 path=path,
                 hint="exclude it in the policy if it is not meant to be scanned",
             )
-            for path in files
-            if path not in scanned and path not in failed
+            for path in missing
         )
         version = fresh.version or cached.version or cache.tool_version(tool, self.version, PAYLOAD)
-        if fresh.version and not any(e.path not in todo for e in fresh.errors):
-            # no run-wide error: every file semgrep scanned without an error is reusable
+        if fresh.version and not missing and not any(e.path not in todo for e in fresh.errors):
+            # no run-wide error and no file silently left out (a run that dropped one is
+            # not trusted for the others): every file scanned without an error is reusable
             cached.store(
                 fresh.version,
                 group_by_file(
