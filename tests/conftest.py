@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -82,7 +83,10 @@ class WarmCheck:
     """ "A warm scan and a cold scan give the same verdict in every test" as a suite-wide
     guard (opt in: it doubles the time of every scan). The second run uses the same tree,
     policy, environment and cache, with the database copied from before the first run (so
-    history-dependent statuses match) and its reports written to a scratch folder."""
+    history-dependent statuses match). Its reports go where the first run's went: the
+    same scan id, the same findings, so what the test then reads is what a warm scan wrote
+    (a report path that is a FIFO or a device would block the second writer: not checked).
+    `--notify` is left out (one alert per test)."""
 
     argv: list[str]
     db_index: int
@@ -103,7 +107,12 @@ class WarmCheck:
         url = argv[index]
         if "://" in url and not url.startswith("sqlite:///"):
             return None  # a server database cannot be copied cheaply: not checked
-        original = Path(cwd or Path.cwd()) / url.removeprefix("sqlite:///")
+        base = Path(cwd or Path.cwd())
+        original = base / url.removeprefix("sqlite:///")
+        for spec in _option_values(argv, "--output"):
+            target = base / spec.partition(":")[2] if ":" in spec else None
+            if target is not None and target.exists() and not target.is_file():
+                return None
         scratch = Path(tempfile.mkdtemp(prefix="compliance-warm-check-"))
         copy = scratch / "before.db"
         if original.exists():
@@ -118,8 +127,7 @@ class WarmCheck:
     def compare(self, first: Run, rerun: Any) -> None:
         again = list(self.argv)
         again[self.db_index] = str(self.copy)
-        again = _without_options(again, ("--output", "--notify"))
-        again += ["--output", f"json:{self.scratch / 'warm.json'}"]
+        again = _without_options(again, ("--notify",))
         warm: Run = rerun(again)
         assert warm.code == first.code, (
             f"warm re-run of `compliance {' '.join(self.argv)}` exited {warm.code}, "
@@ -134,6 +142,11 @@ class WarmCheck:
 
     def cleanup(self) -> None:
         shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+def _option_values(argv: list[str], name: str) -> list[str]:
+    values = [v for a, v in itertools.pairwise(argv) if a == name]
+    return values + [a.removeprefix(name + "=") for a in argv if a.startswith(name + "=")]
 
 
 def _without_options(argv: list[str], names: tuple[str, ...]) -> list[str]:
