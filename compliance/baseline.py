@@ -1,9 +1,16 @@
 """Diff-aware gating: which findings already existed before this change.
 
-A baseline is a stored scan (by id) or a git ref. For a ref we reuse a complete stored
-scan of the same target at that commit; failing that, we check the ref out in a temporary
-worktree and scan it with the same policy. An incomplete scan is never a baseline: it
-could make a new finding look old.
+A baseline is a stored scan (by id) or a git ref. For a ref we reuse a stored scan at that
+commit only if it saw exactly what the commit holds, the way this scan sees it: complete,
+from a clean tree, of the same target, root inside the repository, policy and scanners
+(`compliance.store.baseline_match`). Failing that, we check the ref out in a temporary
+worktree and scan it with the same policy. A scan id given explicitly must meet the same
+conditions (except the commit): one that does not is refused, because it could make a new
+finding look old.
+
+A baseline also says which of its findings were suppressed inline (`# nosec`,
+`# nosemgrep`): a suppression the baseline did not have is new in the change, and the gate
+governs it like any other exception.
 """
 
 from __future__ import annotations
@@ -11,10 +18,12 @@ from __future__ import annotations
 import subprocess
 import tempfile
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from compliance.scanners.interface import ScannerResult
 from compliance.store import Store, StoreError
+from compliance.store.baseline_match import BaselineKey, baseline_mismatch
 
 ScanTree = Callable[[Path], Sequence[ScannerResult]]
 
@@ -25,24 +34,44 @@ class BaselineError(Exception):
         self.hint = hint
 
 
+@dataclass(frozen=True)
+class Baseline:
+    """What existed before the change: every finding's fingerprint, and those suppressed."""
+
+    fingerprints: frozenset[str]
+    suppressed: frozenset[str]
+    source: str
+    """Which baseline, for the summary: 'scan 12 (stored, at commit …)' or 'commit … (…)'."""
+    scan_id: int | None = None
+    """The stored scan reused, or None when the baseline was scanned afresh."""
+    commit: str | None = None
+
+
 def resolve_baseline(
-    ref: str, root: Path, target: str, store: Store, scan_tree: ScanTree
-) -> frozenset[str]:
+    ref: str, root: Path, key: BaselineKey, store: Store, scan_tree: ScanTree
+) -> Baseline:
     if ref.isdigit():
-        return _from_stored_scan(store, int(ref))
+        return _from_stored_scan(store, int(ref), key)
     commit = _git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
     if commit is None:
         raise BaselineError(
             f"baseline {ref!r} is neither a scan id nor a commit in {root}",
             hint="in shallow CI clones fetch it first (GIT_DEPTH: 0, or git fetch origin REF)",
         )
-    stored = store.complete_scan_at(target, commit)
+    stored = store.complete_scan_at(key, commit)
     if stored is not None:
-        return store.fingerprints(stored)
+        fingerprints, suppressed = store.baseline_sets(stored)
+        return Baseline(
+            fingerprints,
+            suppressed,
+            f"scan {stored} (stored, of commit {commit[:12]})",
+            scan_id=stored,
+            commit=commit,
+        )
     return _scan_worktree(root, commit, scan_tree)
 
 
-def _from_stored_scan(store: Store, scan_id: int) -> frozenset[str]:
+def _from_stored_scan(store: Store, scan_id: int, key: BaselineKey) -> Baseline:
     try:
         scan = store.resolve_scan(str(scan_id))
     except StoreError as exc:
@@ -52,10 +81,25 @@ def _from_stored_scan(store: Store, scan_id: int) -> frozenset[str]:
             f"scan {scan_id} is {scan.status}, not complete, and cannot serve as a baseline",
             hint="pick a complete scan from `compliance scans`",
         )
-    return store.fingerprints(scan.id)
+    why_not = baseline_mismatch(scan, key)
+    if why_not is not None:
+        raise BaselineError(
+            f"scan {scan_id} cannot serve as a baseline: {why_not}",
+            hint="pass a git ref instead (it is scanned afresh when no stored scan matches), "
+            "or a clean scan of the same root with the same policy and scanners",
+        )
+    fingerprints, suppressed = store.baseline_sets(scan.id)
+    where = f", of commit {scan.git_commit[:12]}" if scan.git_commit else ""
+    return Baseline(
+        fingerprints,
+        suppressed,
+        f"scan {scan.id} (given{where})",
+        scan_id=scan.id,
+        commit=scan.git_commit,
+    )
 
 
-def _scan_worktree(root: Path, commit: str, scan_tree: ScanTree) -> frozenset[str]:
+def _scan_worktree(root: Path, commit: str, scan_tree: ScanTree) -> Baseline:
     top = _git(root, "rev-parse", "--show-toplevel")
     if top is None:
         raise BaselineError(f"{root} is not in a git work tree; pass a scan id as --baseline")
@@ -71,7 +115,14 @@ def _scan_worktree(root: Path, commit: str, scan_tree: ScanTree) -> frozenset[st
     failed = [e.one_line() for r in results for e in r.errors]
     if failed:
         raise BaselineError(f"scanning baseline {commit[:12]} failed: {failed[0]}")
-    return frozenset(f.fingerprint for r in results for f in r.findings)
+    found = [f for r in results for f in r.findings]
+    return Baseline(
+        frozenset(f.fingerprint for f in found),
+        frozenset(f.fingerprint for f in found if f.suppressed),
+        f"commit {commit[:12]} (scanned afresh in a temporary worktree: no clean stored scan "
+        "of this root with this policy and scanners)",
+        commit=commit,
+    )
 
 
 def _git(root: Path, *args: str) -> str | None:

@@ -14,19 +14,23 @@ import signal
 import sys
 import traceback
 from collections.abc import Callable
-from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from compliance.boundary import KINDS, guard_scan
 from compliance.code_scan import CodeScanRequest, run_code_scan
-from compliance.policy import ConfigError, Waiver, append_waiver, load_policy, load_waivers
+from compliance.policy import ConfigError, load_policy, load_waivers
+from compliance.policy.pinned import PinnedPolicy, policy_for_scan
+from compliance.render.escape import terminal_safe
 from compliance.render.options import DEFAULT_GITLAB_SCHEMA, RenderOptions
 from compliance.render.outputs import (
+    REPORTS_DIR,
     OutputSpec,
     default_outputs,
     parse_output,
+    reports_dir_outside,
     write_outputs,
 )
 from compliance.render.records import finding_json, scan_json
@@ -48,9 +52,9 @@ def fail_closed(func: F) -> F:
             return func(*args, **kwargs)
         except ConfigError as exc:
             for problem in exc.problems:
-                click.echo(f"error: {problem}", err=True)
+                click.echo(f"error: {terminal_safe(problem)}", err=True)
         except StoreError as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {terminal_safe(str(exc))}", err=True)
         except KeyboardInterrupt:
             click.echo("error: interrupted; the scan is stored as interrupted", err=True)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
@@ -59,7 +63,7 @@ def fail_closed(func: F) -> F:
             if os.environ.get("COMPLIANCE_DEBUG"):
                 traceback.print_exc()
             click.echo(
-                f"error: internal error: {type(exc).__name__}: {exc} "
+                f"error: internal error: {type(exc).__name__}: {terminal_safe(str(exc))} "
                 "(set COMPLIANCE_DEBUG=1 for a traceback)",
                 err=True,
             )
@@ -92,21 +96,23 @@ def send_drift_alert(store: Store, scan_id: int, url: str | None) -> None:
     if not url:
         return
     from compliance.ops.drift import drift_since_previous
-    from compliance.ops.notify import notify
+    from compliance.ops.notify import describe_failure, notify
 
     try:
         delivery = notify(url, drift_since_previous(store, scan_id))
     except Exception as exc:  # an alert must never change the gate's exit code
-        click.echo(f"warning: drift alert failed: {type(exc).__name__}: {exc}", err=True)
+        click.echo(
+            f"warning: drift alert failed: {terminal_safe(describe_failure(exc, url))}", err=True
+        )
         return
-    click.echo(("" if delivery.sent else "note: ") + delivery.detail, err=True)
+    click.echo(("" if delivery.sent else "note: ") + terminal_safe(delivery.detail), err=True)
 
 
 db_option = click.option(
     "--db",
     metavar="PATH|URL",
-    help="SQLite file or SQLAlchemy URL (postgresql+psycopg://…). "
-    "Default: $COMPLIANCE_DB, else ./compliance.db.",
+    help="SQLite file or SQLAlchemy URL (postgresql+psycopg://…). Default: $COMPLIANCE_DB, "
+    "else $XDG_STATE_HOME/compliance/compliance.db (~/.local/state/compliance/compliance.db).",
 )
 output_option = click.option(
     "--output",
@@ -114,7 +120,8 @@ output_option = click.option(
     multiple=True,
     metavar="FMT[:FILE]",
     help="Write a report (repeatable): html, json, sarif, gitlab-sast, "
-    "gitlab-dependency-scanning, codequality, junit. Default: html:reports/compliance-report.html.",
+    "gitlab-dependency-scanning, codequality, junit. Default: html:reports/compliance-report.html "
+    "(for `scan DIR`, under $XDG_STATE_HOME/compliance/ when ./reports is inside DIR).",
 )
 
 
@@ -161,6 +168,16 @@ def main() -> None:
 )
 @notify_option
 @output_option
+@click.option(
+    "--allow-in-tree",
+    "allow_in_tree",
+    multiple=True,
+    type=click.Choice(KINDS),
+    envvar="COMPLIANCE_ALLOW_IN_TREE",
+    help="Also allow this kind of the gate's state inside the scanned tree (repeatable; "
+    "adds to the policy's allow_in_tree; env: space-separated). Tracked or symlinked paths "
+    "there are refused regardless.",
+)
 @fail_closed
 def scan(
     path: Path,
@@ -173,6 +190,7 @@ def scan(
     advisory_db: Path | None,
     notify_url: str | None,
     outputs: tuple[str, ...] = (),
+    allow_in_tree: tuple[str, ...] = (),
 ) -> None:
     """Scan a source tree and gate it against the policy.
 
@@ -184,14 +202,51 @@ def scan(
     """
     if not path.is_dir():
         raise ConfigError([f"{path}: not a directory; pass the root of the tree to scan"])
-    loaded = load_policy(policy_path, known_scanners=REGISTRY.keys())
-    output_specs = output_specs_for(outputs)  # a typo fails now, not after the scan
-    store = Store.open(db)
-    stop_on_sigterm()
     if no_baseline:
         baseline = None
     elif baseline is None:
         baseline = os.environ.get("CI_MERGE_REQUEST_DIFF_BASE_SHA") or None
+    with policy_for_scan(policy_path, path, baseline) as pinned:
+        _scan(
+            path,
+            pinned,
+            db,
+            target,
+            baseline,
+            as_json,
+            advisory_db,
+            notify_url,
+            outputs,
+            allow_in_tree,
+        )
+
+
+def _scan(
+    path: Path,
+    pinned: PinnedPolicy,
+    db: str | None,
+    target: str | None,
+    baseline: str | None,
+    as_json: bool,
+    advisory_db: Path | None,
+    notify_url: str | None,
+    outputs: tuple[str, ...],
+    allow_in_tree: tuple[str, ...],
+) -> None:
+    loaded = load_policy(pinned.path, known_scanners=REGISTRY.keys())
+    if pinned.note:
+        click.echo(f"note: {pinned.note}", err=True)
+    # a typo fails now, not after the scan; the default report never lands in the tree
+    output_specs = output_specs_for(outputs, reports_dir_outside(path))
+    own_outputs = guard_scan(  # before the database is created or anything written
+        path,
+        db,
+        [(spec.format, spec.path) for spec in output_specs if spec.path is not None],
+        {*loaded.policy.allow_in_tree, *allow_in_tree},
+        advisories=advisory_db is not None,
+    )
+    store = Store.open(db)
+    stop_on_sigterm()
     scanners, options = None, {}
     if advisory_db is not None:
         scanners = list(dict.fromkeys([*loaded.policy.scanners, "pip-audit"]))
@@ -203,18 +258,20 @@ def scan(
         baseline_ref=baseline,
         scanners=scanners,
         scanner_options=options,
+        notes=(pinned.note,) if pinned.note else (),
+        own_outputs=own_outputs,
     )
     report = run_code_scan(request, store)
-    emit_outputs(store, report.scan_id, output_specs)
+    emit_outputs(store, report.scan_id, output_specs, tree=path)
     for error in report.verdict.errors:
         click.echo(f"error: {error.one_line()}", err=True)
     if as_json:
         scan_record = store.resolve_scan(str(report.scan_id))
         click.echo(json.dumps(scan_json(scan_record), indent=2))
     else:
-        click.echo(
-            "\n".join(summary(report.verdict, report.results, report.scan_id, report.target))
-        )
+        used = report.baseline.source if report.baseline else None
+        lines = summary(report.verdict, report.results, report.scan_id, report.target, used)
+        click.echo("\n".join(lines))
     send_drift_alert(store, report.scan_id, notify_url)
     sys.exit(report.verdict.exit_code)
 
@@ -242,16 +299,20 @@ def scans(db: str | None, limit: int, target: str | None, group: str | None, as_
     for r in rows:
         shard = f" shard {r['shard']}" if r.get("shard") else ""
         click.echo(
-            f"{r['id']:>6}  {r['started_at']}  {r['status']:<11} {r['verdict']!s:<6} {r['target']}"
-            + shard
+            terminal_safe(
+                f"{r['id']:>6}  {r['started_at']}  {r['status']:<11} {r['verdict']!s:<6} "
+                f"{r['target']}{shard}"
+            )
         )
     if group is not None:
         from compliance.scan_group import judge_group
 
         verdict = judge_group(store, group)
-        click.echo(f"group {group}: {verdict.outcome.value} (exit {verdict.exit_code})")
+        click.echo(
+            terminal_safe(f"group {group}: {verdict.outcome.value} (exit {verdict.exit_code})")
+        )
         for reason in verdict.reasons()[1:]:
-            click.echo(f"  {reason}")
+            click.echo(f"  {terminal_safe(reason)}")
 
 
 @main.command()
@@ -292,8 +353,10 @@ def findings(
         where = (r["path"] and f"{r['path']}:{r['line']}") or r["host"] or r["package"] or "?"
         mark = "BLOCKS " if r["blocking"] else ""
         click.echo(
-            f"{r['severity']:<8} {r['status']:<11} {mark}{where}  {r['scanner']} {r['rule_id']}: "
-            f"{r['title']}  [{r['fingerprint'][:12]}]"
+            terminal_safe(
+                f"{r['severity']:<8} {r['status']:<11} {mark}{where}  {r['scanner']} "
+                f"{r['rule_id']}: {r['title']}  [{r['fingerprint'][:12]}]"
+            )
         )
 
 
@@ -302,26 +365,41 @@ def findings(
 @click.option("--rule", help="Waive a rule instead of one finding (with --path).")
 @click.option("--path", "path_glob", help="Path glob the rule waiver applies to.")
 @click.option("--reason", required=True, help="Why this is acceptable (reviewed in the MR).")
-@click.option("--approver", required=True, help="Who approved the exception.")
+@click.option("--approver", required=True, help="Who approved the exception (not the requester).")
 @click.option(
     "--expires",
     required=True,
     type=click.DateTime(formats=["%Y-%m-%d"]),
-    help="YYYY-MM-DD; after this date the waiver stops applying.",
+    help="YYYY-MM-DD, at most the policy's waivers_max_days (365) away; after it the waiver "
+    "stops applying.",
 )
 @click.option("--scope", help="Only for scans of this target.")
 @click.option(
-    "--policy",
-    "policy_path",
-    type=click.Path(path_type=Path),
-    help="Policy whose waiver file to append to (default: the shipped policy).",
+    "--repo",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The scanned tree whose .compliance/waivers.yml (the policy's repository_waivers) "
+    "to append to. Default: the git top level of the current directory, else '.'.",
 )
 @click.option(
     "--file",
     "waiver_file",
-    type=click.Path(path_type=Path),
-    help="Waiver file to append to (overrides the policy's).",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Append to this waiver file instead (e.g. the pipeline's, beside its policy); "
+    "never one inside the installed package.",
 )
+@click.option(
+    "--requested-by",
+    metavar="WHO",
+    help="Who asks for the waiver. Default: $GITLAB_USER_LOGIN, else git's user.email/name.",
+)
+@click.option(
+    "--policy",
+    "policy_path",
+    type=click.Path(path_type=Path),
+    help="Policy whose rules apply (waivers_max_days, repository_waivers). "
+    "Default: the shipped policy.",
+)
+@db_option
 @fail_closed
 def waive(
     fingerprint: str | None,
@@ -331,39 +409,44 @@ def waive(
     approver: str,
     expires: Any,
     scope: str | None,
-    policy_path: Path | None,
+    repo: Path | None,
     waiver_file: Path | None,
+    requested_by: str | None,
+    policy_path: Path | None,
+    db: str | None,
 ) -> None:
-    """Append a waiver to the waiver file next to the policy.
+    """Add a reviewed, expiring waiver to the repository's waiver file.
+
+    The fingerprint (a unique prefix will do) or rule must match a stored finding.
 
     \b
     Examples:
-      compliance waive 3f2a… --reason "input is a constant" --approver alice --expires 2027-01-31
+      compliance waive 3f2a9c01d7e4 --reason "input is a constant" --approver alice \\
+          --expires 2027-01-31
       compliance waive --rule B101 --path "tests/**" --reason "asserts in tests" \\
           --approver bob --expires 2027-06-30
     """
-    target_file = waiver_file
-    if target_file is None:
-        loaded = load_policy(policy_path, known_scanners=REGISTRY.keys())
-        target_file = loaded.waivers_path
-        if target_file is None:
-            raise ConfigError([f"{loaded.path}: the policy sets no waivers file; pass --file"])
-    try:
-        waiver = Waiver(
-            fingerprint=fingerprint,
-            rule=rule,
-            path=path_glob,
-            reason=reason,
-            approver=approver,
-            expires=expires.date(),
-            scope=scope,
-            created=date.today(),
-        )
-    except ValueError as exc:
-        raise ConfigError([f"waiver: {exc}"]) from None
-    load_waivers(target_file)  # refuse to append to a file that is already broken
-    append_waiver(target_file, waiver)
-    click.echo(f"waiver added to {target_file}: {waiver.describe()}")
+    from compliance.waive import WaiveRequest, add_waiver
+
+    if not fingerprint and not rule:
+        raise ConfigError(["waive: name a FINGERPRINT or a --rule (with an optional --path)"])
+    if repo is not None and not repo.is_dir():
+        raise ConfigError([f"{repo}: --repo is not a directory"])
+    loaded = load_policy(policy_path, known_scanners=REGISTRY.keys())
+    request = WaiveRequest(
+        fingerprint=fingerprint,
+        rule=rule,
+        path_glob=path_glob,
+        reason=reason,
+        approver=approver,
+        expires=expires.date(),
+        scope=scope,
+        waiver_file=waiver_file,
+        repo=repo,
+        requested_by=requested_by,
+    )
+    result = add_waiver(request, loaded, Store.open(db))
+    click.echo(terminal_safe(f"waiver added to {result.path}: {result.waiver.describe()}"))
 
 
 @main.group()
@@ -377,16 +460,24 @@ def policy() -> None:
 def policy_check(files: tuple[Path, ...]) -> None:
     """Validate policy files; errors name file:line and key, exit 2 on any error.
 
+    Also refused: a threshold a scanner can never reach (bandit rates nothing critical, so
+    `per_scanner.bandit.fail_on: critical` could never block: a silent pass).
+
     \b
     Example:
       compliance policy check policies/*.yml
     """
+    from compliance.thresholds import scanners_to_check, unreachable_thresholds
+
     problems: list[str] = []
     for path in files:
         try:
             loaded = load_policy(path, known_scanners=REGISTRY.keys())
             load_waivers(loaded.waivers_path)
-            click.echo(f"ok: {path}")
+            unreachable = unreachable_thresholds(loaded, scanners_to_check(loaded))
+            if unreachable:
+                raise ConfigError(unreachable)
+            click.echo(terminal_safe(f"ok: {path}"))
         except ConfigError as exc:
             problems.extend(exc.problems)
     if problems:
@@ -525,7 +616,7 @@ def audit(
     def progress(report: Any) -> None:
         done[0] += 1
         if tty:
-            line = f"\r  audited {done[0]} host(s)… last: {report.host.name:<30}"
+            line = f"\r  audited {done[0]} host(s)… last: {terminal_safe(report.host.name):<30}"
             click.echo(line, err=True, nl=False)
 
     report = run_host_audit(
@@ -548,11 +639,13 @@ def audit(
         click.echo(f"error: {error.one_line()}", err=True)
     in_shard = f" (shard {shard_spec} of group {group})" if shard_spec else ""
     click.echo(
-        f"audit {report.scan_id} of {report.target}{in_shard}: {len(report.hosts)} host(s), "
-        f"{report.checks} check(s) each"
+        terminal_safe(
+            f"audit {report.scan_id} of {report.target}{in_shard}: {len(report.hosts)} host(s), "
+            f"{report.checks} check(s) each"
+        )
     )
     for host_report in report.hosts:
-        click.echo(host_summary_line(host_report))
+        click.echo(terminal_safe(host_summary_line(host_report)))
     click.echo("\n".join(summary(report.verdict, [], report.scan_id, report.target)[1:]))
     emit_outputs(store, report.scan_id, output_specs)
     send_drift_alert(store, report.scan_id, notify_url)
@@ -575,7 +668,7 @@ def policy_check_hosts(files: tuple[Path, ...]) -> None:
     for path in files:
         try:
             loaded = load_host_policy(path)
-            click.echo(f"ok: {path} ({len(loaded.checks)} checks)")
+            click.echo(terminal_safe(f"ok: {path} ({len(loaded.checks)} checks)"))
         except ConfigError as exc:
             problems.extend(exc.problems)
     if problems:
@@ -614,7 +707,7 @@ def metrics(db: str | None, output: Path | None, policy_path: Path | None) -> No
         click.echo(prom.render(registry), nl=False)
     else:
         prom.write(registry, output)
-        click.echo(f"metrics written to {output}")
+        click.echo(terminal_safe(f"metrics written to {output}"))
 
 
 @main.group()
@@ -727,7 +820,10 @@ def report(
     options = RenderOptions.from_env(gitlab_schema_version)
     write_outputs(store, scan_record.id, [spec], options, click.get_text_stream("stdout"))
     if spec.path is not None:
-        click.echo(f"report ({spec.format}) of scan {scan_record.id}: {spec.path}", err=True)
+        click.echo(
+            terminal_safe(f"report ({spec.format}) of scan {scan_record.id}: {spec.path}"),
+            err=True,
+        )
 
 
 def report_group(
@@ -754,18 +850,20 @@ def report_group(
         err=True,
     )
     for reason in verdict.reasons()[1:]:
-        click.echo(f"error: {reason}", err=True)
+        click.echo(f"error: {terminal_safe(reason)}", err=True)
     sys.exit(verdict.exit_code)
 
 
-def output_specs_for(outputs: tuple[str, ...]) -> list[OutputSpec]:
-    """`--output` values, or the HTML report in reports/ when none is given."""
-    return [parse_output(o) for o in outputs] or default_outputs()
+def output_specs_for(outputs: tuple[str, ...], reports_dir: Path = REPORTS_DIR) -> list[OutputSpec]:
+    """`--output` values, or the HTML report in `reports_dir` when none is given."""
+    return [parse_output(o, reports_dir) for o in outputs] or default_outputs(reports_dir)
 
 
-def emit_outputs(store: Store, scan_id: int, specs: list[OutputSpec]) -> None:
+def emit_outputs(
+    store: Store, scan_id: int, specs: list[OutputSpec], tree: Path | None = None
+) -> None:
     """Write the reports from the stored scan, naming each file on stderr."""
-    write_outputs(store, scan_id, specs, stdout=click.get_text_stream("stdout"))
+    write_outputs(store, scan_id, specs, stdout=click.get_text_stream("stdout"), tree=tree)
     for spec in specs:
         if spec.path is not None:
-            click.echo(f"report ({spec.format}): {spec.path}", err=True)
+            click.echo(terminal_safe(f"report ({spec.format}): {spec.path}"), err=True)

@@ -15,17 +15,22 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from compliance.baseline import BaselineError, resolve_baseline
+from compliance.baseline import Baseline, BaselineError, resolve_baseline
+from compliance.boundary import NO_OWN_OUTPUTS, OwnOutputs, drop_own_outputs
 from compliance.findings import Finding
 from compliance.gate import GateInput, Verdict, judge
-from compliance.policy import LoadedPolicy, load_waivers
+from compliance.policy import ConfigError, LoadedPolicy
+from compliance.policy.scan_waivers import read_scan_waivers
 from compliance.render.data import waiver_summary
 from compliance.render.repository_config import repository_config_summary
 from compliance.scanners import REGISTRY, get_scanner
 from compliance.scanners.interface import ScanContext, ScanError, ScannerFailure, ScannerResult
 from compliance.scanners.process import kill_running_tools
-from compliance.sources import apply_excludes, default_target, git_info, list_files
+from compliance.scanners.redact import redact_results
+from compliance.sources import apply_excludes, default_target, git_info, list_files, tree_state
 from compliance.store import ScanMeta, ScanOutcome, Store
+from compliance.store.baseline_match import BaselineKey
+from compliance.thresholds import unreachable_thresholds
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,8 @@ class CodeScanRequest:
     baseline_ref: str | None = None  # a scan id or a git ref; only new findings block
     today: date = field(default_factory=date.today)
     scanner_options: dict[str, Any] = field(default_factory=dict)  # e.g. advisory_db
+    notes: tuple[str, ...] = ()  # said in the summary and stored, e.g. where the policy came from
+    own_outputs: OwnOutputs = NO_OWN_OUTPUTS  # the gate's files in the tree: never judged
 
 
 @dataclass(frozen=True)
@@ -45,16 +52,22 @@ class CodeScanReport:
     target: str
     verdict: Verdict
     results: tuple[ScannerResult, ...]
+    baseline: Baseline | None = None
 
 
 def run_code_scan(request: CodeScanRequest, store: Store) -> CodeScanReport:
     loaded = request.policy
     policy = loaded.policy
     root = request.root.resolve()
-    waivers = load_waivers(loaded.waivers_path)
+    scan_waivers = read_scan_waivers(loaded, root, request.today)
+    waivers = scan_waivers.entries
     info = git_info(root)
+    state = tree_state(root)  # before any scanner reads the tree
     target = request.target or default_target(root, info)
     names = list(request.scanners or policy.scanners)
+    unreachable = unreachable_thresholds(loaded, names)
+    if unreachable:  # a gate that can never block is a silent pass: refuse to run it
+        raise ConfigError(unreachable)
 
     scan_id = store.begin_scan(
         ScanMeta(
@@ -64,19 +77,31 @@ def run_code_scan(request: CodeScanRequest, store: Store) -> CodeScanReport:
             git_branch=info.branch,
             policy_path=str(loaded.path),
             policy_digest=loaded.digest,
+            tree_dirty=state.dirty,
+            scan_root=state.scan_root,
+            scanners=names,
         )
     )
     try:
-        files, results = run_scanners(root, loaded, names, request.scanner_options)
+        files, results = run_scanners(
+            root, loaded, names, request.scanner_options, request.own_outputs
+        )
         findings: list[Finding] = [f for r in results for f in r.findings]
         errors = [e for r in results for e in r.errors] + _coverage_errors(results)
-        baseline: frozenset[str] | None = None
+        errors.extend(_waiver_error(problem) for problem in scan_waivers.rejected)
+        baseline: Baseline | None = None
         if request.baseline_ref:
+            key = BaselineKey(
+                target=target,
+                scan_root=state.scan_root,
+                policy_digest=loaded.digest,
+                scanners={r.scanner: r.version for r in results},
+            )
             try:
                 baseline = resolve_baseline(
                     request.baseline_ref,
                     root,
-                    target,
+                    key,
                     store,
                     lambda tree: run_scanners(tree, loaded, names, request.scanner_options)[1],
                 )
@@ -89,7 +114,8 @@ def run_code_scan(request: CodeScanRequest, store: Store) -> CodeScanReport:
                 target=target,
                 waivers=waivers,
                 errors=errors,
-                baseline=baseline,
+                baseline=baseline.fingerprints if baseline else None,
+                baseline_suppressed=baseline.suppressed if baseline else frozenset(),
                 first_seen=store.first_seen(target, (f.fingerprint for f in findings)),
                 today=request.today,
             )
@@ -111,6 +137,8 @@ def run_code_scan(request: CodeScanRequest, store: Store) -> CodeScanReport:
                     "repository_config": repository_config_summary(
                         policy.repository_config, results
                     ),
+                    "notes": list(request.notes),
+                    "baseline": _baseline_summary(baseline),
                 },
             ),
         )
@@ -118,14 +146,32 @@ def run_code_scan(request: CodeScanRequest, store: Store) -> CodeScanReport:
         kill_running_tools()
         store.mark_interrupted(scan_id, f"scan stopped before it finished: {type(exc).__name__}")
         raise
-    return CodeScanReport(scan_id, target, verdict, tuple(results))
+    return CodeScanReport(scan_id, target, verdict, tuple(results), baseline)
+
+
+def _baseline_summary(baseline: Baseline | None) -> dict[str, Any] | None:
+    """Which baseline judged this scan, stored with it: 'why was this preexisting?'."""
+    if baseline is None:
+        return None
+    return {
+        "source": baseline.source,
+        "scan_id": baseline.scan_id,
+        "commit": baseline.commit,
+        "findings": len(baseline.fingerprints),
+        "suppressed": len(baseline.suppressed),
+    }
 
 
 def run_scanners(
-    root: Path, loaded: LoadedPolicy, names: Sequence[str], extra: dict[str, Any] | None = None
+    root: Path,
+    loaded: LoadedPolicy,
+    names: Sequence[str],
+    extra: dict[str, Any] | None = None,
+    own_outputs: OwnOutputs = NO_OWN_OUTPUTS,
 ) -> tuple[list[str], list[ScannerResult]]:
-    """The tree's files after the policy's excludes, and every scanner's result, in parallel."""
-    files = apply_excludes(list_files(root), loaded.policy.exclude)
+    """The tree's files after the policy's excludes and without the gate's own outputs, and
+    every scanner's result, in parallel."""
+    files = apply_excludes(drop_own_outputs(list_files(root), own_outputs), loaded.policy.exclude)
     options = {"concurrent_scanners": len(names), **(extra or {})}  # semgrep's --jobs
     pool = ThreadPoolExecutor(max_workers=max(1, len(names)))
     try:
@@ -137,7 +183,9 @@ def run_scanners(
         if sys.exc_info()[0] is not None:
             kill_running_tools()
         pool.shutdown(wait=True, cancel_futures=True)
-    return files, results
+    # before anything is judged, stored or printed: a secret one scanner matched is hidden
+    # in every scanner's findings (another rule's evidence on the same line quotes it too)
+    return files, redact_results(results)
 
 
 def _run_scanner(
@@ -176,6 +224,15 @@ def _run_scanner(
                 hint="please report this; the scan cannot be trusted",
             ),
         )
+
+
+def _waiver_error(problem: str) -> ScanError:
+    return ScanError(
+        "waivers",
+        "waivers",
+        problem,
+        hint="fix or remove it; `compliance waive` writes waivers that follow the rules",
+    )
 
 
 def _failed(name: str, error: ScanError) -> ScannerResult:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
@@ -45,6 +45,9 @@ class Decision:
     note: str = ""
     due_date: date | None = None
     overdue: bool = False
+    new_suppression: bool = False
+    """Suppressed inline (`# nosec`, `# nosemgrep`) where the baseline was not: an exception
+    this change adds. Judged as open unless exceptions.new_inline_suppressions is allow."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,10 @@ class Verdict:
     def blocking(self) -> list[Decision]:
         return [d for d in self.decisions if d.blocking]
 
+    @property
+    def new_suppressions(self) -> list[Decision]:
+        return [d for d in self.decisions if d.new_suppression]
+
 
 @dataclass(frozen=True)
 class GateInput:
@@ -75,6 +82,8 @@ class GateInput:
     waivers: Sequence[WaiverEntry] = ()
     errors: Sequence[ScanError] = ()
     baseline: Collection[str] | None = None
+    baseline_suppressed: Collection[str] = frozenset()
+    """Fingerprints the baseline had suppressed inline: only those suppressions are old."""
     first_seen: Mapping[str, datetime] = field(default_factory=dict)
     today: date = field(default_factory=date.today)
 
@@ -101,6 +110,14 @@ def judge(data: GateInput) -> Verdict:
         by_severity = Counter(d.finding.severity for d in blocking)
         parts = ", ".join(f"{by_severity[s]} {s.label}" for s in sorted(by_severity, reverse=True))
         reasons.append(f"{len(blocking)} blocking finding(s): {parts}")
+    unhidden = [d.finding.location.display() for d in blocking if d.new_suppression]
+    if unhidden:
+        more = f" and {len(unhidden) - 10} more" if len(unhidden) > 10 else ""
+        reasons.append(
+            f"{len(unhidden)} new inline suppression(s) do not hide their finding "
+            f"(exceptions.new_inline_suppressions: block): {', '.join(unhidden[:10])}{more}; "
+            "add a waiver or remove them"
+        )
     reasons.extend(
         f"waiver expired on {e.waiver.expires.isoformat()} and no longer applies: "
         f"{e.waiver.describe()} [{e.source}]"
@@ -132,8 +149,27 @@ def _decide(
     reported = finding.severity >= policy.report.min_severity
     due = _due_date(finding, data)
     overdue = due is not None and due < data.today
+    unhidden = ""  # why a suppression does not hide this finding
+    new_suppression = False
     if finding.suppressed:
-        return Decision(finding, Status.SUPPRESSED, False, reported, "suppressed inline", due)
+        new_suppression = (
+            data.baseline is not None and finding.fingerprint not in data.baseline_suppressed
+        )
+        if not new_suppression:
+            return Decision(finding, Status.SUPPRESSED, False, reported, "suppressed inline", due)
+        if policy.exceptions.new_inline_suppressions == "allow":
+            return Decision(
+                finding,
+                Status.SUPPRESSED,
+                False,
+                reported,
+                "new inline suppression, allowed by exceptions.new_inline_suppressions",
+                due,
+                new_suppression=True,
+            )
+        unhidden = (
+            f"new inline suppression at {finding.location.display()}: add a waiver or remove it"
+        )
     note = ""
     for i, entry in enumerate(data.waivers):
         if not entry.waiver.matches(finding, data.target):
@@ -151,10 +187,18 @@ def _decide(
             f"waived: {entry.waiver.reason} "
             f"(approved by {entry.waiver.approver} until {entry.waiver.expires.isoformat()})",
             due,
+            new_suppression=new_suppression,
         )
     if data.baseline is not None and finding.fingerprint in data.baseline:
         return Decision(
-            finding, Status.PREEXISTING, False, reported, "in the baseline", due, overdue
+            finding,
+            Status.PREEXISTING,
+            False,
+            reported,
+            "in the baseline",
+            due,
+            overdue,
+            new_suppression=new_suppression,
         )
     blocks = finding.severity >= policy.fail_on(finding.scanner) and (
         finding.confidence is None or finding.confidence >= policy.min_confidence(finding.scanner)
@@ -168,7 +212,17 @@ def _decide(
         blocks = False
         note = f"{note}; " if note else ""
         note += "no fixed version yet (dependencies.only_fixable)"
-    return Decision(finding, Status.OPEN, blocks, reported or blocks, note, due, overdue)
+    note = "; ".join(part for part in (unhidden, note) if part)
+    return Decision(
+        finding,
+        Status.OPEN,
+        blocks,
+        reported or blocks,
+        note,
+        due,
+        overdue,
+        new_suppression=new_suppression,
+    )
 
 
 def _due_date(finding: Finding, data: GateInput) -> date | None:
@@ -192,7 +246,9 @@ def _apply_max_counts(decisions: list[Decision], policy: Policy) -> list[Decisio
         if d.status is Status.OPEN and not d.blocking and d.finding.severity in over:
             s = d.finding.severity
             note = f"more than {limits[s]} open {s.label} findings ({open_counts[s]})"
-            d = Decision(d.finding, d.status, True, True, note, d.due_date, d.overdue)
+            if d.new_suppression:
+                note = f"{d.note}; {note}"
+            d = replace(d, blocking=True, reported=True, note=note)
         result.append(d)
     return result
 

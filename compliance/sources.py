@@ -86,6 +86,49 @@ def git_info(root: Path) -> GitInfo:
     )
 
 
+@dataclass(frozen=True)
+class TreeState:
+    """Whether a scan of `root` sees exactly what its commit holds, and where root sits.
+
+    Recorded with every scan so that only a clean scan of the same part of the repository
+    is ever reused as a baseline (compliance/store/baseline_match.py)."""
+
+    scan_root: str | None
+    """root relative to the repository's top level, POSIX, '.' for the top; None outside git."""
+    dirty: bool | None
+    """True: a tracked change, an untracked file git does not ignore, or a file git was told
+    not to look at (assume-unchanged, skip-worktree) under root. None: unknown (not a git
+    tree, or git failed), which counts as dirty."""
+
+
+def tree_state(root: Path) -> TreeState:
+    top = _git(root, "rev-parse", "--show-toplevel")
+    if top is None or not top.strip():
+        return TreeState(None, None)
+    try:
+        inner = root.resolve().relative_to(Path(top.strip()).resolve()).as_posix()
+    except ValueError:
+        return TreeState(None, None)
+    status = _git(
+        root,
+        "--no-optional-locks",  # a read: do not refresh (write) the index
+        "status",
+        "--porcelain",
+        "-z",
+        "--untracked-files=normal",
+        "--ignore-submodules=none",
+        "--",
+        ".",
+    )
+    # `git status` trusts these flags and would call a modified file clean; the scanners
+    # read the file as it is on disk.
+    hidden = _git(root, "ls-files", "-v", "-z", "--", ".")
+    if status is None or hidden is None:
+        return TreeState(inner, None)
+    flagged = any(entry[:1].islower() or entry[:1] == "S" for entry in hidden.split("\0") if entry)
+    return TreeState(inner, bool(status.strip("\0")) or flagged)
+
+
 def default_target(root: Path, info: GitInfo) -> str:
     """A name for the tree that stays the same wherever it is checked out."""
     if os.environ.get("CI_PROJECT_PATH"):

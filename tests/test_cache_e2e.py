@@ -180,13 +180,13 @@ def test_a_changed_rule_file_changes_the_result(tmp_path, policy_file) -> None:
     tree = hostile_tree(tmp_path / "repo", "plain")
     policy = policy_file("scanners: [semgrep]\nper_scanner:\n  semgrep:\n    rules: [rules.yml]\n")
     rule = (
-        "rules:\n- id: shell-call\n  pattern: subprocess.call(...)\n  message: shell call\n"
-        "  languages: [python]\n  severity: {severity}\n"
+        "rules:\n- id: shell-call\n  pattern: {pattern}\n  message: shell call\n"
+        "  languages: [python]\n  severity: ERROR\n"
     )
     rules = policy.parent / "rules.yml"
-    rules.write_text(rule.format(severity="INFO"))
+    rules.write_text(rule.format(pattern="eval(...)"))
     scans = Scans(tmp_path, tree, policy)
     assert scans.outcome(cached=True)[0] == 0
-    rules.write_text(rule.format(severity="ERROR"))
+    rules.write_text(rule.format(pattern="subprocess.call(...)"))  # same file name, new rule
     assert scans.outcome(cached=True) == scans.outcome(cached=False)
     assert scans.outcome(cached=True)[0] == 1

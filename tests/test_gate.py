@@ -1,5 +1,7 @@
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
+
 from compliance.findings import Finding, Location, Severity
 from compliance.gate import GateInput, Outcome, Status, judge
 from compliance.policy import Policy, Waiver, WaiverEntry
@@ -170,3 +172,63 @@ def test_max_counts_block_when_exceeded():
     verdict = gate(two, policy)
     assert verdict.exit_code == 1
     assert all("more than 1 open medium" in d.note for d in verdict.blocking)
+
+
+def test_new_inline_suppression_is_judged_as_open_in_diff_aware_mode():
+    old = finding("B602", fp="old", suppressed=True)
+    new = finding("B602", fp="new", suppressed=True, path="new.py")
+    low = finding("B404", Severity.LOW, fp="low", suppressed=True)
+    verdict = gate([old, new, low], baseline={"old"}, baseline_suppressed={"old"})
+    status = {
+        d.finding.fingerprint: (d.status, d.blocking, d.new_suppression) for d in verdict.decisions
+    }
+    assert status == {
+        "old": (Status.SUPPRESSED, False, False),
+        "new": (Status.OPEN, True, True),
+        "low": (Status.OPEN, False, True),  # judged as open: below the threshold, not blocking
+    }
+    assert verdict.exit_code == 1
+    assert (
+        "new inline suppression at new.py:3: add a waiver or remove it" in verdict.blocking[0].note
+    )
+    assert [d.finding.fingerprint for d in verdict.new_suppressions] == ["new", "low"]
+    assert any(
+        "1 new inline suppression(s) do not hide" in r and "new.py:3" in r for r in verdict.reasons
+    )
+
+
+def test_a_finding_the_baseline_had_unsuppressed_is_preexisting_once_suppressed():
+    verdict = gate([finding(fp="x", suppressed=True)], baseline={"x"}, baseline_suppressed=set())
+    (d,) = verdict.decisions
+    assert (d.status, d.blocking, d.new_suppression) == (Status.PREEXISTING, False, True)
+
+
+def test_full_scan_keeps_honouring_inline_suppressions():
+    verdict = gate([finding(suppressed=True)])
+    (d,) = verdict.decisions
+    assert (d.status, d.blocking, d.new_suppression) == (Status.SUPPRESSED, False, False)
+    assert verdict.exit_code == 0
+
+
+def test_policy_may_allow_new_inline_suppressions():
+    policy = Policy.model_validate({"exceptions": {"new_inline_suppressions": "allow"}})
+    verdict = gate([finding(fp="n", suppressed=True)], policy, baseline=set())
+    (d,) = verdict.decisions
+    assert (d.status, d.blocking, d.new_suppression) == (Status.SUPPRESSED, False, True)
+    assert "allowed by exceptions.new_inline_suppressions" in d.note
+    with pytest.raises(ValueError, match="new_inline_suppressions"):
+        Policy.model_validate({"exceptions": {"new_inline_suppressions": "maybe"}})
+
+
+def test_waiver_accepts_a_new_inline_suppression_and_max_counts_keep_its_note():
+    verdict = gate(
+        [finding(fp="n", suppressed=True)], baseline=set(), waivers=[waiver(fingerprint="n")]
+    )
+    (d,) = verdict.decisions
+    assert (d.status, d.blocking, d.new_suppression) == (Status.WAIVED, False, True)
+
+    policy = Policy.model_validate({"gate": {"max_counts": {"medium": 0}}})
+    medium = finding("B108", Severity.MEDIUM, fp="m", suppressed=True)
+    (d,) = gate([medium], policy, baseline=set()).decisions
+    assert d.blocking and d.new_suppression
+    assert d.note.startswith("new inline suppression at app.py:3") and "more than 0" in d.note

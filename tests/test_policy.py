@@ -4,7 +4,10 @@ import pytest
 
 from compliance.findings import Severity
 from compliance.paths import shipped_policy
-from compliance.policy import ConfigError, load_policy
+from compliance.policy import ConfigError, Policy, load_policy
+from compliance.policy.yaml_source import load_yaml
+from compliance.scanners import REGISTRY
+from compliance.thresholds import scanners_to_check, unreachable_thresholds
 
 KNOWN = ("bandit", "semgrep")
 
@@ -98,3 +101,91 @@ def test_errors_are_downgraded_only_when_named(policy_file):
     parent = load_policy(policy_file("errors: {scanner: warn}\n"), known_scanners=KNOWN).policy
     assert parent.treats_as_warning("scanner.timeout")
     assert not parent.treats_as_warning("coverage")
+
+
+# Paths a policy names relative to its own folder: equal as written, not once resolved.
+RELATIVE_TO_POLICY = {"waivers", "host_policies"}
+
+
+def test_a_version_only_policy_is_the_shipped_default(policy_file):
+    """Issue #13 point 12: leaving a key out gives what policies/default.yml says."""
+    shipped_path = shipped_policy("default.yml")
+    shipped = load_policy(shipped_path, known_scanners=KNOWN)
+    minimal = load_policy(policy_file("version: 1\n"), known_scanners=KNOWN)
+    written = load_yaml(shipped_path).data
+    model_fields = set(Policy.model_fields)
+    assert set(written) <= model_fields  # the file documents real keys only
+    assert set(written) == model_fields  # ... and every key the model has
+    for name in sorted(model_fields):
+        ours, theirs = getattr(minimal.policy, name), getattr(shipped.policy, name)
+        if name in RELATIVE_TO_POLICY:
+            assert ours == theirs, name  # the same text, resolved against each file's folder
+            continue
+        assert ours == theirs, f"{name}: model default {ours!r} != shipped {theirs!r}"
+    assert minimal.policy.scanners == ("bandit", "semgrep")
+    assert minimal.policy.min_confidence("bandit") is Severity.MEDIUM
+    assert minimal.policy.repository_waivers == ".compliance/waivers.yml"
+    assert minimal.policy.waivers_max_days == 365
+
+
+def check_thresholds(path: Path) -> list[str]:
+    loaded = load_policy(path, known_scanners=REGISTRY.keys())
+    return unreachable_thresholds(loaded, scanners_to_check(loaded))
+
+
+def test_a_threshold_bandit_can_never_reach_is_refused(policy_file):
+    path = policy_file("""
+        version: 1
+        per_scanner:
+          bandit:
+            fail_on: critical
+    """)
+    (problem,) = check_thresholds(path)
+    assert problem.startswith(f"{path}:4: per_scanner.bandit.fail_on:")
+    assert "can never block a bandit finding" in problem and "is high" in problem
+
+
+def test_an_inherited_threshold_is_named_at_the_gate(policy_file):
+    path = policy_file("""
+        scanners: [bandit]
+        gate:
+          fail_on: critical
+          min_confidence: critical
+        per_scanner: {}    # else bandit's default min_confidence (medium) wins
+    """)
+    fail_on, confidence = check_thresholds(path)
+    assert fail_on.startswith(f"{path}:3: gate.fail_on:") and "per_scanner.bandit" in fail_on
+    assert confidence.startswith(f"{path}:4: gate.min_confidence:") and "is high" in confidence
+
+
+def test_thresholds_every_scanner_can_reach_pass(policy_file):
+    path = policy_file("""
+        scanners: [semgrep, pip-audit]
+        gate: {fail_on: critical}
+        per_scanner:
+          pip-audit: {fail_on: critical, min_confidence: critical}
+    """)
+    assert check_thresholds(path) == []  # the shipped semgrep pack rates secrets critical
+    assert check_thresholds(shipped_policy("default.yml")) == []
+
+
+def test_semgreps_reachable_maximum_comes_from_the_rule_pack(policy_file, tmp_path):
+    rules = tmp_path / "policy" / "rules.yml"
+    policy = policy_file("""
+        scanners: [semgrep]
+        per_scanner:
+          semgrep:
+            fail_on: high
+            rules: [rules.yml]
+    """)
+    rules.write_text(
+        "rules:\n"
+        "  - {id: a, message: m, severity: WARNING, languages: [python], pattern: eval(...)}\n"
+        "  - id: b\n    message: m\n    severity: ERROR\n    languages: [python]\n"
+        "    metadata: {severity: low}\n    pattern: exec(...)\n"
+    )
+    (problem,) = check_thresholds(policy)
+    assert problem.startswith(f"{policy}:4: per_scanner.semgrep.fail_on:")
+    assert "is medium" in problem
+    rules.write_text(rules.read_text().replace("severity: low", "severity: high"))
+    assert check_thresholds(policy) == []

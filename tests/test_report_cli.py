@@ -55,7 +55,10 @@ def test_a_fifo_or_device_is_written_in_place_never_replaced(stored_db, tmp_path
     assert json.loads(received[0])["scan"]["id"] == scan_id
 
 
-def test_a_symlinked_report_path_stays_a_symlink(stored_db, tmp_path):
+def test_a_symlink_at_the_report_path_is_replaced_never_followed(stored_db, tmp_path):
+    """A link at the report path used to be followed, so a link planted in a checkout
+    could aim the report at any file the job can write. Now the link itself is replaced
+    by the report and the file it pointed to is left as it was."""
     db, scan_id = stored_db
     real = tmp_path / "real.json"
     real.write_text("old")
@@ -64,8 +67,22 @@ def test_a_symlinked_report_path_stays_a_symlink(stored_db, tmp_path):
     run = run_cli("report", "--db", db, "--scan", str(scan_id), "--format", "json",
                   "--output", link)  # fmt: skip
     assert run.code == 0, run.stderr
+    assert not link.is_symlink()
+    assert json.loads(link.read_text())["scan"]["id"] == scan_id
+    assert real.read_text() == "old"
+
+
+def test_a_link_to_a_device_is_written_through(stored_db, tmp_path):
+    """`--output json:/dev/stdout` (a link to /proc/self/fd/1) keeps working: a link
+    outside any scanned tree to a device or pipe is written in place, not replaced."""
+    db, scan_id = stored_db
+    link = tmp_path / "stdout.json"
+    link.symlink_to("/dev/stdout")
+    run = run_cli("report", "--db", db, "--scan", str(scan_id), "--format", "json",
+                  "--output", link)  # fmt: skip
+    assert run.code == 0, run.stderr
     assert link.is_symlink()
-    assert json.loads(real.read_text())["scan"]["id"] == scan_id
+    assert json.loads(run.stdout)["scan"]["id"] == scan_id
 
 
 def test_report_to_stdout_and_default_html_in_reports(stored_db, tmp_path):

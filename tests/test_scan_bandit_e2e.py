@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -252,9 +253,15 @@ def test_waive_then_scan_passes_and_expired_waiver_blocks_again(tmp_path, db, po
             "--approver",
             "alice",
             "--expires",
-            "2099-01-31",
+            (date.today() + timedelta(days=300)).isoformat(),
             "--policy",
             policy,
+            "--file",  # the pipeline's own waiver file, beside its policy
+            policy.parent / "waivers.yml",
+            "--db",
+            db,
+            "--requested-by",
+            "rita",
         )
         assert run.code == 0, run.stderr
     run = run_cli("scan", tree, "--db", db, "--policy", policy)
@@ -262,7 +269,8 @@ def test_waive_then_scan_passes_and_expired_waiver_blocks_again(tmp_path, db, po
     assert {f["status"] for f in findings(db) if f["severity"] == "high"} == {"waived"}
 
     waivers = policy.parent / "waivers.yml"
-    waivers.write_text(waivers.read_text().replace("2099-01-31", "2020-01-31"))
+    soon = (date.today() + timedelta(days=300)).isoformat()
+    waivers.write_text(waivers.read_text().replace(soon, "2020-01-31"))
     run = run_cli("scan", tree, "--db", db, "--policy", policy)
     assert run.code == 1
     assert "waiver expired on 2020-01-31" in run.stdout

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -12,6 +14,7 @@ from compliance.gate import GateInput, judge
 from compliance.policy import Policy
 from compliance.scanners.interface import ScanError
 from compliance.store import ScanMeta, ScanOutcome, Store, StoreError
+from compliance.store.baseline_match import BaselineKey, baseline_mismatch
 from compliance.store.migrate import HEAD_REVISION, head_revision
 from compliance.store.models import HostCheckRecord
 from tests.conftest import run_cli, write_tree
@@ -30,10 +33,19 @@ def finding(rule: str, fp: str, severity: Severity = Severity.HIGH) -> Finding:
     )
 
 
+CLEAN = {"tree_dirty": False, "scan_root": ".", "policy_digest": "p1", "scanners": ["bandit"]}
+KEY = BaselineKey(target="repo", scan_root=".", policy_digest="p1", scanners={"bandit": "1.9"})
+
+
 def record_scan(
-    store: Store, findings: list[Finding], errors=(), target="repo", commit: str | None = None
+    store: Store,
+    findings: list[Finding],
+    errors=(),
+    target="repo",
+    commit: str | None = None,
+    **meta: Any,
 ) -> int:
-    scan_id = store.begin_scan(ScanMeta(kind="code", target=target, git_commit=commit))
+    scan_id = store.begin_scan(ScanMeta(kind="code", target=target, git_commit=commit, **meta))
     seen = store.first_seen(target, [f.fingerprint for f in findings])
     verdict = judge(
         GateInput(
@@ -56,12 +68,12 @@ def record_scan(
 
 def test_scan_round_trip_and_lifecycle(store_url):
     store = Store.open(store_url)
-    first = record_scan(store, [finding("B1", "a"), finding("B2", "b")], commit="c1")
+    first = record_scan(store, [finding("B1", "a"), finding("B2", "b")], commit="c1", **CLEAN)
     scan = store.resolve_scan("latest")
     assert scan.id == first and scan.status == "complete" and scan.verdict == "fail"
     assert scan.tool_versions == {"bandit": "1.9"} and scan.started_at.tzinfo is not None
     assert store.fingerprints(first) == {"a", "b"}
-    assert store.complete_scan_at("repo", "c1") == first
+    assert store.complete_scan_at(KEY, "c1") == first
 
     second = record_scan(store, [finding("B1", "a")])
     (fixed,) = store.fixed_in(second)
@@ -76,6 +88,64 @@ def test_scan_round_trip_and_lifecycle(store_url):
     assert reopened.first_seen_scan_id == first and reopened.last_seen_scan_id == third
 
 
+def test_only_a_clean_scan_of_the_same_root_policy_and_scanners_is_a_baseline(store_url):
+    """Each stored scan at commit c1 differs from KEY in one way; none may be its baseline,
+    and the explicit-id check says why in words."""
+    store = Store.open(store_url)
+    unlike = {
+        "dirty": record_scan(
+            store, [finding("B1", "a")], commit="c1", **{**CLEAN, "tree_dirty": True}
+        ),
+        "unknown": record_scan(
+            store, [finding("B1", "a")], commit="c1", **{**CLEAN, "tree_dirty": None}
+        ),
+        "root": record_scan(
+            store, [finding("B1", "a")], commit="c1", **{**CLEAN, "scan_root": "services/b"}
+        ),
+        "policy": record_scan(
+            store, [finding("B1", "a")], commit="c1", **{**CLEAN, "policy_digest": "p2"}
+        ),
+        "scanners": record_scan(
+            store, [finding("B1", "a")], commit="c1", **{**CLEAN, "scanners": ["bandit", "semgrep"]}
+        ),
+        "target": record_scan(store, [finding("B1", "a")], commit="c1", target="other", **CLEAN),
+    }
+    assert store.complete_scan_at(KEY, "c1") is None
+    reasons = {
+        what: baseline_mismatch(store.resolve_scan(str(i)), KEY) for what, i in unlike.items()
+    }
+    assert "uncommitted or untracked" in reasons["dirty"]
+    assert "tree state is unknown" in reasons["unknown"]
+    assert "root 'services/b'" in reasons["root"]
+    assert "another policy" in reasons["policy"]
+    assert "scanners bandit, semgrep" in reasons["scanners"]
+    assert "target 'other'" in reasons["target"]
+    assert store.complete_scan_at(replace(KEY, scanners={"bandit": "1.10"}), "c1") is None
+
+    clean = record_scan(store, [finding("B1", "a")], commit="c1", **CLEAN)
+    newer_elsewhere = record_scan(
+        store, [finding("B1", "a")], commit="c1", **{**CLEAN, "scan_root": "x"}
+    )
+    assert store.complete_scan_at(KEY, "c1") == clean != newer_elsewhere
+    assert baseline_mismatch(store.resolve_scan(str(clean)), KEY) is None
+    assert store.complete_scan_at(replace(KEY, scan_root="x"), "c1") == newer_elsewhere
+
+
+def test_baseline_sets_keep_inline_suppressions_whatever_their_status(store_url):
+    store = Store.open(store_url)
+    hidden = replace(finding("B602", "s"), suppressed=True)
+    scan_id = record_scan(store, [finding("B1", "a"), hidden], **CLEAN)
+    assert store.baseline_sets(scan_id) == ({"a", "s"}, {"s"})
+    # the same suppression, new against a baseline that lacks it: judged open, still inline
+    again = store.begin_scan(ScanMeta(kind="code", target="repo"))
+    verdict = judge(
+        GateInput(findings=[hidden], policy=Policy(), target="repo", baseline=frozenset())
+    )
+    assert verdict.decisions[0].status.value == "open" and verdict.decisions[0].blocking
+    store.finish_scan(again, ScanOutcome(verdict=verdict, completed_scanners=["bandit"]))
+    assert store.baseline_sets(again) == ({"s"}, {"s"})
+
+
 def test_errored_scan_marks_nothing_fixed(store_url):
     store = Store.open(store_url)
     record_scan(store, [finding("B1", "a")])
@@ -83,7 +153,7 @@ def test_errored_scan_marks_nothing_fixed(store_url):
     assert store.resolve_scan(str(errored)).status == "errored"
     assert store.fixed_in(errored) == []
     assert {r.state for r in store.lifecycle("repo")} == {"open"}
-    assert store.complete_scan_at("repo", "none") is None
+    assert store.complete_scan_at(KEY, "none") is None
 
 
 def test_incomplete_and_interrupted_scans(store_url):

@@ -40,6 +40,19 @@ def test_database_from_the_first_schema_opens_and_upgrades(tmp_path):
     assert {f["rule_id"] for f in stored if f["blocking"]} == {"B602", "B324"}
 
 
+def test_a_scan_from_the_first_schema_is_never_a_baseline(tmp_path):
+    """Its tree state was not recorded, so it may have been dirty: refused, not trusted."""
+    db = tmp_path / "old.db"
+    with sqlite3.connect(db) as old:
+        old.executescript((FIXTURES / "schema-0001.sql").read_text(encoding="utf-8"))
+    tree = write_tree(tmp_path / "app", {"app.py": "print('hello')\n"})
+    run = run_cli("scan", tree, "--db", db, "--target", "example/vulnerable-app", "--baseline", "1")
+    assert run.code == 2, run.stdout + run.stderr
+    assert "scan 1 cannot serve as a baseline: its tree state is unknown" in run.stderr
+    (scan,) = [s for s in run_cli("scans", "--db", db, "--json").json() if s["id"] == 1]
+    assert (scan["tree_dirty"], scan["scan_root"], scan["scanners"]) == (None, None, None)
+
+
 def test_prune_keeps_newest_complete_scan_and_open_history(store_url):
     store = Store.open(store_url)
     first = record_scan(store, [finding("B1", "a"), finding("B2", "b")])

@@ -7,7 +7,9 @@ on stderr, never raised.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from urllib.parse import quote, unquote, unquote_plus
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -50,18 +52,48 @@ def notify(
         response = session.post(url, json={"text": message(drift)}, timeout=timeout)
     except requests.RequestException as exc:
         return Delivery(
-            False, f"drift alert not delivered to {_safe(url)}: {type(exc).__name__}: {exc}"
+            False, f"drift alert not delivered to {safe_origin(url)}: {describe_failure(exc, url)}"
         )
     finally:
         session.close()
     if response.status_code >= 300:
         return Delivery(
-            False, f"drift alert not delivered to {_safe(url)}: HTTP {response.status_code}"
+            False, f"drift alert not delivered to {safe_origin(url)}: HTTP {response.status_code}"
         )
-    return Delivery(True, f"drift alert sent to {_safe(url)}")
+    return Delivery(True, f"drift alert sent to {safe_origin(url)}")
 
 
-def _safe(url: str) -> str:
-    """Webhook URLs carry their secret in the path: show the host only."""
-    parts = url.split("/")
-    return "/".join(parts[:3]) + "/…" if len(parts) > 3 else url
+def safe_origin(url: str) -> str:
+    """A webhook URL as it may be printed: scheme://host[:port]. Its secret is in the path
+    or query (Slack's /services/T…/B…/…, `?token=`), sometimes in user:password@."""
+    scheme, origin, tail, _ = _split(url)
+    shown = f"{scheme}://{origin}" if scheme else origin
+    return shown + "/…" if tail else shown
+
+
+def describe_failure(exc: BaseException, url: str) -> str:
+    """`Type: message` of an error from posting to `url`, with the URL's secret parts cut
+    out: requests and urllib3 quote the whole URL ("Max retries exceeded with url:
+    /services/…?token=…", "Invalid URL '…'")."""
+    text = f"{type(exc).__name__}: {exc}"
+    _, _, tail, userinfo = _split(url)
+    secret = {url, tail, userinfo, *re.split(r"[?#]", tail)}
+    variants = {v for s in secret for v in (s, unquote(s), unquote_plus(s), quote(s, safe="/"))}
+    for part in sorted((v for v in variants if len(v.strip("/")) > 1), key=len, reverse=True):
+        text = text.replace(part, "…")
+    return _URL_IN_TEXT.sub(r"\1…", text)
+
+
+_URL_IN_TEXT = re.compile(r"((?<![A-Za-z])url: )\S+", re.IGNORECASE)  # still quoted after "url:"
+
+
+def _split(url: str) -> tuple[str, str, str, str]:
+    """(scheme, host[:port], path?query#fragment, userinfo) by plain string rules: also for
+    URLs urllib cannot parse, which are exactly the ones whose errors quote them."""
+    scheme, sep, rest = url.strip().partition("://")
+    if not sep:
+        scheme, rest = "", url.strip()
+    cut = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    netloc, tail = rest[:cut], rest[cut:]
+    userinfo, _, host = netloc.rpartition("@")
+    return scheme, host, tail, userinfo

@@ -2,7 +2,8 @@
 
 from compliance.policy.loader import LoadedPolicy, load_policy
 from compliance.policy.model import Policy
-from compliance.policy.waivers import Waiver, WaiverEntry, append_waiver, load_waivers
+from compliance.policy.waiver_append import append_waiver
+from compliance.policy.waivers import Waiver, WaiverEntry, load_waivers
 from compliance.policy.yaml_source import ConfigError
 
 __all__ = [

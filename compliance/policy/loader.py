@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection
-from dataclasses import dataclass
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from compliance.paths import shipped_policy
 from compliance.policy.model import ERROR_KINDS, Policy
-from compliance.policy.yaml_source import ConfigError, load_yaml
+from compliance.policy.yaml_source import ConfigError, YamlDocument, load_yaml
 
 ERROR_KIND_PARENTS = {kind.rpartition(".")[0] for kind in ERROR_KINDS if "." in kind}
 
@@ -21,12 +21,21 @@ class LoadedPolicy:
     policy: Policy
     path: Path
     digest: str
+    document: YamlDocument | None = field(default=None, compare=False, repr=False)
+    """The file as read, so a later check can still name file:line."""
 
     @property
     def waivers_path(self) -> Path | None:
         if not self.policy.waivers:
             return None
         return (self.path.parent / self.policy.waivers).resolve()
+
+    def problem(self, key: Sequence[str | int], message: str) -> str:
+        """'file:line: key: message' for a key of this policy (the line of the nearest key
+        the file writes; line 1 when it leaves the whole section to the defaults)."""
+        if self.document is None:
+            return f"{self.path}: {'.'.join(map(str, key))}: {message}"
+        return self.document.problem(key, message)
 
 
 def load_policy(path: Path | None, *, known_scanners: Collection[str] = ()) -> LoadedPolicy:
@@ -64,4 +73,4 @@ def load_policy(path: Path | None, *, known_scanners: Collection[str] = ()) -> L
     if problems:
         raise ConfigError(problems)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    return LoadedPolicy(policy, path.resolve(), digest)
+    return LoadedPolicy(policy, path.resolve(), digest, doc)

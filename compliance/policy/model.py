@@ -36,8 +36,18 @@ ERROR_KINDS = (
     "hosts.unreachable",
     "hosts.check",
     "baseline",
+    "waivers",
 )
 """Classes of error a policy may downgrade to a warning, one by one (never by default)."""
+
+# The defaults of policies/default.yml, key by key: a policy file that leaves a key out gets
+# exactly what the shipped file says (tests/test_policy.py compares the two field by field).
+DEFAULT_SCANNERS = ("bandit", "semgrep")
+DEFAULT_EXCLUDE = (".venv/", "venv/", "node_modules/", ".tox/", "build/", "dist/")
+DEFAULT_REPOSITORY_WAIVERS = ".compliance/waivers.yml"
+DEFAULT_WAIVERS_MAX_DAYS = 365
+StateKind = Literal["database", "cache", "reports"]
+"""The gate's own state a policy may allow inside the scanned tree (`allow_in_tree`)."""
 
 
 class Strict(BaseModel):
@@ -57,6 +67,11 @@ class ScannerSettings(Strict):
 
 # shared (the model is frozen): the gate asks for a scanner's settings once per finding
 _NO_SCANNER_SETTINGS = ScannerSettings()
+
+
+def _default_per_scanner() -> dict[str, ScannerSettings]:
+    """bandit's LOW-confidence findings are mostly noise; the shipped file says so too."""
+    return {"bandit": ScannerSettings(min_confidence=Severity.MEDIUM)}
 
 
 class ReportSettings(Strict):
@@ -81,19 +96,37 @@ class DependencySettings(Strict):
     """An OSV-compatible `/v1/query` URL (e.g. a shared `compliance advisories serve`)."""
 
 
+class ExceptionSettings(Strict):
+    """How exceptions written in the source itself are governed."""
+
+    new_inline_suppressions: Literal["block", "allow"] = "block"
+    """In diff-aware mode, a `# nosec`/`# nosemgrep` the baseline did not have: `block`
+    judges the finding as if unsuppressed (a waiver is the reviewed way to accept it);
+    `allow` lets it hide the finding (it stays listed as suppressed)."""
+
+
 class Policy(Strict):
     version: Literal[1] = 1
-    scanners: tuple[str, ...] = ("bandit",)
-    exclude: tuple[str, ...] = ()
+    scanners: tuple[str, ...] = DEFAULT_SCANNERS
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDE
     timeout: float = Field(default=900, gt=0)
     unknown_severity: SeverityField = Severity.HIGH
     report: ReportSettings = ReportSettings()
     gate: GateSettings = GateSettings()
-    per_scanner: dict[str, ScannerSettings] = Field(default_factory=dict)
+    per_scanner: dict[str, ScannerSettings] = Field(default_factory=_default_per_scanner)
+    """Replaces the default as a whole: a policy that sets it keeps only what it names."""
     dependencies: DependencySettings = DependencySettings()
+    exceptions: ExceptionSettings = ExceptionSettings()
     errors: dict[str, Literal["error", "warn"]] = Field(default_factory=dict)
     sla_days: dict[SeverityField, int] = Field(default_factory=lambda: dict(DEFAULT_SLA_DAYS))
     waivers: str | None = "waivers.yml"
+    """The pipeline's own waiver file, relative to this policy file (trusted as given)."""
+    repository_waivers: str | None = DEFAULT_REPOSITORY_WAIVERS
+    """The scanned tree's waiver file, relative to its root: untrusted, so every waiver in
+    it is checked when read (see policy/waiver_rules.py). None: not read."""
+    waivers_max_days: int = Field(default=DEFAULT_WAIVERS_MAX_DAYS, ge=1)
+    """The longest a waiver may run, from its `created` date (`compliance waive` enforces it;
+    the repository's waivers are held to it when read)."""
     host_policies: tuple[str, ...] = ("hosts/linux-baseline.yml",)
     """Host policy files `compliance audit` uses without --policy, relative to this file."""
     repository_config: Literal["ignore", "report", "apply"] = "report"
@@ -101,6 +134,9 @@ class Policy(Strict):
     baseline, `.semgrepignore` …): `ignore` (not read), `report` (not applied; the scan lists
     what they would change) or `apply` (bandit's applied, every skipped test and excluded
     file listed). The tree is not trusted, so nothing it says applies by default."""
+    allow_in_tree: tuple[StateKind, ...] = ()
+    """State `compliance scan` may keep inside the scanned tree (default: none). Tracked,
+    symlinked or special files there are refused whatever this says."""
 
     def scanner(self, name: str) -> ScannerSettings:
         return self.per_scanner.get(name, _NO_SCANNER_SETTINGS)

@@ -1,8 +1,10 @@
-"""Waivers: reviewed, expiring exceptions kept in YAML beside the policy.
+"""Waivers: reviewed, expiring exceptions kept in YAML beside the policy or in the repository.
 
 A waiver names either one finding (its fingerprint) or a rule on a path glob. It carries
 who approved it, why, and until when: an expired waiver stops waiving, and the gate says
-that it expired instead of quietly failing.
+that it expired instead of quietly failing. Which waivers a scan may use, and the rules a
+repository's own waivers must follow, are in `scan_waivers.py` and `waiver_rules.py`;
+`waiver_append.py` adds one to a file.
 """
 
 from __future__ import annotations
@@ -10,9 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
 
-import yaml
 from pydantic import Field, ValidationError, model_validator
 
 from compliance.findings import Finding
@@ -33,6 +33,8 @@ class Waiver(Strict):
     approver: str = Field(min_length=1)
     expires: date
     created: date | None = None
+    requested_by: str | None = None
+    """Who asked for it (`compliance waive` records it): never the approver."""
 
     @model_validator(mode="after")
     def _names_something(self) -> Waiver:
@@ -96,37 +98,3 @@ def load_waivers(path: Path | None) -> list[WaiverEntry]:
     if problems:
         raise ConfigError(problems)
     return entries
-
-
-def append_waiver(path: Path, waiver: Waiver) -> None:
-    """Add a waiver at the end of the file, keeping the reviewers' comments and layout."""
-    item: dict[str, Any] = waiver.model_dump(mode="json", exclude_none=True)
-    block = yaml.safe_dump([item], sort_keys=False, default_flow_style=False, allow_unicode=True)
-    indented = "".join("  " + line + "\n" for line in block.splitlines())
-    original = path.read_text(encoding="utf-8") if path.exists() else None
-    if original is None or not original.strip():
-        text = (
-            "# Waivers: reviewed exceptions to the policy. Each needs a reason, an approver\n"
-            "# and an expiry date; expired waivers stop applying. Managed by `compliance waive`.\n"
-            "waivers:\n" + indented
-        )
-    else:
-        text = original + ("" if original.endswith("\n") else "\n") + indented
-    path.write_text(text, encoding="utf-8")
-    try:
-        entries = load_waivers(path)
-        if not entries or entries[-1].waiver != waiver:
-            raise ConfigError([f"{path}: the appended waiver did not read back"])
-    except ConfigError:
-        # The existing layout (e.g. a flow-style list) does not take an appended block:
-        # rewrite the whole list rather than leave a broken file behind.
-        current = [] if original is None else _raw_waivers(original)
-        data = {"waivers": [*current, item]}
-        path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-        load_waivers(path)
-
-
-def _raw_waivers(text: str) -> list[Any]:
-    data = yaml.safe_load(text) or {}
-    waivers = data.get("waivers") if isinstance(data, dict) else None
-    return list(waivers or [])

@@ -16,6 +16,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from compliance.policy import yaml_limits
+
 Key = tuple[str | int, ...]
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 """libyaml when present: ~15x faster on large files (a 500 KB Wazuh CIS policy)."""
@@ -91,6 +93,8 @@ def load_yaml(path: Path, *, what: str = "file") -> YamlDocument:
 
 
 def parse_yaml(text: str, path: Path) -> YamlDocument:
+    """The document's values and lines; a document that would expand beyond
+    yaml_limits' bounds (recursive aliases, "billion laughs") is a problem at its line."""
     try:
         node = yaml.compose(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
@@ -98,9 +102,15 @@ def parse_yaml(text: str, path: Path) -> YamlDocument:
         line = mark.line + 1 if mark is not None else 1
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError([f"{path}:{line}: not valid YAML: {problem}"]) from None
+    except RecursionError:  # PyYAML's Python composer, when libyaml is not installed
+        raise ConfigError([f"{path}: not valid YAML: nested too deeply"]) from None
     doc = YamlDocument(path, None)
     if node is None:
         return doc
+    try:
+        yaml_limits.check(node, text)
+    except yaml_limits.LimitError as exc:
+        raise ConfigError([f"{path}:{exc.line}: {exc.message}"]) from None
     problems: list[str] = []
     doc.data = _Builder(doc, problems).build(node, ())
     if problems:

@@ -23,10 +23,9 @@ from functools import cache
 from importlib.resources import files
 from typing import IO, Any
 
-from jinja2 import Environment, FileSystemBytecodeCache, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from compliance.cache import default_directory
 from compliance.findings import Severity
 from compliance.render.common import iso_z, location_text
 from compliance.render.data import ReportData, TrendPoint
@@ -80,29 +79,15 @@ def embed_json(value: Any) -> str:
 
 @cache
 def _environment() -> Environment:
-    """Compiling the page template takes ~0.2 s, a tenth of a warm scan, so its compiled
-    form is kept in the result cache's folder (Jinja checks the template's checksum and
-    its own and Python's version before using it). The folder is trusted as the result
-    cache is: whoever can write it can already change what a scan reports."""
+    """Compiled once per process. No bytecode cache on disk: Jinja's unmarshals code from
+    its folder, so whoever could write that folder (a cache planted in a checkout) would
+    run code in the gate. Compiling the page template costs ~0.2 s per report instead."""
     return Environment(
         loader=PackageLoader("compliance.render", "templates"),
         autoescape=select_autoescape(default=True, default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,
-        bytecode_cache=_bytecode_cache(),
     )
-
-
-def _bytecode_cache() -> FileSystemBytecodeCache | None:
-    directory = default_directory()
-    if directory is None:
-        return None
-    folder = directory / "templates"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return None  # an unwritable cache only costs time
-    return FileSystemBytecodeCache(str(folder))
 
 
 @cache

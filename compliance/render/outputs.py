@@ -2,13 +2,17 @@
 `report`.
 
 A report is written to a temporary file beside its destination and renamed into place, so
-a CI artifact is either the complete new report or absent, never half a file. When no
-output is asked for, the HTML report goes to reports/ (what a pipeline keeps as artifact).
+a CI artifact is either the complete new report or absent, never half a file. A symlink at
+the destination is never followed: the new report replaces the link (a link planted in a
+checkout cannot aim the report at another file), and inside the scanned tree it is refused.
+When no output is asked for, the HTML report goes to reports/ (what a pipeline keeps as
+artifact); for `scan DIR` that folder must be outside DIR, else the state folder is used.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
@@ -17,6 +21,7 @@ from functools import partial
 from pathlib import Path
 from typing import IO
 
+from compliance.paths import state_directory
 from compliance.render.data import ReportData, load_report
 from compliance.render.options import RenderError, RenderOptions
 from compliance.render.registry import FORMATS, get_format
@@ -49,20 +54,31 @@ def default_outputs(reports_dir: Path = REPORTS_DIR) -> list[OutputSpec]:
     return [OutputSpec("html", reports_dir / FORMATS["html"].filename)]
 
 
+def reports_dir_outside(tree: Path) -> Path:
+    """reports/ here, unless that is inside the scanned `tree` (`scan .`): then the state
+    folder's reports/, so the gate's report never lands in the tree it judges."""
+    real_tree = Path(os.path.realpath(tree))
+    if not Path(os.path.realpath(REPORTS_DIR)).is_relative_to(real_tree):
+        return REPORTS_DIR
+    return state_directory() / "reports"
+
+
 def write_outputs(
     store: Store,
     scan_id: int,
     specs: Sequence[OutputSpec],
     options: RenderOptions | None = None,
     stdout: IO[str] | None = None,
+    tree: Path | None = None,
 ) -> None:
     """Render each spec from the stored scan; `-` specs go to `stdout` (sys.stdout).
 
     The scan's context is loaded once for all formats; its findings are read from the store
     by each format as it writes. Raises RenderError naming the file on any write problem: a
-    report that could not be written must not look like a clean run.
+    report that could not be written must not look like a clean run. `tree`: the scanned
+    tree, where a symlink or device at a report path is refused.
     """
-    write_report(load_report(store, scan_id), specs, options, stdout)
+    write_report(load_report(store, scan_id), specs, options, stdout, tree)
 
 
 def write_report(
@@ -70,6 +86,7 @@ def write_report(
     specs: Sequence[OutputSpec],
     options: RenderOptions | None = None,
     stdout: IO[str] | None = None,
+    tree: Path | None = None,
 ) -> None:
     """Render one loaded report (a scan, or a whole scan group) to each spec."""
     options = options or RenderOptions.from_env()
@@ -78,23 +95,25 @@ def write_report(
         if spec.path is None:
             fmt.write(report, options, stdout or sys.stdout)
         else:
-            write_atomically(spec.path, partial(fmt.write, report, options))
+            write_atomically(spec.path, partial(fmt.write, report, options), tree)
 
 
-def write_atomically(path: Path, write: Callable[[IO[str]], None]) -> None:
+def write_atomically(
+    path: Path, write: Callable[[IO[str]], None], tree: Path | None = None
+) -> None:
     """A regular file is replaced whole (a temporary file renamed over it), so a reader
-    never sees half a report. A path that exists and is not a regular file (`/dev/stdout`,
-    `/dev/null`, a FIFO a pipeline reads) is written in place: renaming over it replaced
-    the device or pipe with a file, and as root `--output json:/dev/null` replaced the
-    machine's /dev/null. A symlink to a file keeps being a symlink: the file it points to
-    is replaced."""
+    never sees half a report. A symlink is never followed: the rename replaces the link
+    itself, so a link planted in a checkout cannot aim the report at another file; inside
+    the scanned `tree` a link is refused outright. A device or FIFO (`/dev/null`, a pipe a
+    pipeline reads) is written in place, since renaming over it replaced the device (as
+    root, the machine's /dev/null); so is a link outside the tree to one (`/dev/stdout`).
+    Inside the tree neither is written."""
     try:
-        if path.exists() and not path.is_file():
-            with path.open("w", encoding="utf-8", newline="\n") as handle:
+        fd = _open_in_place(path, tree)
+        if fd is not None:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
                 write(handle)
             return
-        if path.is_symlink():
-            path = path.resolve()
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
         try:
@@ -109,3 +128,41 @@ def write_atomically(path: Path, write: Callable[[IO[str]], None]) -> None:
             f"cannot write report {path}: {exc.strerror or exc}; check the folder exists and "
             "is writable, or pass another --output"
         ) from exc
+
+
+def _open_in_place(path: Path, tree: Path | None) -> int | None:
+    """An open descriptor to write the report into in place (a device, a FIFO, or outside
+    the tree a link to one), or None: write a new file and rename it over `path`. Raises
+    RenderError for a link or special file inside the scanned tree."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return None
+    if stat.S_ISREG(mode):
+        return None
+    if tree is not None and _inside(path, tree):
+        what = "a symlink" if stat.S_ISLNK(mode) else "not a regular file"
+        raise RenderError(
+            f"report path {path} is {what} inside the scanned tree {tree}: refused, since "
+            "the tree could have planted it; pass --output with a path outside the tree"
+        )
+    link = stat.S_ISLNK(mode)
+    if link:
+        try:
+            target = os.stat(path).st_mode
+        except OSError:
+            return None  # a dangling link: replaced
+        if stat.S_ISREG(target) or stat.S_ISDIR(target):
+            return None  # the link is replaced; the file it points to stays as it was
+    # not a link: O_NOFOLLOW fails if one appears meanwhile; a link: checked once opened
+    fd = os.open(path, os.O_WRONLY | (0 if link else getattr(os, "O_NOFOLLOW", 0)))
+    if stat.S_ISREG(os.fstat(fd).st_mode):  # the link was turned to a file meanwhile
+        os.close(fd)
+        return None
+    return fd
+
+
+def _inside(path: Path, tree: Path) -> bool:
+    """The link or file at `path` (its folder resolved) lies within `tree`."""
+    where = Path(os.path.realpath(path.parent)) / path.name
+    return where.is_relative_to(Path(os.path.realpath(tree)))

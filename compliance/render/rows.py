@@ -52,6 +52,7 @@ class StoredFinding:
     note: str
     due_date: date | None
     first_seen_at: datetime | None
+    inline_suppressed: bool | None
 
     def __post_init__(self) -> None:
         if self.references is None:

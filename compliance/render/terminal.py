@@ -1,11 +1,16 @@
-"""The short human summary printed after a scan: counts, what blocks and where, the verdict."""
+"""The short human summary printed after a scan: counts, what blocks and where, the verdict.
+
+Every line is passed through `escape.terminal_safe`: file names, rule ids, titles, notes and
+reasons come from the scanned tree or the store, and a newline or escape sequence in one of
+them must not print a line of its own (a forged "verdict: PASS")."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from compliance.findings import Severity
-from compliance.gate import Outcome, Status, Verdict
+from compliance.gate import Decision, Outcome, Status, Verdict
+from compliance.render.escape import terminal_safe
 from compliance.render.repository_config import repository_config_lines
 from compliance.scanners.interface import ScannerResult
 
@@ -13,9 +18,16 @@ MAX_LISTED = 50
 
 
 def summary(
-    verdict: Verdict, results: Sequence[ScannerResult], scan_id: int, target: str
+    verdict: Verdict,
+    results: Sequence[ScannerResult],
+    scan_id: int,
+    target: str,
+    baseline: str | None = None,
 ) -> list[str]:
+    """`baseline`: which baseline judged the scan (diff-aware mode), e.g. 'scan 12 (…)'."""
     lines = [f"scan {scan_id} of {target}"]
+    if baseline:
+        lines.append(f"  baseline: {baseline}")
     for r in results:
         version = f" {r.version}" if r.version else ""
         state = "ok" if r.complete else "INCOMPLETE"
@@ -50,6 +62,7 @@ def summary(
             lines.append(
                 f"  … and {len(blocking) - MAX_LISTED} more (compliance findings --scan {scan_id})"
             )
+    lines.extend(_new_suppression_line(d) for d in verdict.new_suppressions)
     overdue = [d for d in verdict.decisions if d.overdue and not d.blocking]
     if overdue:
         lines.append(f"overdue (past their remediation date): {len(overdue)}")
@@ -65,4 +78,15 @@ def summary(
     label = {Outcome.PASS: "PASS", Outcome.FAIL: "FAIL", Outcome.ERROR: "ERROR"}[verdict.outcome]
     lines.append(f"verdict: {label} (exit {verdict.exit_code})")
     lines.extend(f"  {reason}" for reason in verdict.reasons)
-    return lines
+    return [terminal_safe(line) for line in lines]
+
+
+def _new_suppression_line(d: Decision) -> str:
+    """One line per inline suppression this change adds, whatever became of its finding."""
+    where = d.finding.location.display()
+    why = f"{d.finding.scanner} {d.finding.rule_id}"
+    if d.status is Status.OPEN:
+        return f"new inline suppression at {where}: add a waiver or remove it ({why})"
+    if d.status is Status.SUPPRESSED:
+        return f"new inline suppression at {where} ({why}; allowed by policy)"
+    return f"new inline suppression at {where} ({why}; {d.status.value}: {d.note})"

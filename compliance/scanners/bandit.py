@@ -12,6 +12,7 @@ the policy says `repository_config: apply`, and are listed either way: `bandit_c
 
 from __future__ import annotations
 
+import ast
 import json
 import sys
 import tempfile
@@ -32,8 +33,19 @@ from compliance.scanners.interface import (
     Scanner,
     ScannerFailure,
     ScannerResult,
+    Secret,
 )
+from compliance.scanners.password_literals import (
+    PASSWORD_RULES,
+    checked_issue_text,
+    password_literals,
+    quoted_literals,
+    redacted_issue_text,
+    reported_value,
+)
+from compliance.scanners.password_literals import parse as parse_python
 from compliance.scanners.process import find_tool, run_tool, stderr_tail
+from compliance.scanners.redact import redact_all
 from compliance.scanners.repo_config import mode_of
 from compliance.scanners.source_lines import SourceLines
 
@@ -42,6 +54,8 @@ BATCH = 2000  # files per bandit process: keeps argv far below ARG_MAX
 # Below this many bytes of Python one bandit process does it all: a shard's start-up
 # (~0.5 s of imports and plugin loading) would cost more than the second core gives back.
 SHARD_MIN_BYTES = 400_000
+WITHHELD_EVIDENCE = "(evidence withheld: it holds a hard-coded password)"
+"""When the file's syntax tree cannot say where the password is, no line of it is shown."""
 # Fields of a bandit result that findings are made from; the cache stores only these.
 KEPT_FIELDS = (
     "filename",
@@ -60,6 +74,8 @@ KEPT_FIELDS = (
 
 class BanditScanner(Scanner):
     name = "bandit"
+    max_severity = max(SEVERITY.values())  # bandit's scale ends at HIGH: nothing is critical
+    max_confidence = max(SEVERITY.values())
 
     def select(self, root: Path, files: Sequence[str]) -> list[str]:
         return [f for f in files if f.endswith((".py", ".pyw"))]
@@ -119,7 +135,7 @@ class BanditScanner(Scanner):
         suppressed += [r for hit in cached.hits.values() for r in hit["suppressed"]]
         settings = plan.describe(raw)
         raw, matched = plan.split_baseline(raw)  # what bandit would drop stays visible
-        findings = self._findings(context, raw, suppressed + matched)
+        findings, secrets = self._findings(context, raw, suppressed + matched)
         return ScannerResult(
             scanner=self.name,
             version=version,
@@ -128,6 +144,7 @@ class BanditScanner(Scanner):
             files_requested=len(files),
             files_scanned=len(scanned),
             repository_config=settings,
+            secrets=tuple(secrets),
         )
 
     def _scan_fresh(
@@ -245,7 +262,10 @@ class BanditScanner(Scanner):
 
     def _findings(
         self, context: ScanContext, raw: list[dict[str, Any]], suppressed: list[dict[str, Any]]
-    ) -> list[Finding]:
+    ) -> tuple[list[Finding], list[Secret]]:
+        """Findings, and the hard-coded passwords (B105-B107) they are about: those are
+        redacted here in the finding's own text, and in every other finding by
+        redact.redact_results."""
         tagged = [(r, False) for r in raw] + [(r, True) for r in suppressed]
         try:
             tagged.sort(
@@ -274,10 +294,19 @@ class BanditScanner(Scanner):
             keys.append((self.name, rule, path, code))
             rows.append((result, is_suppressed, path, start, end, rule, code))
         findings = []
+        secrets: list[Secret] = []
+        passwords = _Passwords(context.root)
         unknown = Severity.parse(context.options.get("unknown_severity", "high"))
         for fp, (result, is_suppressed, path, start, end, rule, code) in zip(
             code_fingerprints(keys), rows, strict=True
         ):
+            issue_text = str(result.get("issue_text", rule))
+            evidence = code
+            if rule in PASSWORD_RULES:
+                issue_text = checked_issue_text(issue_text)
+                values = passwords.on_lines(path, start, end, reported_value(issue_text), code)
+                secrets += [Secret(path, start, end, value) for value in values]
+                evidence = redact_all(code, values) if values else WITHHELD_EVIDENCE
             raw_cwe = result.get("issue_cwe")
             cwe = raw_cwe.get("id") if isinstance(raw_cwe, dict) else None
             more_info = result.get("more_info")
@@ -289,17 +318,39 @@ class BanditScanner(Scanner):
                     rule_id=rule,
                     severity=SEVERITY.get(str(result.get("issue_severity")).upper(), unknown),
                     confidence=SEVERITY.get(str(result.get("issue_confidence")).upper()),
-                    title=str(result.get("issue_text", rule)),
-                    message=f"{result.get('issue_text', '')} [{rule} {result.get('test_name')}]",
+                    title=issue_text,
+                    message=f"{issue_text} [{rule} {result.get('test_name')}]",
                     location=Location(path=path, start_line=start, end_line=end),
                     fingerprint=fp,
-                    evidence=code,
+                    evidence=evidence,
                     references=references,
                     remediation=f"See {more_info}" if more_info else "",
                     suppressed=is_suppressed,
                 )
             )
-        return findings
+        return findings, secrets
+
+
+class _Passwords:
+    """The password literals on a finding's lines (password_literals.py), each file parsed
+    once however many findings it has."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self._trees: dict[str, ast.Module | None] = {}
+
+    def on_lines(
+        self, path: str, start: int, end: int, reported: str | None, code: str
+    ) -> list[str]:
+        if path not in self._trees:
+            try:
+                self._trees[path] = parse_python((self.root / path).read_bytes())
+            except OSError:
+                self._trees[path] = None
+        tree = self._trees[path]
+        if tree is None:  # bandit parsed it, we cannot: every quoted text on the lines
+            return quoted_literals(code)
+        return password_literals(tree, start, end, reported)
 
 
 def shards(root: Path, files: list[str], workers: int, *, min_bytes: int) -> list[list[str]]:
@@ -343,13 +394,16 @@ def _namespace(version: str, plan: BanditPlan) -> str:
     """Everything a per-file result depends on besides the file and the executable (which
     the cache adds): the adapter, bandit's version, what of the tree's settings applies."""
     gate = gate_identity(sys.modules[__name__], bandit_config, cache_module)
-    return f"bandit|gate={gate}|trim-v2|tool={version}|config={plan.mode}:{plan.digest}"
+    return f"bandit|gate={gate}|trim-v3|tool={version}|config={plan.mode}:{plan.digest}"
 
 
 def _trim(result: dict[str, Any]) -> dict[str, Any]:
-    """What findings need of a result (the cache stores exactly this)."""
+    """What findings need of a result (the cache stores exactly this): a hard-coded
+    password in the issue text is redacted here already, so the cache never holds it."""
     trimmed = {key: result[key] for key in KEPT_FIELDS if key in result}
     trimmed["filename"] = _rel(str(result.get("filename")))
+    if str(trimmed.get("test_id")) in PASSWORD_RULES:
+        trimmed["issue_text"] = redacted_issue_text(str(trimmed.get("issue_text", "")))
     return trimmed
 
 

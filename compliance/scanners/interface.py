@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from compliance.findings import Finding
+from compliance.findings import Finding, Severity
+from compliance.render.escape import terminal_safe
 
 
 @dataclass(frozen=True)
@@ -32,9 +33,11 @@ class ScanError:
     hint: str = ""
 
     def one_line(self) -> str:
+        """The error as one line that is safe to print: the reason and path may quote the
+        scanned tree or a host (escape.terminal_safe)."""
         where = f" in {self.path}" if self.path else ""
         hint = f" ({self.hint})" if self.hint else ""
-        return f"{self.source}: {self.reason}{where}{hint}"
+        return terminal_safe(f"{self.source}: {self.reason}{where}{hint}")
 
 
 class ScannerFailure(Exception):
@@ -89,6 +92,20 @@ class RepoSetting:
 
 
 @dataclass(frozen=True)
+class Secret:
+    """A secret a scanner matched (a secret rule, a hard-coded password), where it sits.
+
+    Held in memory only, so that `redact.redact_results` can hide it in every finding whose
+    text may quote it (another rule's evidence on the same line, another scanner's message);
+    never stored, never printed (`repr=False` on the result's field)."""
+
+    path: str
+    start_line: int
+    end_line: int
+    value: str
+
+
+@dataclass(frozen=True)
 class ScannerResult:
     scanner: str
     version: str
@@ -98,6 +115,8 @@ class ScannerResult:
     files_scanned: int = 0
     repository_config: tuple[RepoSetting, ...] = ()
     """The tree's own settings for this scanner (see RepoSetting)."""
+    secrets: tuple[Secret, ...] = field(default=(), repr=False, compare=False)
+    """What redact.redact_results hides across all results; emptied once it has."""
 
     @property
     def complete(self) -> bool:
@@ -108,6 +127,17 @@ class Scanner(ABC):
     """One external tool. Subclasses live one per file in this package."""
 
     name: ClassVar[str]
+    max_severity: ClassVar[Severity]
+    """The highest severity this tool can give a finding: set next to its severity table.
+    A `fail_on` above it could never block one of its findings, a silent pass, so
+    `policy check` and `scan` refuse such a policy (compliance/thresholds.py)."""
+    max_confidence: ClassVar[Severity | None] = None
+    """The highest confidence it reports; None: it reports none, so min_confidence does not
+    apply to its findings."""
+
+    def highest_severity(self, options: Mapping[str, Any]) -> Severity:
+        """`max_severity` given these scan options (semgrep: the rule pack in use)."""
+        return self.max_severity
 
     @abstractmethod
     def select(self, root: Path, files: Sequence[str]) -> list[str]:

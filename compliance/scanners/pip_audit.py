@@ -78,6 +78,7 @@ class Audited:
 
 class PipAuditScanner(Scanner):
     name = "pip-audit"
+    max_severity = Severity.CRITICAL  # advisories are rated up to critical (severity.py WORDS)
 
     def select(self, root: Path, files: Sequence[str]) -> list[str]:
         return [f for f in files if is_dependency_file(f)]

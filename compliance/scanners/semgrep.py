@@ -74,6 +74,7 @@ from compliance.scanners.interface import (
     Scanner,
     ScannerFailure,
     ScannerResult,
+    Secret,
 )
 from compliance.scanners.process import find_tool, run_tool, stderr_tail
 from compliance.scanners.redact import redact_in, redacted
@@ -139,6 +140,23 @@ class _Report:
 
 class SemgrepScanner(Scanner):
     name = "semgrep"
+    max_severity = max(SEMGREP_SEVERITY.values())  # what a rule *could* say; see below
+    max_confidence = max(CONFIDENCE.values())
+
+    def highest_severity(self, options: Mapping[str, Any]) -> Severity:
+        """The highest severity a rule of the pack in use gives (read as `_findings` reads
+        it): a pack of WARNING rules can never produce a high finding. Raises
+        ScannerFailure when the rules cannot be read, as the scan itself would."""
+        rules = load_rule_set(list(options.get("rules") or ()))
+        unknown = Severity.parse(options.get("unknown_severity", "high"))
+        return max(
+            _severity(
+                meta if isinstance(meta := entry.get("metadata"), dict) else {},
+                entry.get("severity"),
+                unknown,
+            )
+            for entry in rules.entries
+        )
 
     def select(self, root: Path, files: Sequence[str]) -> list[str]:
         """Every text file: which of them the rules apply to is decided in scan(), where the
@@ -202,11 +220,12 @@ class SemgrepScanner(Scanner):
             )
         results = fresh.results + [r for hit in hits.values() for r in hit["results"]]
         suppressed = fresh.suppressed + [r for hit in hits.values() for r in hit["suppressed"]]
-        findings = self._findings(context, rules, results, suppressed)
+        findings, secrets = self._findings(context, rules, results, suppressed)
         return ScannerResult(
             scanner=self.name,
             version=_version_label(version, rules),
             findings=tuple(findings),
+            secrets=tuple(secrets),
             errors=tuple(errors),
             files_requested=len(files),
             files_scanned=sum(1 for f in files if f in scanned and f not in failed),
@@ -331,7 +350,9 @@ class SemgrepScanner(Scanner):
         rules: RuleSet,
         raw: list[dict[str, Any]],
         suppressed: list[dict[str, Any]],
-    ) -> list[Finding]:
+    ) -> tuple[list[Finding], list[Secret]]:
+        """Findings, and the secrets the secret rules matched: redacted here in their own
+        finding, and in every other finding of the file by redact.redact_results."""
         tagged = [(r, False) for r in raw] + [(r, True) for r in suppressed]
         try:
             tagged.sort(
@@ -364,6 +385,7 @@ class SemgrepScanner(Scanner):
             keys.append((self.name, rule, path, secret if secret is not None else code))
             rows.append((result, extra, is_suppressed, path, rule, start, end, code, secret))
         findings = []
+        secrets = [Secret(row[3], row[5], row[6], row[8]) for row in rows if row[8] is not None]
         for fp, (_result, extra, is_suppressed, path, rule, start, end, code, secret) in zip(
             code_fingerprints(keys), rows, strict=True
         ):
@@ -392,7 +414,7 @@ class SemgrepScanner(Scanner):
                     suppressed=is_suppressed,
                 )
             )
-        return findings
+        return findings, secrets
 
 
 def _jobs(options: Mapping[str, Any]) -> int | None:
@@ -549,7 +571,7 @@ def _namespace(version: str | None, rules: RuleSet, context: ScanContext) -> str
     timeout = context.options.get("rule_timeout", RULE_TIMEOUT)
     engine = " ".join(ENGINE_ARGS) or "python-cli"
     return (
-        f"semgrep|gate={gate}|trim-v2|tool={version}|{engine}|rules={rules.config_digest}"
+        f"semgrep|gate={gate}|trim-v3|tool={version}|{engine}|rules={rules.config_digest}"
         f"|timeout={timeout}"
     )
 

@@ -31,6 +31,7 @@ import yaml
 from pathspec import PathSpec
 
 from compliance.paths import shipped_policy
+from compliance.policy import yaml_limits
 from compliance.scanners.interface import ScannerFailure
 
 # libyaml's safe loader when present: the shipped packs parse ~10x faster than in pure Python
@@ -194,8 +195,14 @@ def _expand(locations: Iterable[Path]) -> list[Path]:
 
 
 def _read_rules(path: Path, data: bytes) -> list[tuple[Rule, dict[str, Any]]]:
+    """The rules of one file. Composed and checked against yaml_limits before any value is
+    built: the aliases we expand for semgrep (see above) must not expand without bound."""
+    loader = _LOADER(data)
     try:
-        doc = yaml.load(data, Loader=_LOADER)  # noqa: S506 - a safe loader, C when built
+        node = loader.get_single_node()
+        if node is not None:
+            yaml_limits.check(node, data)
+        doc = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
@@ -205,6 +212,14 @@ def _read_rules(path: Path, data: bytes) -> list[tuple[Rule, dict[str, Any]]]:
             f"{where}: semgrep rule file is not valid YAML: {problem}",
             hint="fix the rule file; no semgrep rule ran",
         ) from None
+    except yaml_limits.LimitError as exc:
+        raise ScannerFailure(
+            "scanner.crash",
+            f"{path}:{exc.line}: semgrep rule file refused: {exc.message}",
+            hint="fix the rule file; no semgrep rule ran",
+        ) from None
+    finally:
+        loader.dispose()
     entries = doc.get("rules") if isinstance(doc, dict) else None
     if not isinstance(entries, list):
         raise ScannerFailure(

@@ -18,9 +18,13 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
 from sqlmodel import create_engine
 
+from compliance.paths import state_directory
 from compliance.store.migrate import SchemaTooNew, upgrade
 
-DEFAULT_DB = "compliance.db"
+DEFAULT_DB_NAME = "compliance.db"
+SQLITE_SIBLINGS = {"-wal": "WAL", "-shm": "shared-memory", "-journal": "journal", ".lock": "lock"}
+"""Files SQLite (and our migration lock) keep beside a database file: they are the database
+too (a planted `-wal` is replayed into it on open)."""
 BUSY_TIMEOUT_MS = 30_000
 MIGRATION_LOCK_KEY = 0x636F6D70  # "comp": one advisory lock for schema changes
 
@@ -29,9 +33,38 @@ class StoreError(Exception):
     """The database cannot be opened or used; the message says which one and what to do."""
 
 
+def default_db() -> Path:
+    """Where the database lives when neither --db nor $COMPLIANCE_DB names one: the user's
+    state folder, never the working directory (in CI that is the checkout, and a database
+    committed there would be the gate's memory, written by the merge request)."""
+    return state_directory() / DEFAULT_DB_NAME
+
+
+def database_value(db: str | None) -> str:
+    """`--db` value, else $COMPLIANCE_DB, else the default database file."""
+    return db or os.environ.get("COMPLIANCE_DB") or str(default_db())
+
+
+def sqlite_file(db: str | None) -> Path | None:
+    """The SQLite database file `db` names, as given (links not followed); None for an
+    in-memory database or another engine."""
+    value = database_value(db)
+    if "://" not in value:
+        return Path(value).expanduser()
+    from sqlalchemy.engine import make_url
+
+    try:
+        url = make_url(value)
+    except ArgumentError:
+        return None  # opening it reports the problem
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return Path(url.database)
+
+
 def database_url(db: str | None) -> str:
-    """`--db` value, else $COMPLIANCE_DB, else compliance.db here; paths become sqlite URLs."""
-    value = db or os.environ.get("COMPLIANCE_DB") or DEFAULT_DB
+    """`--db` value, else $COMPLIANCE_DB, else the default file; paths become sqlite URLs."""
+    value = database_value(db)
     if "://" in value:
         return value
     return "sqlite:///" + str(Path(value).expanduser().resolve())
@@ -72,6 +105,8 @@ def _begin_sqlite(connection: Any) -> None:
 
 
 def open_engine(db: str | None) -> Engine:
+    if not db and not os.environ.get("COMPLIANCE_DB"):
+        _create_state_folder(default_db().parent)
     url = database_url(db)
     try:
         if url.startswith("sqlite"):
@@ -90,6 +125,17 @@ def open_engine(db: str | None) -> Engine:
         raise StoreError(f"cannot use database {describe(url)}: {exc}") from exc
     _prepare_schema(engine, url)
     return engine
+
+
+def _create_state_folder(folder: Path) -> None:
+    """The default database's folder is ours to create (private: it holds findings)."""
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(
+            f"cannot create the default database folder {folder}: {exc.strerror or exc}; "
+            "set XDG_STATE_HOME or pass --db"
+        ) from exc
 
 
 def _prepare_schema(engine: Engine, url: str) -> None:

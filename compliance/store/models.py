@@ -28,6 +28,11 @@ class ScanRecord(SQLModel, table=True):
     tool_versions: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON))
     policy_path: str | None = None
     policy_digest: str | None = None
+    # What a baseline must share (see store/baseline_match.py). None: unknown (a scan stored
+    # before revision 0003, or of a tree outside git): never a baseline.
+    tree_dirty: bool | None = None  # uncommitted or untracked-not-ignored files under the root
+    scan_root: str | None = None  # the scanned root inside the repository, POSIX, '.' = top
+    scanners: list[str] | None = Field(default=None, sa_column=Column(JSON))  # sorted names
     started_at: datetime
     finished_at: datetime | None = None
     # incomplete until the final transaction commits: a killed scan stays incomplete
@@ -73,6 +78,9 @@ class FindingRecord(SQLModel, table=True):
     note: str = ""  # why the gate treated it so (waiver id, expired waiver, overdue …)
     due_date: date | None = None
     first_seen_at: datetime | None = None
+    # the source suppressed it (`# nosec`, `# nosemgrep`), whatever status the gate gave it;
+    # None: stored before revision 0003 (then status 'suppressed' says it)
+    inline_suppressed: bool | None = None
 
 
 class LifecycleRecord(SQLModel, table=True):

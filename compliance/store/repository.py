@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from compliance.gate import Verdict
+from compliance.store.baseline_match import BaselineKey, baseline_mismatch
 from compliance.store.bulk import BulkWriter, Row, loader, stored
 from compliance.store.engine import WRITE, StoreError, open_engine
 from compliance.store.migrate import current_revision
@@ -38,7 +39,7 @@ FINDING_COLUMNS = (
     "scan_id", "fingerprint", "scanner", "rule_id", "severity", "severity_rank", "confidence",
     "title", "message", "path", "start_line", "end_line", "package", "version", "host",
     "evidence", "references", "remediation", "fix_versions", "status", "blocking", "reported",
-    "note", "due_date", "first_seen_at",
+    "note", "due_date", "first_seen_at", "inline_suppressed",
 )
 HOST_CHECK_COLUMNS = (
     "scan_id", "host", "check_id", "title", "status", "severity", "expected", "observed",
@@ -70,6 +71,9 @@ class ScanMeta:
     scan_group: str | None = None
     shard_index: int | None = None
     shard_count: int | None = None
+    tree_dirty: bool | None = None  # None: unknown (not a git tree): never a baseline
+    scan_root: str | None = None  # the scanned root inside the repository, '.' for the top
+    scanners: Sequence[str] | None = None  # the scanners asked to run
 
 
 @dataclass(frozen=True)
@@ -127,6 +131,9 @@ class Store:
             git_branch=meta.git_branch,
             policy_path=meta.policy_path,
             policy_digest=meta.policy_digest,
+            tree_dirty=meta.tree_dirty,
+            scan_root=meta.scan_root,
+            scanners=sorted(set(meta.scanners)) if meta.scanners is not None else None,
             started_at=utcnow(),
             status="incomplete",
             pid=os.getpid(),
@@ -447,20 +454,70 @@ class Store:
             query = select(FindingRecord.fingerprint).where(FindingRecord.scan_id == scan_id)
             return frozenset(session.exec(query).all())
 
-    def complete_scan_at(self, target: str, commit: str) -> int | None:
-        """The newest complete scan of `target` at `commit`, usable as a baseline."""
+    def fingerprints_starting(
+        self, prefix: str, target: str | None = None, limit: int = 11
+    ) -> list[str]:
+        """Distinct stored fingerprints that begin with `prefix` (the short form
+        `compliance findings` prints), at most `limit`, so a caller can tell unique from
+        ambiguous; only findings of scans of `target` when given."""
+        query = (
+            select(FindingRecord.fingerprint)
+            .where(col(FindingRecord.fingerprint).startswith(prefix, autoescape=True))
+            .distinct()
+            .order_by(col(FindingRecord.fingerprint))
+            .limit(limit)
+        )
+        if target is not None:
+            query = query.join(ScanRecord, col(ScanRecord.id) == col(FindingRecord.scan_id)).where(
+                ScanRecord.target == target
+            )
+        with self._session() as session:
+            return list(session.exec(query).all())
+
+    def rule_paths(self, rule_id: str, target: str | None = None) -> list[str | None]:
+        """Distinct paths of stored findings of `rule_id` (None for host and package
+        findings): whether a rule waiver on a path glob would match anything."""
+        query = select(FindingRecord.path).where(FindingRecord.rule_id == rule_id).distinct()
+        if target is not None:
+            query = query.join(ScanRecord, col(ScanRecord.id) == col(FindingRecord.scan_id)).where(
+                ScanRecord.target == target
+            )
+        with self._session() as session:
+            return list(session.exec(query).all())
+
+    def baseline_sets(self, scan_id: int) -> tuple[frozenset[str], frozenset[str]]:
+        """(every fingerprint, those suppressed inline) of a scan: what a baseline carries."""
+        with self._session() as session:
+            query = select(
+                FindingRecord.fingerprint, FindingRecord.inline_suppressed, FindingRecord.status
+            ).where(FindingRecord.scan_id == scan_id)
+            rows = session.exec(query).all()
+        # older rows have no inline_suppressed; their status says it
+        suppressed = frozenset(fp for fp, inline, state in rows if inline or state == "suppressed")
+        return frozenset(fp for fp, _, _ in rows), suppressed
+
+    def complete_scan_at(self, key: BaselineKey, commit: str) -> int | None:
+        """The newest scan at `commit` that may serve as a baseline for a scan like `key`:
+        complete, from a clean tree, of the same target, root, policy and scanners
+        (`baseline_mismatch`). None: compute the baseline afresh."""
         with self._session() as session:
             query = (
-                select(ScanRecord.id)
+                select(ScanRecord)
                 .where(
-                    ScanRecord.target == target,
+                    ScanRecord.target == key.target,
                     ScanRecord.git_commit == commit,
                     ScanRecord.status == "complete",
+                    ScanRecord.tree_dirty == False,  # noqa: E712 - SQL, not a Python test
+                    ScanRecord.scan_root == key.scan_root,
+                    ScanRecord.policy_digest == key.policy_digest,
                 )
                 .order_by(col(ScanRecord.id).desc())
-                .limit(1)
+                .limit(20)  # the scanners (JSON) are compared here, not in SQL
             )
-            return session.exec(query).first()
+            for scan in session.exec(query).all():
+                if baseline_mismatch(scan, key) is None:
+                    return scan.id
+            return None
 
     def fixed_in(self, scan_id: int) -> list[FindingRecord]:
         """Findings that this scan showed to be fixed, as last seen, with status 'fixed'."""
@@ -660,6 +717,7 @@ def _finding_rows(
             decision.note,
             due(decision.due_date),
             first_seen.get(f.fingerprint),  # already in storage form
+            boolean(f.suppressed),
         )
 
 
