@@ -81,18 +81,19 @@ def _run(argv: list[str], env: dict[str, str], cwd: Path | None, timeout: float)
 @dataclass
 class WarmCheck:
     """ "A warm scan and a cold scan give the same verdict in every test" as a suite-wide
-    guard (opt in: it doubles the time of every scan). The second run uses the same tree,
-    policy, environment and cache, with the database copied from before the first run (so
-    history-dependent statuses match). Its reports go where the first run's went: the
-    same scan id, the same findings, so what the test then reads is what a warm scan wrote
-    (a report path that is a FIFO or a device would block the second writer: not checked).
-    `--notify` is left out (one alert per test)."""
+    guard (opt in: it doubles the time of every scan). The second run is the same command
+    (same tree, policy, environment, cache, database path) on the database as it was before
+    the first run, so history-dependent statuses and path checks match; its database is
+    compared with the first run's, which is then put back for the test. Its reports go where
+    the first run's went (same scan id, same findings: what the test reads is what a warm
+    scan wrote). Not checked: a database path through a symlink, a report path that is a
+    FIFO or device (a second writer would block), a server database. `--notify` is left
+    out of the re-run (one alert per test)."""
 
     argv: list[str]
-    db_index: int
     original: Path
-    copy: Path
     scratch: Path
+    existed: bool
 
     @classmethod
     def prepare(cls, argv: list[str], env: dict[str, str], cwd: Path | None) -> WarmCheck | None:
@@ -103,45 +104,69 @@ class WarmCheck:
             return None  # no cache, nothing to compare
         if "--db" not in argv[:-1]:
             return None
-        index = argv.index("--db") + 1
-        url = argv[index]
+        url = argv[argv.index("--db") + 1]
         if "://" in url and not url.startswith("sqlite:///"):
-            return None  # a server database cannot be copied cheaply: not checked
+            return None
         base = Path(cwd or Path.cwd())
-        original = base / url.removeprefix("sqlite:///")
+        original = (base / url.removeprefix("sqlite:///")).absolute()
+        if original.resolve() != original:
+            return None
         for spec in _option_values(argv, "--output"):
             target = base / spec.partition(":")[2] if ":" in spec else None
             if target is not None and target.exists() and not target.is_file():
                 return None
         scratch = Path(tempfile.mkdtemp(prefix="compliance-warm-check-"))
-        copy = scratch / "before.db"
-        if original.exists():
+        existed = original.exists()
+        if existed:
             try:
-                with sqlite3.connect(original) as source, sqlite3.connect(copy) as target:
+                with sqlite3.connect(original) as source, sqlite3.connect(scratch / "b") as target:
                     source.backup(target)
             except sqlite3.Error:  # not a database: the test is about that, not the cache
                 shutil.rmtree(scratch, ignore_errors=True)
                 return None
-        return cls(argv, index, original, copy, scratch)
+        return cls(argv, original, scratch, existed)
 
     def compare(self, first: Run, rerun: Any) -> None:
-        again = list(self.argv)
-        again[self.db_index] = str(self.copy)
-        again = _without_options(again, ("--notify",))
-        warm: Run = rerun(again)
-        assert warm.code == first.code, (
-            f"warm re-run of `compliance {' '.join(self.argv)}` exited {warm.code}, "
-            f"the first run {first.code}\n--- first\n{first.stdout}{first.stderr}"
-            f"\n--- warm\n{warm.stdout}{warm.stderr}"
-        )
-        if self.original.exists():
-            assert _stored(self.copy) == _stored(self.original), (
-                f"warm re-run of `compliance {' '.join(self.argv)}` stored other findings"
-                f"\n--- first\n{first.stdout}\n--- warm\n{warm.stdout}"
+        first_db = self.scratch / "first"
+        first_exists = self.original.exists()
+        if first_exists:
+            _move_database(self.original, first_db)
+        if self.existed:
+            shutil.copyfile(self.scratch / "b", self.original)
+        try:
+            warm: Run = rerun(_without_options(self.argv, ("--notify",)))
+            assert warm.code == first.code, (
+                f"warm re-run of `compliance {' '.join(self.argv)}` exited {warm.code}, "
+                f"the first run {first.code}\n--- first\n{first.stdout}{first.stderr}"
+                f"\n--- warm\n{warm.stdout}{warm.stderr}"
             )
+            if first_exists:
+                assert _stored(self.original) == _stored(first_db), (
+                    f"warm re-run of `compliance {' '.join(self.argv)}` stored other findings"
+                    f"\n--- first\n{first.stdout}\n--- warm\n{warm.stdout}"
+                )
+        finally:
+            _remove_database(self.original)
+            if first_exists:
+                _move_database(first_db, self.original)
 
     def cleanup(self) -> None:
         shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+SQLITE_SIDECARS = ("", "-wal", "-shm", "-journal")
+
+
+def _move_database(source: Path, target: Path) -> None:
+    for suffix in SQLITE_SIDECARS:
+        if os.path.lexists(f"{source}{suffix}"):
+            shutil.move(f"{source}{suffix}", f"{target}{suffix}")
+
+
+def _remove_database(path: Path) -> None:
+    for suffix in SQLITE_SIDECARS:
+        if os.path.lexists(f"{path}{suffix}"):
+            os.unlink(f"{path}{suffix}")
 
 
 def _option_values(argv: list[str], name: str) -> list[str]:
