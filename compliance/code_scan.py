@@ -22,6 +22,7 @@ from compliance.gate import GateInput, Verdict, judge
 from compliance.policy import ConfigError, LoadedPolicy
 from compliance.policy.scan_waivers import read_scan_waivers
 from compliance.render.data import waiver_summary
+from compliance.render.repository_config import repository_config_summary
 from compliance.scanners import REGISTRY, get_scanner
 from compliance.scanners.interface import ScanContext, ScanError, ScannerFailure, ScannerResult
 from compliance.scanners.process import kill_running_tools
@@ -154,6 +155,9 @@ def run_code_scan(request: CodeScanRequest, store: Store) -> CodeScanReport:
                     "files": len(files),
                     "root": display_path(str(root)),
                     "waivers": waiver_summary(waivers, verdict, target, request.today),
+                    "repository_config": repository_config_summary(
+                        policy.repository_config, results
+                    ),
                     "notes": list(request.notes),
                     "baseline": _baseline_summary(baseline),
                     "not_scanned": [
@@ -257,6 +261,7 @@ def _run_scanner(
                 "unknown_severity": policy.unknown_severity.label,
                 "rules": [str(loaded.path.parent / rule) for rule in settings.rules],
                 "dependencies": policy.dependencies.model_dump(),
+                "repository_config": policy.repository_config,
                 **extra,
             },
         )

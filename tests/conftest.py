@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
+import shutil
+import sqlite3
 import subprocess
 import sys
+import tempfile
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,19 +46,172 @@ def run_cli(
     cwd: Path | None = None,
     timeout: float = 600,
 ) -> Run:
-    """The real command in a subprocess, as a pipeline would call it."""
+    """The real command in a subprocess, as a pipeline would call it.
+
+    With `COMPLIANCE_TEST_WARM_CHECK=1`, every `compliance scan` that uses the result cache
+    is run a second time, warm, against a copy of the database as it was before the first
+    run, and must give the same exit code, verdict and findings (WarmCheck)."""
     full_env = {**os.environ, **(env or {})}
     full_env.pop("COMPLIANCE_DB", None)
+    argv = [str(a) for a in args]
+    check = WarmCheck.prepare(argv, full_env, cwd)
+    try:
+        run = _run(argv, full_env, cwd, timeout)
+        if check is not None:
+            check.compare(run, lambda again: _run(again, full_env, cwd, timeout))
+    finally:
+        if check is not None:
+            check.cleanup()
+    return run
+
+
+def _run(argv: list[str], env: dict[str, str], cwd: Path | None, timeout: float) -> Run:
     proc = subprocess.run(
-        [sys.executable, "-m", "compliance", *map(str, args)],
+        [sys.executable, "-m", "compliance", *argv],
         capture_output=True,
         text=True,
-        env=full_env,
+        env=env,
         cwd=cwd,
         timeout=timeout,
         check=False,
     )
     return Run(proc.returncode, proc.stdout, proc.stderr)
+
+
+@dataclass
+class WarmCheck:
+    """ "A warm scan and a cold scan give the same verdict in every test" as a suite-wide
+    guard (opt in: it doubles the time of every scan). The second run is the same command
+    (same tree, policy, environment, cache, database path) on the database as it was before
+    the first run, so history-dependent statuses and path checks match; its database is
+    compared with the first run's, which is then put back for the test. Its reports go where
+    the first run's went (same scan id, same findings: what the test reads is what a warm
+    scan wrote). Not checked: a database path through a symlink, a report path that is a
+    FIFO or device (a second writer would block), a server database. `--notify` is left
+    out of the re-run (one alert per test)."""
+
+    argv: list[str]
+    original: Path
+    scratch: Path
+    existed: bool
+
+    @classmethod
+    def prepare(cls, argv: list[str], env: dict[str, str], cwd: Path | None) -> WarmCheck | None:
+        if os.environ.get("COMPLIANCE_TEST_WARM_CHECK") != "1" or not argv or argv[0] != "scan":
+            return None
+        cache = env.get("COMPLIANCE_CACHE_DIR")
+        if cache is not None and cache.strip().lower() in ("", "off", "0", "false", "no"):
+            return None  # no cache, nothing to compare
+        if "--db" not in argv[:-1]:
+            return None
+        url = argv[argv.index("--db") + 1]
+        if "://" in url and not url.startswith("sqlite:///"):
+            return None
+        base = Path(cwd or Path.cwd())
+        original = (base / url.removeprefix("sqlite:///")).absolute()
+        if original.resolve() != original:
+            return None
+        for spec in _option_values(argv, "--output"):
+            target = base / spec.partition(":")[2] if ":" in spec else None
+            if target is not None and target.exists() and not target.is_file():
+                return None
+        scratch = Path(tempfile.mkdtemp(prefix="compliance-warm-check-"))
+        existed = original.exists()
+        if existed:
+            try:
+                with sqlite3.connect(original) as source, sqlite3.connect(scratch / "b") as target:
+                    source.backup(target)
+            except sqlite3.Error:  # not a database: the test is about that, not the cache
+                shutil.rmtree(scratch, ignore_errors=True)
+                return None
+        return cls(argv, original, scratch, existed)
+
+    def compare(self, first: Run, rerun: Any) -> None:
+        first_db = self.scratch / "first"
+        first_exists = self.original.exists()
+        if first_exists:
+            _move_database(self.original, first_db)
+        if self.existed:
+            shutil.copyfile(self.scratch / "b", self.original)
+        try:
+            warm: Run = rerun(_without_options(self.argv, ("--notify",)))
+            assert warm.code == first.code, (
+                f"warm re-run of `compliance {' '.join(self.argv)}` exited {warm.code}, "
+                f"the first run {first.code}\n--- first\n{first.stdout}{first.stderr}"
+                f"\n--- warm\n{warm.stdout}{warm.stderr}"
+            )
+            if first_exists:
+                assert _stored(self.original) == _stored(first_db), (
+                    f"warm re-run of `compliance {' '.join(self.argv)}` stored other findings"
+                    f"\n--- first\n{first.stdout}\n--- warm\n{warm.stdout}"
+                )
+        finally:
+            _remove_database(self.original)
+            if first_exists:
+                _move_database(first_db, self.original)
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+SQLITE_SIDECARS = ("", "-wal", "-shm", "-journal")
+
+
+def _move_database(source: Path, target: Path) -> None:
+    for suffix in SQLITE_SIDECARS:
+        if os.path.lexists(f"{source}{suffix}"):
+            shutil.move(f"{source}{suffix}", f"{target}{suffix}")
+
+
+def _remove_database(path: Path) -> None:
+    for suffix in SQLITE_SIDECARS:
+        if os.path.lexists(f"{path}{suffix}"):
+            os.unlink(f"{path}{suffix}")
+
+
+def _option_values(argv: list[str], name: str) -> list[str]:
+    values = [v for a, v in itertools.pairwise(argv) if a == name]
+    return values + [a.removeprefix(name + "=") for a in argv if a.startswith(name + "=")]
+
+
+def _without_options(argv: list[str], names: tuple[str, ...]) -> list[str]:
+    kept: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in names:
+            skip = True
+        elif not any(arg.startswith(name + "=") for name in names):
+            kept.append(arg)
+    return kept
+
+
+def _stored(db: Path) -> tuple[Any, ...]:
+    """The latest scan's verdict and findings, as the gate decided them."""
+    from compliance.store import Store
+
+    store = Store.open(str(db))
+    try:
+        scans = store.scans(limit=1)
+        if not scans:
+            return ()
+        scan = scans[0]
+        rows = sorted(
+            (
+                f.scanner,
+                f.rule_id,
+                f.path or "",
+                f.start_line or 0,
+                f.fingerprint,
+                f.status,
+                f.blocking,
+            )
+            for f in store.findings(int(scan.id or 0))
+        )
+        return (scan.status, scan.verdict, scan.exit_code, len(scan.errors or []), rows)
+    finally:
+        store.engine.dispose()
 
 
 def write_tree(root: Path, files: dict[str, str]) -> Path:

@@ -106,3 +106,6 @@ def test_every_scanner_fails_closed(tmp_path: Path, tool: str, fault: str) -> No
     (scan,) = run_cli("scans", "--db", db, "--json").json()
     assert scan["status"] == "errored" and scan["verdict"] == "error", scan
     assert scan["exit_code"] == 2
+    # and again from the cache that run left: a fault is never cached into a pass
+    again = run_cli("scan", tree, "--db", tmp_path / "again.db", "--policy", policy, env=env)
+    assert again.code == 2 and f"error: {tool}: {reason}" in again.stderr, again.stderr

@@ -120,17 +120,22 @@ def test_excluding_the_unparseable_file_deliberately_passes(tmp_path, db, policy
     assert scans(db)[0]["coverage"]["bandit"] == {"requested": 1, "scanned": 1}
 
 
-def test_bandit_config_excludes_apply_too(tmp_path, db):
+def test_bandit_config_excludes_apply_only_when_the_policy_says_so(tmp_path, db, policy_file):
     tree = write_tree(
         tmp_path / "repo",
         {
             **CLEAN,
-            "vendored/bad.py": "import subprocess\nsubprocess.call('x', shell=True)\n",
+            "vendored/bad.py": "import subprocess\nsubprocess.call(cmd, shell=True)\n",
             "pyproject.toml": "[tool.bandit]\nexclude_dirs = ['vendored']\n",
         },
     )
-    run = run_cli("scan", tree, "--db", db)
+    run = run_cli("scan", tree, "--db", db)  # default repository_config: report
+    assert run.code == 1, run.stdout + run.stderr
+    assert "would exclude 1 file: vendored/bad.py" in run.stdout
+    policy = policy_file("repository_config: apply\n")
+    run = run_cli("scan", tree, "--db", db, "--policy", policy)
     assert run.code == 0, run.stdout + run.stderr
+    assert "excluded files (applied, 1): vendored/bad.py" in run.stdout
 
 
 def test_inserted_lines_keep_fingerprints_and_fixed_findings_are_marked(tmp_path, db):

@@ -112,9 +112,11 @@ def test_warm_scan_runs_no_bandit_and_a_change_rescans_only_that_file(
     ran: list[list[str]] = []
     real = bandit.BanditScanner._run_once
 
-    def spy(self: Any, context: Any, batch: list[str], *, ignore_nosec: bool) -> Any:
+    def spy(
+        self: Any, context: Any, batch: list[str], config_args: list[str], *, ignore_nosec: bool
+    ) -> Any:
         ran.append(list(batch))
-        return real(self, context, batch, ignore_nosec=ignore_nosec)
+        return real(self, context, batch, config_args, ignore_nosec=ignore_nosec)
 
     monkeypatch.setattr(bandit.BanditScanner, "_run_once", spy)
     warm = scan(root)["bandit"]

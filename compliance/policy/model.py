@@ -129,6 +129,11 @@ class Policy(Strict):
     the repository's waivers are held to it when read)."""
     host_policies: tuple[str, ...] = ("hosts/linux-baseline.yml",)
     """Host policy files `compliance audit` uses without --policy, relative to this file."""
+    repository_config: Literal["ignore", "report", "apply"] = "report"
+    """The scanned tree's own scanner settings (`.bandit`, `[tool.bandit]`, a bandit
+    baseline, `.semgrepignore` …): `ignore` (not read), `report` (not applied; the scan lists
+    what they would change) or `apply` (bandit's applied, every skipped test and excluded
+    file listed). The tree is not trusted, so nothing it says applies by default."""
     allow_in_tree: tuple[StateKind, ...] = ()
     """State `compliance scan` may keep inside the scanned tree (default: none). Tracked,
     symlinked or special files there are refused whatever this says."""

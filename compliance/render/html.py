@@ -161,6 +161,7 @@ def _view(report: ReportData, findings: list[StoredFinding]) -> dict[str, Any]:
         "debt": [w for w in report.waivers if w.state == "expired"],
         "overdue": sum(1 for f in findings if "overdue" in (f.note or "")),
         "fleet": _fleet(report.host_checks) if report.host_checks else None,
+        "repository_config": (scan.summary or {}).get("repository_config") or {},
     }
 
 

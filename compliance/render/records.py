@@ -72,6 +72,7 @@ def scan_json(record: ScanRecord) -> dict[str, Any]:
         "reasons": list(record.reasons or []),
         "errors": list(record.errors or []),
         "counts": dict((record.summary or {}).get("counts", {})),
+        "repository_config": (record.summary or {}).get("repository_config"),
         "scan_group": record.scan_group,
         "shard": f"{record.shard_index}/{record.shard_count}" if record.shard_index else None,
     }

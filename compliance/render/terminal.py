@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from compliance.findings import Severity
 from compliance.gate import Decision, Outcome, Status, Verdict
 from compliance.render.escape import terminal_safe
+from compliance.render.repository_config import repository_config_lines
 from compliance.scanners.interface import ScannerResult
 
 MAX_LISTED = 50
@@ -66,6 +67,7 @@ def summary(
     overdue = [d for d in verdict.decisions if d.overdue and not d.blocking]
     if overdue:
         lines.append(f"overdue (past their remediation date): {len(overdue)}")
+    lines.extend(repository_config_lines(results))
     for w in verdict.warnings:
         lines.append(f"warning (downgraded by policy): {w.one_line()}")
     for e in verdict.expired_waivers:

@@ -10,27 +10,28 @@ Bandit reads `.py`, `.pyw`, `.pyi` and python-shebang scripts in place (it reads
 is named, and decodes a PEP 263 coding as Python does: findings in such a file are mapped
 back to the file's own lines, `views.py`); a notebook's code cells and a file whose name is
 not UTF-8 are read as copies from a temporary folder and mapped back to the tree's file.
+
+The tree's own bandit settings (`.bandit`, `[tool.bandit]`, a baseline…) apply only when
+the policy says `repository_config: apply`, and are listed either way: `bandit_config.py`.
 """
 
 from __future__ import annotations
 
 import ast
-import configparser
-import hashlib
 import json
+import sys
 import tempfile
-import tomllib
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from pathspec import GitIgnoreSpec
-
-from compliance.cache import ResultCache, group_by_file
+from compliance import cache as cache_module
+from compliance.cache import ResultCache, gate_identity, group_by_file
 from compliance.findings import Finding, Location, Severity, code_fingerprints
-from compliance.globs import matcher
+from compliance.scanners import bandit_config
+from compliance.scanners.bandit_config import BanditPlan, bandit_plan
 from compliance.scanners.cpu import SLOTS
 from compliance.scanners.interface import (
     NotScanned,
@@ -52,6 +53,7 @@ from compliance.scanners.password_literals import (
 from compliance.scanners.password_literals import parse as parse_python
 from compliance.scanners.process import find_tool, run_tool, stderr_tail
 from compliance.scanners.redact import redact_all
+from compliance.scanners.repo_config import mode_of
 from compliance.scanners.source_lines import SourceLines
 from compliance.scanners.views import (
     COPIES,
@@ -101,8 +103,7 @@ class BanditScanner(Scanner):
     def select(self, root: Path, files: Sequence[str]) -> list[str]:
         """Python: `*.py`, `*.pyw`, `*.pyi`, notebooks (`*.ipynb`) and scripts with a python
         shebang whatever their name (bandit reads any file it is named)."""
-        excluded = bandit_config_excludes(root)
-        return [f for f in files if not excluded.match_file(f) and python_kind(root, f)]
+        return [f for f in files if python_kind(root, f)]
 
     def version(self) -> str:
         run = run_tool([find_tool("bandit"), "--version"], tool="bandit", timeout=60)
@@ -114,29 +115,36 @@ class BanditScanner(Scanner):
         return first[0].split()[-1]
 
     def scan(self, context: ScanContext) -> ScannerResult:
-        plan = _plan(context.root, list(context.files))
+        config = bandit_plan(context.root, context.files, mode_of(context.options))
+        excluded = set(config.excluded)  # listed in the plan's settings, never silently dropped
+        plan = _plan(context.root, [f for f in context.files if f not in excluded])
         tool = find_tool("bandit")
         cache = ResultCache.for_scan(context.options)
         version = cache.tool_version(tool, self.version)
-        parts = [self._scan_part(context, plan.direct, plan.maps, cache, tool, version)]
-        if plan.views:
-            with mirror(context.root, plan.views) as folder:
-                copies = replace(
-                    context,
-                    root=folder,
-                    options={**context.options, CONFIG_ROOT: str(context.root)},
-                )
-                origins = {v.alias: (v.path, v.source_map) for v in plan.views}
-                parts.append(self._scan_part(copies, list(origins), origins, cache, tool, version))
+        with tempfile.TemporaryDirectory(prefix="compliance-bandit-ini-") as folder:
+            ini = Path(folder) / "gate.ini"
+            ini.write_text(config.ini, encoding="utf-8")
+            run = _Run(cache, tool, version, config, config.argv(context.root, ini))
+            parts = [self._scan_part(context, plan.direct, plan.maps, run)]
+            if plan.views:
+                with mirror(context.root, plan.views) as copies_folder:
+                    copies = replace(
+                        context,
+                        root=copies_folder,
+                        options={**context.options, CONFIG_ROOT: str(context.root)},
+                    )
+                    origins = {v.alias: (v.path, v.source_map) for v in plan.views}
+                    parts.append(self._scan_part(copies, list(origins), origins, run))
         return ScannerResult(
             scanner=self.name,
             version=version,
-            findings=tuple(f for part in parts for f in part[0]),
-            errors=tuple(plan.errors) + tuple(e for part in parts for e in part[1]),
+            findings=tuple(f for part in parts for f in part.findings),
+            errors=tuple(plan.errors) + tuple(e for part in parts for e in part.errors),
             files_requested=len(plan.direct) + len(plan.views) + len(plan.errors),
-            files_scanned=sum(part[2] for part in parts),
+            files_scanned=sum(part.scanned for part in parts),
             not_scanned=tuple(plan.notes),
-            secrets=tuple(s for part in parts for s in part[3]),
+            repository_config=config.describe([r for part in parts for r in part.raw]),
+            secrets=tuple(s for part in parts for s in part.secrets),
         )
 
     def _scan_part(
@@ -144,20 +152,18 @@ class BanditScanner(Scanner):
         context: ScanContext,
         files: list[str],
         origins: Mapping[str, tuple[str, SourceMap | None]],
-        cache: ResultCache,
-        tool: str,
-        version: str,
-    ) -> tuple[list[Finding], list[ScanError], int, list[Secret]]:
+        run: _Run,
+    ) -> _Part:
         """Bandit over files read from context.root (the tree, or the mirror of copies):
         findings and errors about the tree's files, and how many were scanned cleanly."""
         if not files:
-            return [], [], 0, []
-        config = _config_digest(_config_root(context))
+            return _Part([], [], 0, [], [])
+        cache, tool, version, plan = run.cache, run.tool, run.version, run.config
         cached = cache.lookup(
-            tool, context.root, files, lambda v: _namespace(v, config), version=version
+            tool, context.root, files, lambda v: _namespace(v, plan), version=version
         )
         todo = cached.todo(files)
-        raw, suppressed, metrics, errors = self._scan_fresh(context, todo)
+        raw, suppressed, metrics, errors = self._scan_fresh(context, todo, run.config_args)
         parse_failed = {e.path for e in errors if e.path}
         scanned = [f for f in files if (f in metrics or f in cached.hits) and f not in parse_failed]
         missing = [f for f in todo if f not in metrics and f not in parse_failed]
@@ -171,7 +177,10 @@ class BanditScanner(Scanner):
             )
             for path in missing
         )
-        if all(e.path for e in errors):  # no run-wide error: clean files are reusable
+        if not missing and all(e.path for e in errors):
+            # no run-wide error, and bandit reported on every file: clean files are reusable.
+            # A run that silently dropped a file is not trusted for the others either, so a
+            # warm scan re-runs them all and fails exactly as the cold one did.
             cached.store(
                 version,
                 group_by_file(
@@ -183,19 +192,20 @@ class BanditScanner(Scanner):
             )
         raw += [r for hit in cached.hits.values() for r in hit["results"]]
         suppressed += [r for hit in cached.hits.values() for r in hit["suppressed"]]
-        findings, secrets = self._findings(context, raw, suppressed, origins)
+        raw, matched = plan.split_baseline(raw)  # what bandit would drop stays visible
+        findings, secrets = self._findings(context, raw, suppressed + matched, origins)
         shown = [
             replace(e, path=_shown(e.path, origins)) if e.path is not None else e for e in errors
         ]
-        return findings, shown, len(scanned), secrets
+        return _Part(findings, shown, len(scanned), secrets, raw + matched)
 
     def _scan_fresh(
-        self, context: ScanContext, files: list[str]
+        self, context: ScanContext, files: list[str], config_args: list[str]
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any], list[ScanError]]:
         """Both passes over the files the cache could not answer for; results trimmed."""
         if not files:
             return [], [], {}, []
-        raw, metrics, errors = self._run_shards(context, files, ignore_nosec=False)
+        raw, metrics, errors = self._run_shards(context, files, config_args, ignore_nosec=False)
         with_nosec = [
             f
             for f in files
@@ -203,7 +213,9 @@ class BanditScanner(Scanner):
         ]
         suppressed: list[dict[str, Any]] = []
         if with_nosec:
-            everything, _, more_errors = self._run_shards(context, with_nosec, ignore_nosec=True)
+            everything, _, more_errors = self._run_shards(
+                context, with_nosec, config_args, ignore_nosec=True
+            )
             errors.extend(more_errors)
             kept = {_identity(r) for r in raw}
             suppressed = [r for r in everything if _identity(r) not in kept]
@@ -211,7 +223,7 @@ class BanditScanner(Scanner):
         return [_trim(r) for r in raw], [_trim(r) for r in suppressed], metrics, errors
 
     def _run_shards(
-        self, context: ScanContext, files: list[str], *, ignore_nosec: bool
+        self, context: ScanContext, files: list[str], config_args: list[str], *, ignore_nosec: bool
     ) -> tuple[list[dict[str, Any]], dict[str, Any], list[ScanError]]:
         """Bandit over the files, split into shards run side by side when the tree is big
         enough (see shards()); each shard's process takes a CPU slot while it runs."""
@@ -227,7 +239,7 @@ class BanditScanner(Scanner):
 
         def run(batch: list[str]) -> Any:
             with SLOTS.slot():
-                return self._run_once(context, batch, ignore_nosec=ignore_nosec)
+                return self._run_once(context, batch, config_args, ignore_nosec=ignore_nosec)
 
         pool = ThreadPoolExecutor(max_workers=min(len(plan), SLOTS.count))
         try:
@@ -251,11 +263,15 @@ class BanditScanner(Scanner):
                 )
         return results, metrics, errors
 
-    def _run_once(self, context: ScanContext, batch: list[str], *, ignore_nosec: bool) -> Any:
+    def _run_once(
+        self, context: ScanContext, batch: list[str], config_args: list[str], *, ignore_nosec: bool
+    ) -> Any:
+        """One bandit process. `config_args` always include the gate's own `--ini`, so
+        bandit reads no settings from the tree unless the plan applies them."""
         with tempfile.TemporaryDirectory(prefix="compliance-bandit-") as tmp:
             out = Path(tmp) / "bandit.json"
             argv = [find_tool("bandit"), "--format", "json", "--output", str(out), "--quiet"]
-            argv += bandit_config_args(_config_root(context))
+            argv += config_args
             if ignore_nosec:
                 argv.append("--ignore-nosec")
             argv += ["--", *batch]
@@ -406,47 +422,6 @@ class _Passwords:
         return password_literals(tree, start, end, reported)
 
 
-def bandit_config_args(root: Path) -> list[str]:
-    """Bandit's own configuration in the tree (skips, tests) applies as bandit would apply it."""
-    if (root / ".bandit").is_file():
-        return ["--ini", str(root / ".bandit")]
-    pyproject = root / "pyproject.toml"
-    if _pyproject_bandit(pyproject) is not None:
-        return ["--configfile", str(pyproject)]
-    return []
-
-
-def bandit_config_excludes(root: Path) -> GitIgnoreSpec:
-    """Paths the tree's own bandit configuration excludes, as gitignore-style patterns."""
-    patterns: list[str] = []
-    ini = root / ".bandit"
-    if ini.is_file():
-        parser = configparser.ConfigParser()
-        try:
-            parser.read(ini, encoding="utf-8")
-        except configparser.Error as exc:
-            raise ScannerFailure("scanner.output", f"cannot read {ini}: {exc}") from None
-        value = parser.get("bandit", "exclude", fallback="")
-        patterns += [p.strip() for p in value.split(",") if p.strip()]
-    table = _pyproject_bandit(root / "pyproject.toml")
-    if table is not None:
-        patterns += [str(p) for p in table.get("exclude_dirs", [])]
-    return matcher(patterns)
-
-
-def _pyproject_bandit(path: Path) -> dict[str, Any] | None:
-    if not path.is_file():
-        return None
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
-        raise ScannerFailure(
-            "scanner.output", f"cannot read bandit settings from {path}: {exc}"
-        ) from None
-    table = data.get("tool", {}).get("bandit")
-    return table if isinstance(table, dict) else None
-
-
 def shards(root: Path, files: list[str], workers: int, *, min_bytes: int) -> list[list[str]]:
     """The files split into bandit runs, largest first, shrinking towards the end.
 
@@ -482,22 +457,6 @@ def _size(path: Path) -> int:
         return path.stat().st_size
     except OSError:
         return 0
-
-
-def _config_digest(root: Path) -> str:
-    """What of the tree's bandit configuration changes bandit's per-file results."""
-    digest = hashlib.sha256()
-    for arg in bandit_config_args(root):
-        if arg.startswith("--"):
-            digest.update(arg.encode() + b"\0")
-        else:
-            try:
-                digest.update(Path(arg).read_bytes())
-            except OSError as exc:
-                raise ScannerFailure(
-                    "scanner.output", f"cannot read bandit settings from {arg}: {exc}"
-                ) from None
-    return digest.hexdigest()
 
 
 def _config_root(context: ScanContext) -> Path:
@@ -572,8 +531,32 @@ def _plan_error(path: str, reason: str, hint: str) -> ScanError:
     return ScanError("bandit", "scanner.parse", reason, path=path, hint=hint)
 
 
-def _namespace(version: str, config: str) -> str:
-    return f"bandit|{version}|{config}|trim-v2"  # v2: passwords redacted
+@dataclass(frozen=True)
+class _Run:
+    """What every part of one bandit scan shares: the cache, the tool, the tree's settings
+    as they apply (`bandit_config.py`) and the arguments that carry them."""
+
+    cache: ResultCache
+    tool: str
+    version: str
+    config: BanditPlan
+    config_args: list[str]
+
+
+@dataclass(frozen=True)
+class _Part:
+    findings: list[Finding]
+    errors: list[ScanError]
+    scanned: int
+    secrets: list[Secret]
+    raw: list[dict[str, Any]]  # bandit's results, for what the tree's settings did to them
+
+
+def _namespace(version: str, plan: BanditPlan) -> str:
+    """Everything a per-file result depends on besides the file and the executable (which
+    the cache adds): the adapter, bandit's version, what of the tree's settings applies."""
+    gate = gate_identity(sys.modules[__name__], bandit_config, cache_module)
+    return f"bandit|gate={gate}|trim-v3|tool={version}|config={plan.mode}:{plan.digest}"
 
 
 def _trim(result: dict[str, Any]) -> dict[str, Any]:

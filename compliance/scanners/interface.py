@@ -62,6 +62,36 @@ class ScanContext:
 
 
 @dataclass(frozen=True)
+class RepoSetting:
+    """A scanner setting the scanned tree carries (`.bandit`, `[tool.bandit]`,
+    `.semgrepignore` …) and what it changes, or would change were it applied.
+
+    The tree is not trusted, so its settings apply only when the policy says
+    `repository_config: apply`; either way the scan lists them (`applied` says which)."""
+
+    scanner: str
+    file: str
+    """Repo-relative, with the section where it matters: `pyproject.toml [tool.bandit]`."""
+    line: int | None
+    key: str
+    value: str
+    """As written, escaped to one printable line."""
+    effect: str
+    applied: bool
+    tests: tuple[str, ...] = ()
+    """Test ids it skips (or would): `B602`, or `all but B101` for an allow-list."""
+    files: tuple[str, ...] = ()
+    """Files it excludes from the scan (or would)."""
+
+    def where(self) -> str:
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+    def one_line(self) -> str:
+        shown = f" = {self.value}" if self.value else ""
+        return f"{self.where()}: {self.key}{shown}: {self.effect}"
+
+
+@dataclass(frozen=True)
 class Secret:
     """A secret a scanner matched (a secret rule, a hard-coded password), where it sits.
 
@@ -96,6 +126,8 @@ class ScannerResult:
     errors: tuple[ScanError, ...] = ()
     files_requested: int = 0
     files_scanned: int = 0
+    repository_config: tuple[RepoSetting, ...] = ()
+    """The tree's own settings for this scanner (see RepoSetting)."""
     secrets: tuple[Secret, ...] = field(default=(), repr=False, compare=False)
     """What redact.redact_results hides across all results; emptied once it has."""
     not_scanned: tuple[NotScanned, ...] = ()

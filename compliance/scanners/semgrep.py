@@ -42,6 +42,10 @@ hold a secret.
 contain "nosem" are scanned a second time with `--disable-nosem`, and what only that pass
 finds is stored as suppressed (the design of bandit.py's `# nosec` pass).
 
+The tree's own semgrep files (`.semgrepignore`, `.semgrep.yml`, `.semgrep/`) are never read
+by semgrep here (explicit targets, explicit `--config`; a test proves it with the real tool)
+and are listed in the scan's summary unless the policy says `repository_config: ignore`.
+
 Semgrep OSS prints "requires login" instead of a fingerprint and of the matched lines, so we
 read the lines ourselves and use `code_fingerprints`. For secrets rules the fingerprint is
 taken over the secret (hashed, never stored) and every text field carries only its redacted
@@ -53,14 +57,17 @@ from __future__ import annotations
 import codecs
 import json
 import re
+import sys
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from compliance.cache import ResultCache, group_by_file
+from compliance import cache as cache_module
+from compliance.cache import ResultCache, gate_identity, group_by_file
 from compliance.findings import Finding, Location, Severity, bound_text, code_fingerprints
+from compliance.scanners import redact, semgrep_rules
 from compliance.scanners.cpu import SLOTS
 from compliance.scanners.interface import (
     NotScanned,
@@ -73,6 +80,7 @@ from compliance.scanners.interface import (
 )
 from compliance.scanners.process import find_tool, run_tool, stderr_tail
 from compliance.scanners.redact import redact_in, redacted
+from compliance.scanners.repo_config import mode_of, semgrep_settings
 from compliance.scanners.semgrep_rules import RuleSet, load_rule_set, named_language
 from compliance.scanners.semgrep_targets import TREE, Target, plan_targets
 from compliance.scanners.source_lines import SourceLines
@@ -100,6 +108,8 @@ with a `/` (`conf/*.yml`, `**/sshd_config.d/*`) silently matched nothing."""
 BATCH_BYTES = 200_000  # argv bytes per semgrep process: far below ARG_MAX
 RULE_TIMEOUT = 30  # seconds one rule may spend on one file before semgrep reports a timeout
 MESSAGE_LIMIT = 300
+PAYLOAD = ("semgrep/bin/semgrep-core",)
+"""The engine binary inside semgrep's package: part of the executable's identity."""
 
 PARSE_ERRORS = {
     "Lexical error",
@@ -187,6 +197,7 @@ class SemgrepScanner(Scanner):
         return lines[-1].strip()
 
     def scan(self, context: ScanContext) -> ScannerResult:
+        settings = semgrep_settings(context.root, context.files, mode_of(context.options))
         rules = load_rule_set(list(context.options.get("rules") or ()))
         plan = plan_targets(context.root, context.files, rules)
         tool = find_tool("semgrep")
@@ -195,10 +206,11 @@ class SemgrepScanner(Scanner):
         if not plan.targets:
             return ScannerResult(
                 self.name,
-                _version_label(cache.tool_version(tool, self.version), rules),
+                _version_label(cache.tool_version(tool, self.version, PAYLOAD), rules),
                 errors=tuple(plan.errors),
                 files_requested=len({e.path for e in plan.errors if e.path}),
                 not_scanned=tuple(plan.notes),
+                repository_config=settings,
             )
         parts: list[_Part] = []
         with mirror(context.root, plan.views()) as folder:
@@ -217,13 +229,16 @@ class SemgrepScanner(Scanner):
         version = next((part.version for part in parts if part.version), "")
         return ScannerResult(
             scanner=self.name,
-            version=_version_label(version or cache.tool_version(tool, self.version), rules),
+            version=_version_label(
+                version or cache.tool_version(tool, self.version, PAYLOAD), rules
+            ),
             findings=tuple(f for part in parts for f in part.findings),
             secrets=tuple(s for part in parts for s in part.secrets),
             errors=tuple(plan.errors) + tuple(e for part in parts for e in part.errors),
             files_requested=len({display_path(p) for p in wanted} | failed),
             files_scanned=len({display_path(p) for p in wanted} - failed),
             not_scanned=tuple(plan.notes),
+            repository_config=settings,
         )
 
     def _scan_part(
@@ -238,7 +253,9 @@ class SemgrepScanner(Scanner):
         what it returns are the tree's, as shown (`display_path`)."""
         files = [t.name for t in targets]
         origin = {t.name: t for t in targets}
-        cached = cache.lookup(tool, context.root, files, lambda v: _namespace(v, rules, context))
+        cached = cache.lookup(
+            tool, context.root, files, lambda v: _namespace(v, rules, context), payload=PAYLOAD
+        )
         hits = cached.hits
         todo = cached.todo(files)
         with SLOTS.slot(wait=False):
@@ -246,6 +263,7 @@ class SemgrepScanner(Scanner):
         errors = list(fresh.errors)
         failed = fresh.failed_paths
         scanned = fresh.scanned | set(hits)
+        missing = [path for path in files if path not in scanned and path not in failed]
         errors.extend(
             ScanError(
                 self.name,
@@ -254,11 +272,11 @@ class SemgrepScanner(Scanner):
                 path=path,
                 hint="exclude it in the policy if it is not meant to be scanned",
             )
-            for path in files
-            if path not in scanned and path not in failed
+            for path in missing
         )
-        if fresh.version and not any(e.path not in todo for e in fresh.errors):
-            # no run-wide error: every file semgrep scanned without an error is reusable
+        if fresh.version and not missing and not any(e.path not in todo for e in fresh.errors):
+            # no run-wide error and no file silently left out (a run that dropped one is
+            # not trusted for the others): every file scanned without an error is reusable
             cached.store(
                 fresh.version,
                 group_by_file(
@@ -631,9 +649,16 @@ def _trim(result: Any, secret_rules: frozenset[str], texts: _FileBytes) -> dict[
 
 
 def _namespace(version: str | None, rules: RuleSet, context: ScanContext) -> str:
+    """Everything a per-file result depends on besides the file and the executable (which
+    the cache adds): the adapter and what it hands semgrep (engine, the resolved rule
+    config exactly as written for semgrep, the rule timeout), and semgrep's version."""
+    gate = gate_identity(sys.modules[__name__], semgrep_rules, redact, cache_module)
     timeout = context.options.get("rule_timeout", RULE_TIMEOUT)
     engine = " ".join(ENGINE_ARGS) or "python-cli"
-    return f"semgrep|{version}|{engine}|{rules.digest}|timeout={timeout}|trim-v1"
+    return (
+        f"semgrep|gate={gate}|trim-v3|tool={version}|{engine}|rules={rules.config_digest}"
+        f"|timeout={timeout}"
+    )
 
 
 def _version_label(version: str, rules: RuleSet) -> str:

@@ -23,6 +23,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -126,7 +127,17 @@ class RuleSet:
     def config_json(self) -> str:
         """Every rule in one semgrep config. YAML values JSON lacks (a date in metadata)
         become their text; semgrep does not interpret metadata."""
+        return self._config_json
+
+    @cached_property
+    def _config_json(self) -> str:
         return json.dumps({"rules": list(self.entries)}, default=str)
+
+    @cached_property
+    def config_digest(self) -> str:
+        """SHA-256 of exactly the config semgrep is handed (every rule, aliases expanded):
+        the result cache's key for the rules, whatever files they came from."""
+        return hashlib.sha256(self._config_json.encode()).hexdigest()
 
     def source_of(self, rule_id: str) -> Path | None:
         return dict(self.sources).get(rule_id)
