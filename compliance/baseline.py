@@ -15,12 +15,12 @@ governs it like any other exception.
 
 from __future__ import annotations
 
-import subprocess
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from compliance.git import git_output
 from compliance.scanners.interface import ScannerResult
 from compliance.store import Store, StoreError
 from compliance.store.baseline_match import BaselineKey, baseline_mismatch
@@ -126,14 +126,5 @@ def _scan_worktree(root: Path, commit: str, scan_tree: ScanTree) -> Baseline:
 
 
 def _git(root: Path, *args: str) -> str | None:
-    try:
-        run = subprocess.run(
-            ["git", "-C", str(root), *args],
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return run.stdout.strip() if run.returncode == 0 else None
+    out = git_output(root, *args, timeout=300)  # a worktree checkout of a large repository
+    return out.strip() if out is not None else None

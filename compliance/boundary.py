@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import os
 import stat
-import subprocess
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import get_args
 
+from compliance.git import git_output
 from compliance.policy import ConfigError
 from compliance.policy.model import StateKind
 from compliance.store.engine import SQLITE_SIBLINGS
@@ -267,18 +267,7 @@ def _special(location: Path, folder: bool) -> str | None:
 
 
 def _git(cwd: Path, *args: str) -> str | None:
-    try:
-        run = subprocess.run(
-            ["git", "-C", str(cwd), "--literal-pathspecs", *args],
-            capture_output=True,
-            timeout=120,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    if run.returncode != 0:
-        return None
-    return run.stdout.decode("utf-8", "surrogateescape")
+    return git_output(cwd, "--literal-pathspecs", *args)
 
 
 def _checkout_of(real_root: Path) -> Path | None:

@@ -29,11 +29,11 @@ from __future__ import annotations
 import os
 import re
 import stat
-import subprocess
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from compliance.git import git_output
 from compliance.globs import matcher
 
 SKIP_DIRS = {".git", ".hg", ".svn"}
@@ -213,18 +213,7 @@ def _name_clashes(files: list[str]) -> list[TreeProblem]:
 
 
 def _git(root: Path, *args: str) -> str | None:
-    try:
-        run = subprocess.run(
-            ["git", "-C", str(root), *args],
-            capture_output=True,
-            timeout=120,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    if run.returncode != 0:
-        return None
-    return run.stdout.decode("utf-8", "surrogateescape")
+    return git_output(root, *args)
 
 
 def _git_entries(root: Path) -> list[tuple[str, str]] | None:

@@ -214,6 +214,16 @@ def _stored(db: Path) -> tuple[Any, ...]:
         store.engine.dispose()
 
 
+def git(root: Path, *args: str) -> str:
+    """git in `root` as a test author (no global identity needed); stdout, stripped."""
+    return subprocess.run(
+        ["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@example.org", *args],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+
+
 def write_tree(root: Path, files: dict[str, str]) -> Path:
     for name, text in files.items():
         path = root / name

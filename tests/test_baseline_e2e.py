@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli, write_tree
+from tests.conftest import git, run_cli, write_tree
 
 pytestmark = pytest.mark.e2e
 
 OLD = {"app.py": "import subprocess\n\ndef old(x):\n    subprocess.call(x, shell=True)\n"}
 NEW_VULN = "\n\ndef new(y):\n    import hashlib\n    return hashlib.md5(y).hexdigest()\n"
-
-
-def git(root: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@example.org", *args],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
 
 
 @pytest.fixture

@@ -9,12 +9,11 @@ on a gate that reuses any complete scan at the commit.
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import Run, run_cli, write_tree
+from tests.conftest import Run, git, run_cli, write_tree
 from tests.osv_records import write_pypa_layout
 
 pytestmark = pytest.mark.e2e
@@ -23,15 +22,6 @@ BASE = "import subprocess\n\n\ndef run(cmd):\n    return subprocess.run(cmd)\n"
 ADDED = "\n\ndef danger(cmd):\n    subprocess.call(cmd, shell=True)\n"
 BANDIT_ONLY = "version: 1\nscanners: [bandit]\nwaivers: null\n"
 AFRESH = "scanned afresh in a temporary worktree"
-
-
-def git(root: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@example.org", *args],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
 
 
 def commit_all(root: Path, message: str) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from compliance.store import Store
-from tests.conftest import run_cli, write_tree
+from tests.conftest import git, run_cli, write_tree
 
 pytestmark = pytest.mark.e2e
 
@@ -63,14 +63,6 @@ TREES: dict[str, tuple[dict[str, str], tuple[str, str]]] = {
 REPORT = ["plain", "nosec-and-nosemgrep", "secrets", "parse-error", "bandit-ini-skips"]
 APPLY = ["bandit-ini-skips", "configfile-empties-functions", "pyproject-exclude-dirs"]
 CASES = [(n, "report") for n in REPORT] + [(n, "apply") for n in [*APPLY, "bandit-baseline"]]
-
-
-def git(root: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@example.org", *args],
-        check=True,
-        capture_output=True,
-    )
 
 
 def commit(root: Path, files: dict[str, str], message: str) -> None:

@@ -10,28 +10,18 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import Run, run_cli
+from tests.conftest import Run, git, run_cli
 
 pytestmark = pytest.mark.e2e
 
 AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 GITLAB_TOKEN = "glpat-Zq8Xw3Vb6Nm1Lk4Jh7Gf"
 SHELL_AND_MKTEMP = b"import os, tempfile\nos.system(cmd)\nname = tempfile.mktemp()\n"
-
-
-def git(root: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@example.org", *args],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
 
 
 def repository(root: Path, files: dict[str | bytes, bytes | str]) -> Path:

@@ -6,27 +6,17 @@ to are read as they were at the baseline commit (compliance/policy/pinned.py).
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli, write_tree
+from tests.conftest import git, run_cli, write_tree
 
 pytestmark = pytest.mark.e2e
 
 POLICY = "version: 1\nscanners: [bandit]\ngate: {fail_on: high}\nwaivers: waivers.yml\n"
 LOOSE = "exclude: [app.py]\n"
 VULN = "import subprocess\n\ndef run(cmd):\n    subprocess.call(cmd, shell=True)\n"
-
-
-def git(root: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@example.org", *args],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
 
 
 @pytest.fixture

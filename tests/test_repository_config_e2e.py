@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli, write_tree
+from tests.conftest import git, run_cli, write_tree
 
 pytestmark = pytest.mark.e2e
 
@@ -50,15 +50,6 @@ MARKERS = {
     "profile-excludes-test": ".bandit:3: profile = quiet",
     "pyproject-exclude-dirs": 'pyproject.toml [tool.bandit]:2: exclude_dirs = ["vendored"]',
 }
-
-
-def git(root: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@example.org", *args],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
 
 
 def repository(root: Path, files: dict[str, str]) -> Path:

@@ -12,13 +12,12 @@ and its -wal/-shm, the result cache, every report format, `findings` (JSON and t
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from compliance.render.registry import FORMATS
-from tests.conftest import Run, run_cli, write_tree
+from tests.conftest import Run, git, run_cli, write_tree
 from tests.test_ops import Webhook
 
 pytestmark = pytest.mark.e2e
@@ -45,14 +44,6 @@ def login(user, password="defaultpw1"):
     return user, password
 """
 POLICY = "version: 1\nscanners: [bandit, semgrep]\ngate:\n  fail_on: low\n"  # all block: in alerts
-
-
-def git(root: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@example.org", *args],
-        check=True,
-        capture_output=True,
-    )
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import Run, run_cli, write_tree
+from tests.conftest import Run, git, run_cli, write_tree
 
 pytestmark = pytest.mark.e2e
 
@@ -34,15 +34,6 @@ APP = {
             return subprocess.call(cmd, shell=True)
         """,
 }
-
-
-def git(root: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@example.org", *args],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
 
 
 def commit_all(root: Path, message: str = "change") -> str:

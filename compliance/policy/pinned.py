@@ -26,6 +26,7 @@ from pathlib import Path, PurePosixPath
 
 import yaml
 
+from compliance.git import git_output
 from compliance.paths import shipped_policy
 from compliance.policy.yaml_source import ConfigError
 
@@ -173,15 +174,4 @@ def _show(repo: Path, commit: str, path: PurePosixPath) -> bytes | None:
 
 
 def _git(root: Path, *args: str) -> str | None:
-    try:
-        run = subprocess.run(
-            ["git", "-C", str(root), *args],
-            capture_output=True,
-            timeout=GIT_TIMEOUT,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    if run.returncode != 0:
-        return None
-    return run.stdout.decode("utf-8", "surrogateescape")
+    return git_output(root, *args, timeout=GIT_TIMEOUT)
