@@ -242,6 +242,16 @@ class _Reading:
             )
         self.settings.append(unreadable_setting("bandit", exc))
 
+    def _test_ids(
+        self, file: str, line: int | None, key: str, value: object, ids: list[str], *, applied: bool
+    ) -> None:
+        """`skips` or `tests` (a list of test ids), from an ini or a TOML table alike."""
+        if key == "skips":
+            self._add(file, line, key, value, f"skips {_tests(ids)}", applied=applied, tests=ids)
+        else:
+            effect = f"runs only {_tests(ids)}; every other test is skipped"
+            self._add(file, line, key, value, effect, applied=applied, tests=[_all_but(ids)])
+
     def _add(
         self,
         file: str,
@@ -308,20 +318,8 @@ class _Reading:
         applied = self.apply and key in INI_APPLIED
         if applied:
             self.applied_ini[key] = value
-        if key == "skips":
-            ids = _ids(value.split(","))
-            self._add(INI, line, key, value, f"skips {_tests(ids)}", applied=applied, tests=ids)
-        elif key == "tests":
-            ids = _ids(value.split(","))
-            self._add(
-                INI,
-                line,
-                key,
-                value,
-                f"runs only {_tests(ids)}; every other test is skipped",
-                applied=applied,
-                tests=[_all_but(ids)],
-            )
+        if key in ("skips", "tests"):
+            self._test_ids(INI, line, key, value, _ids(value.split(",")), applied=applied)
         elif key == "exclude":
             patterns = [self._ini_exclude(p) for p in value.split(",")]
             self._exclude(INI, line, key, value, patterns, applied=applied)
@@ -450,20 +448,7 @@ class _Reading:
                 self._add(file, line, str(key), value, note, applied=False)
             elif key in ("skips", "tests"):
                 ids = self._id_list(value, where, applied)
-                if key == "skips":
-                    self._add(
-                        file, line, key, value, f"skips {_tests(ids)}", applied=applied, tests=ids
-                    )
-                else:
-                    self._add(
-                        file,
-                        line,
-                        key,
-                        value,
-                        f"runs only {_tests(ids)}; every other test is skipped",
-                        applied=applied,
-                        tests=[_all_but(ids)],
-                    )
+                self._test_ids(file, line, key, value, ids, applied=applied)
             elif key == "exclude_dirs":
                 patterns = self._id_list(value, where, applied)
                 self._exclude(file, line, key, value, patterns, applied=applied)
