@@ -91,9 +91,9 @@ class Finding:
     def __post_init__(self) -> None:
         for name in ("title", "message", "evidence", "remediation"):
             value = getattr(self, name)
-            if not _storable(value):
+            if isinstance(value, str) and not _storable(value):  # a bug's None: the store says
                 object.__setattr__(self, name, storable_text(value))
-        if len(self.evidence) > EVIDENCE_LIMIT:
+        if isinstance(self.evidence, str) and len(self.evidence) > EVIDENCE_LIMIT:
             object.__setattr__(self, "evidence", bound_text(self.evidence))
 
 

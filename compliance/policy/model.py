@@ -43,7 +43,7 @@ ERROR_KINDS = (
 # The defaults of policies/default.yml, key by key: a policy file that leaves a key out gets
 # exactly what the shipped file says (tests/test_policy.py compares the two field by field).
 DEFAULT_SCANNERS = ("bandit", "semgrep")
-DEFAULT_EXCLUDE = (".venv/", "venv/", "node_modules/", ".tox/", "build/", "dist/")
+DEFAULT_EXCLUDE = ("/.venv/", "/venv/", "/node_modules/", "/.tox/", "/build/", "/dist/")
 DEFAULT_REPOSITORY_WAIVERS = ".compliance/waivers.yml"
 DEFAULT_WAIVERS_MAX_DAYS = 365
 StateKind = Literal["database", "cache", "reports"]
