@@ -17,7 +17,6 @@ the policy says `repository_config: apply`, and are listed either way: `bandit_c
 
 from __future__ import annotations
 
-import ast
 import json
 import sys
 import tempfile
@@ -44,8 +43,8 @@ from compliance.scanners.interface import (
 )
 from compliance.scanners.password_literals import (
     PASSWORD_RULES,
+    LiteralIndex,
     checked_issue_text,
-    password_literals,
     quoted_literals,
     redacted_issue_text,
     reported_value,
@@ -402,24 +401,25 @@ class BanditScanner(Scanner):
 
 class _Passwords:
     """The password literals on a finding's lines (password_literals.py), each file parsed
-    once however many findings it has."""
+    and indexed once however many findings it has."""
 
     def __init__(self, root: Path):
         self.root = root
-        self._trees: dict[str, ast.Module | None] = {}
+        self._index: dict[str, LiteralIndex | None] = {}
 
     def on_lines(
         self, path: str, start: int, end: int, reported: str | None, code: str
     ) -> list[str]:
-        if path not in self._trees:
+        if path not in self._index:
             try:
-                self._trees[path] = parse_python((self.root / path).read_bytes())
+                tree = parse_python((self.root / path).read_bytes())
             except OSError:
-                self._trees[path] = None
-        tree = self._trees[path]
-        if tree is None:  # bandit parsed it, we cannot: every quoted text on the lines
+                tree = None
+            self._index[path] = LiteralIndex(tree) if tree is not None else None
+        index = self._index[path]
+        if index is None:  # bandit parsed it, we cannot: every quoted text on the lines
             return quoted_literals(code)
-        return password_literals(tree, start, end, reported)
+        return index.on_lines(start, end, reported)
 
 
 def shards(root: Path, files: list[str], workers: int, *, min_bytes: int) -> list[list[str]]:
