@@ -10,15 +10,13 @@ Planted entries are misses. The suite-wide form of the same guard is
 from __future__ import annotations
 
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from compliance.store import Store
-from tests.conftest import git, run_cli, write_tree
+from tests.conftest import bandit_baseline, git, run_cli, write_tree
 
 pytestmark = pytest.mark.e2e
 
@@ -77,13 +75,7 @@ def hostile_tree(root: Path, name: str) -> Path:
     files, _ = TREES[name]
     commit(root, files, name)
     if name == "bandit-baseline":  # a committed baseline listing the tree's own B602
-        bandit = Path(sys.executable).parent / "bandit"
-        subprocess.run(
-            [str(bandit), "-f", "json", "-o", "bandit-baseline.json", "-q", "app.py"],
-            cwd=root,
-            check=False,
-            capture_output=True,
-        )
+        bandit_baseline(root, "app.py")
         commit(root, {".bandit": "[bandit]\nbaseline = bandit-baseline.json\n"}, "baseline")
     return root
 

@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import git, run_cli, write_tree
+from tests.conftest import bandit_baseline, git, run_cli, write_tree
 
 pytestmark = pytest.mark.e2e
 
@@ -64,14 +62,7 @@ def with_baseline(root: Path) -> Path:
     """A tree whose committed bandit baseline lists the B602 it introduces, made by the
     real bandit exactly as the gate runs it (file named on the command line)."""
     write_tree(root, {"app.py": APP, ".bandit": "[bandit]\nbaseline = bandit-baseline.json\n"})
-    bandit = Path(sys.executable).parent / "bandit"
-    subprocess.run(
-        [str(bandit), "-f", "json", "-o", "bandit-baseline.json", "-q", "app.py"],
-        cwd=root,
-        check=False,
-        capture_output=True,
-    )
-    assert "B602" in (root / "bandit-baseline.json").read_text()
+    assert "B602" in bandit_baseline(root, "app.py").read_text()
     return repository(root, {})
 
 
