@@ -17,7 +17,8 @@ agent cannot evaluate (an `n:` number it cannot read) makes the whole rule inval
 Empty content never holds. A plain-text pattern (not starting with r:, !r:, n:, !n:) is
 compared whole and case-sensitively: with each line of a file, with the whole output of
 a command (trimmed of leading and trailing newlines, as the agent trims). Data our
-collection lost (cut off, truncated where it matters) is a Gap, never a guess: the check becomes an error.
+collection lost (cut off, truncated where it matters) is a Gap, never a guess: the check
+becomes an error.
 """
 
 from __future__ import annotations

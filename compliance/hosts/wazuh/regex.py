@@ -55,9 +55,7 @@ class Pcre2Pattern(LinePattern):
     def __init__(self, source: str) -> None:
         super().__init__(source)
         try:
-            self._code = pcre2.compile(
-                source.encode("utf-8", "surrogateescape"), PCRE2_OPTIONS
-            )
+            self._code = pcre2.compile(source.encode("utf-8", "surrogateescape"), PCRE2_OPTIONS)
         except pcre2.PatternError as exc:
             raise PatternError(f"PCRE2 refuses {source!r}: {exc}") from None
         except pcre2.LibraryError as exc:  # pragma: no cover - resource limits

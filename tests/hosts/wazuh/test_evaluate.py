@@ -81,9 +81,7 @@ def test_numeric_comparisons(comparison: str, expected: bool) -> None:
     assert holds(f"n:^MaxAuthTries\\s+(\\d+) compare {comparison}", CONF) is expected
 
 
-@pytest.mark.parametrize(
-    "comparison", ["= 3", "> 2147483648", "< -2147483649", "> three", "=~ 3"]
-)
+@pytest.mark.parametrize("comparison", ["= 3", "> 2147483648", "< -2147483649", "> three", "=~ 3"])
 def test_numbers_and_operators_the_agent_cannot_read_make_the_rule_invalid(
     comparison: str,
 ) -> None:
