@@ -601,7 +601,12 @@ def audit(
       compliance audit --inventory inventory/ansible-hosts.yml --concurrency 64
       compliance audit --inventory hosts.yml --shard 2/4 --group nightly-4711 --db $PG_URL
     """
-    from compliance.host_audit import HostAuditRequest, host_summary_line, run_host_audit
+    from compliance.host_audit import (
+        HostAuditRequest,
+        host_summary_line,
+        run_host_audit,
+        score_lines,
+    )
     from compliance.hosts.shard import Shard
     from compliance.scan_group import default_group
 
@@ -645,7 +650,10 @@ def audit(
         )
     )
     for host_report in report.hosts:
-        click.echo(terminal_safe(host_summary_line(host_report)))
+        score = report.scores.hosts.get(host_report.host.name)
+        click.echo(terminal_safe(host_summary_line(host_report, score)))
+    for line in score_lines(report.scores):
+        click.echo(terminal_safe(line))
     click.echo("\n".join(summary(report.verdict, [], report.scan_id, report.target)[1:]))
     emit_outputs(store, report.scan_id, output_specs)
     send_drift_alert(store, report.scan_id, notify_url)

@@ -86,6 +86,12 @@ class GateInput:
     """Fingerprints the baseline had suppressed inline: only those suppressions are old."""
     first_seen: Mapping[str, datetime] = field(default_factory=dict)
     today: date = field(default_factory=date.today)
+    violations: Sequence[str] = ()
+    """Policy rules broken by the findings taken together (a host scoring below
+    `hosts.min_score`): each one blocks, and is a reason as written."""
+    judged_by: str = ""
+    """The blocking rule in force, said in words, to explain why open findings do not block
+    (default: the gate's severity and confidence thresholds)."""
 
 
 def judge(data: GateInput) -> Verdict:
@@ -110,6 +116,7 @@ def judge(data: GateInput) -> Verdict:
         by_severity = Counter(d.finding.severity for d in blocking)
         parts = ", ".join(f"{by_severity[s]} {s.label}" for s in sorted(by_severity, reverse=True))
         reasons.append(f"{len(blocking)} blocking finding(s): {parts}")
+    reasons.extend(data.violations)
     unhidden = [d.finding.location.display() for d in blocking if d.new_suppression]
     if unhidden:
         more = f" and {len(unhidden) - 10} more" if len(unhidden) > 10 else ""
@@ -124,11 +131,26 @@ def judge(data: GateInput) -> Verdict:
         for i, e in enumerate(data.waivers)
         if i in expired_matched
     )
-    outcome = Outcome.ERROR if blocking_errors else Outcome.FAIL if blocking else Outcome.PASS
+    violated = bool(blocking or data.violations)
+    outcome = Outcome.ERROR if blocking_errors else Outcome.FAIL if violated else Outcome.PASS
+    quiet = [d for d in decisions if d.status is Status.OPEN and not d.blocking]
+    if quiet:
+        # never "nothing violates the policy" while findings are open: say why they pass
+        by_severity = Counter(d.finding.severity for d in quiet)
+        parts = ", ".join(f"{by_severity[s]} {s.label}" for s in sorted(by_severity, reverse=True))
+        why = data.judged_by or "they are below gate.fail_on / min_confidence"
+        other = " other" if violated else ""
+        reasons.append(f"{len(quiet)}{other} open finding(s) ({parts}) do not block: {why}")
     if outcome is Outcome.PASS:
-        reasons.insert(0, "everything asked was scanned and nothing violates the policy")
+        reasons.insert(
+            0,
+            "everything asked was scanned and nothing blocks"
+            if quiet
+            else "everything asked was scanned and nothing violates the policy",
+        )
     counts = Counter(d.status.value for d in decisions)
     counts["blocking"] = len(blocking)
+    counts["violations"] = len(data.violations)
     counts["overdue"] = sum(1 for d in decisions if d.overdue)
     return Verdict(
         outcome=outcome,
@@ -200,7 +222,8 @@ def _decide(
             overdue,
             new_suppression=new_suppression,
         )
-    blocks = finding.severity >= policy.fail_on(finding.scanner) and (
+    threshold = policy.blocking_threshold(finding.scanner)
+    blocks = threshold is not None and finding.severity >= threshold and (
         finding.confidence is None or finding.confidence >= policy.min_confidence(finding.scanner)
     )
     if overdue:
