@@ -121,6 +121,12 @@ class _Score:
             return None
         return round(100 * self.counts["pass"] / self.applicable)
 
+    @property
+    def wazuh(self) -> int | None:
+        """Wazuh's score: passed / (passed + failed); what the host gate's minimums read."""
+        judged = self.counts["pass"] + self.counts["fail"]
+        return round(100 * self.counts["pass"] / judged) if judged else None
+
 
 def _view(report: ReportData, findings: list[StoredFinding]) -> dict[str, Any]:
     scan = report.scan
@@ -139,7 +145,7 @@ def _view(report: ReportData, findings: list[StoredFinding]) -> dict[str, Any]:
         "generated": iso_z(report.generated_at),
         "version": report.version,
         "verdict": verdict,
-        "question": _question(verdict, len(blocking), scan.kind),
+        "question": _question(verdict, len(blocking), scan.kind, len(open_findings)),
         "reasons": list(scan.reasons or []),
         "errors": list(scan.errors or []),
         "severities": SEVERITIES,
@@ -165,8 +171,11 @@ def _view(report: ReportData, findings: list[StoredFinding]) -> dict[str, Any]:
     }
 
 
-def _question(verdict: str, blocking: int, kind: str) -> str:
+def _question(verdict: str, blocking: int, kind: str, open_count: int = 0) -> str:
     subject = "this fleet meet the policy" if kind == "hosts" else "this merge go ahead"
+    if verdict == "pass" and open_count:
+        what = "failed check(s)" if kind == "hosts" else "open finding(s)"
+        return f"May {subject}? Yes: nothing blocks, but {open_count} {what} do not block."
     if verdict == "pass":
         return f"May {subject}? Yes: nothing violates the policy."
     if verdict == "fail":
@@ -230,9 +239,11 @@ def _trend_chart(points: list[TrendPoint]) -> dict[str, Any] | None:
 def _fleet(checks: list[HostCheckRecord]) -> dict[str, Any]:
     hosts: dict[str, _Score] = {}
     frames: dict[str, _Score] = {}
+    policies: dict[str, _Score] = {}
     controls: dict[str, set[str]] = defaultdict(set)
     for c in checks:
         hosts.setdefault(c.host, _Score(c.host)).counts[c.status] += 1
+        policies.setdefault(c.policy, _Score(c.policy)).counts[c.status] += 1
         for name, control in frameworks(c.references).items():
             frames.setdefault(name, _Score(name)).counts[c.status] += 1
             controls[name].add(control)
@@ -243,6 +254,7 @@ def _fleet(checks: list[HostCheckRecord]) -> dict[str, Any]:
     return {
         "hosts": ordered,
         "frameworks": sorted(frames.values(), key=lambda s: s.name),
+        "policies": sorted(policies.values(), key=lambda s: s.name),
         "controls": {name: len(ids) for name, ids in controls.items()},
         "failing": failing,
         "statuses": HOST_STATUSES,
