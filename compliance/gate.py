@@ -223,8 +223,13 @@ def _decide(
             new_suppression=new_suppression,
         )
     threshold = policy.blocking_threshold(finding.scanner)
-    blocks = threshold is not None and finding.severity >= threshold and (
-        finding.confidence is None or finding.confidence >= policy.min_confidence(finding.scanner)
+    blocks = (
+        threshold is not None
+        and finding.severity >= threshold
+        and (
+            finding.confidence is None
+            or finding.confidence >= policy.min_confidence(finding.scanner)
+        )
     )
     if overdue:
         note = f"{note}; " if note else ""

@@ -186,9 +186,7 @@ def _judged_by(policy: Policy, found: Scores) -> str:
     gate = policy.hosts
     text = f"{gate.describe()} (hosts: in the policy)"
     if gate.min_score is not None:
-        low = min(
-            (s.percent for s in found.hosts.values() if s.percent is not None), default=None
-        )
+        low = min((s.percent for s in found.hosts.values() if s.percent is not None), default=None)
         if low is not None:
             text += f"; the lowest host score is {low:.0f}"
     return text
