@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from compliance.findings import Finding, Severity
-from compliance.policy.model import Policy
+from compliance.policy.model import HOST_SCANNER, Policy
 from compliance.policy.waivers import WaiverEntry
 from compliance.scanners.interface import ScanError
 
@@ -138,7 +138,11 @@ def judge(data: GateInput) -> Verdict:
         # never "nothing violates the policy" while findings are open: say why they pass
         by_severity = Counter(d.finding.severity for d in quiet)
         parts = ", ".join(f"{by_severity[s]} {s.label}" for s in sorted(by_severity, reverse=True))
-        why = data.judged_by or "they are below gate.fail_on / min_confidence"
+        why = data.judged_by or (
+            policy.hosts.describe()
+            if all(d.finding.scanner == HOST_SCANNER for d in quiet)
+            else "they are below gate.fail_on / min_confidence"
+        )
         other = " other" if violated else ""
         reasons.append(f"{len(quiet)}{other} open finding(s) ({parts}) do not block: {why}")
     if outcome is Outcome.PASS:

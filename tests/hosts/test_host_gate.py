@@ -98,7 +98,7 @@ def test_junit_carries_the_scores(lab: Lab, lab_policy: Path, tmp_path: Path) ->
     assert code == 1
     suite = next(
         s
-        for s in ET.parse(tmp_path / "j.xml").getroot().iter("testsuite")  # noqa: S314
+        for s in ET.parse(tmp_path / "j.xml").getroot().iter("testsuite")
         if s.get("name") == "hosts"
     )
     props = {p.get("name"): p.get("value") for p in suite.iter("property")}
