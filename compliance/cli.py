@@ -676,6 +676,9 @@ def policy_check_hosts(files: tuple[Path, ...]) -> None:
     for path in files:
         try:
             loaded = load_host_policy(path)
+            if loaded.unsupported:  # an audit runs the rest; each of these is an error there
+                problems.extend(loaded.unsupported)
+                continue
             click.echo(terminal_safe(f"ok: {path} ({len(loaded.checks)} checks)"))
         except ConfigError as exc:
             problems.extend(exc.problems)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -180,3 +182,15 @@ def test_surprising_but_valid_rules_load_with_warnings(tmp_path: Path) -> None:
     assert "unclosed double quote" in loaded.warnings[2]
     # the agent's tokenizer: the unclosed quote runs to the end, and is dropped
     assert loaded.program.checks[0].rules[2].argv == ("systemctl", "is-enabled", "chrony.service")
+
+
+def test_check_hosts_reports_checks_that_cannot_run(tmp_path: Path) -> None:
+    """An audit runs the rest of such a file; the validator names each such check, exit 2."""
+    text = check("      - 'r:HKLM\\Software'\n")
+    path = write(tmp_path, text)
+    run = subprocess.run(
+        [sys.executable, "-m", "compliance", "policy", "check-hosts", str(path)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert run.returncode == 2
+    assert f"error: {path}:11: checks.0.rules.0: r: (Windows registry)" in run.stderr
