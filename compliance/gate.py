@@ -113,9 +113,7 @@ def judge(data: GateInput) -> Verdict:
     reasons: list[str] = [f"could not decide: {e.one_line()}" for e in blocking_errors]
     blocking = [d for d in decisions if d.blocking]
     if blocking:
-        by_severity = Counter(d.finding.severity for d in blocking)
-        parts = ", ".join(f"{by_severity[s]} {s.label}" for s in sorted(by_severity, reverse=True))
-        reasons.append(f"{len(blocking)} blocking finding(s): {parts}")
+        reasons.append(f"{len(blocking)} blocking finding(s): {_by_severity(blocking)}")
     reasons.extend(data.violations)
     unhidden = [d.finding.location.display() for d in blocking if d.new_suppression]
     if unhidden:
@@ -133,18 +131,19 @@ def judge(data: GateInput) -> Verdict:
     )
     violated = bool(blocking or data.violations)
     outcome = Outcome.ERROR if blocking_errors else Outcome.FAIL if violated else Outcome.PASS
-    quiet = [d for d in decisions if d.status is Status.OPEN and not d.blocking]
+    # failed host checks that do not block: never "nothing violates the policy" while
+    # checks failed; say how many and why they pass (code scans keep their wording)
+    quiet = [
+        d
+        for d in decisions
+        if d.status is Status.OPEN and not d.blocking and d.finding.scanner == HOST_SCANNER
+    ]
     if quiet:
-        # never "nothing violates the policy" while findings are open: say why they pass
-        by_severity = Counter(d.finding.severity for d in quiet)
-        parts = ", ".join(f"{by_severity[s]} {s.label}" for s in sorted(by_severity, reverse=True))
-        why = data.judged_by or (
-            policy.hosts.describe()
-            if all(d.finding.scanner == HOST_SCANNER for d in quiet)
-            else "they are below gate.fail_on / min_confidence"
-        )
+        why = data.judged_by or policy.hosts.describe()
         other = " other" if violated else ""
-        reasons.append(f"{len(quiet)}{other} open finding(s) ({parts}) do not block: {why}")
+        reasons.append(
+            f"{len(quiet)}{other} open finding(s) ({_by_severity(quiet)}) do not block: {why}"
+        )
     if outcome is Outcome.PASS:
         reasons.insert(
             0,
@@ -166,6 +165,12 @@ def judge(data: GateInput) -> Verdict:
         expired_waivers=expired,
         counts=dict(counts),
     )
+
+
+def _by_severity(decisions: Sequence[Decision]) -> str:
+    """'2 critical, 1 low': counts, most severe first."""
+    counted = Counter(d.finding.severity for d in decisions)
+    return ", ".join(f"{counted[s]} {s.label}" for s in sorted(counted, reverse=True))
 
 
 def _decide(

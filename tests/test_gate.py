@@ -241,8 +241,9 @@ def test_failed_host_checks_block_by_default_and_the_code_gate_does_not_apply():
     verdict = gate([low], Policy.model_validate({"hosts": {"fail_on": "high"}}))
     assert verdict.exit_code == 0
     assert verdict.reasons[0] == "everything asked was scanned and nothing blocks"
-    assert "1 open finding(s) (1 info) do not block: failed checks of severity high" in (
-        verdict.reasons[1]
+    assert (
+        "1 open finding(s) (1 info) do not block: failed checks of severity high"
+        in (verdict.reasons[1])
     )
 
 

@@ -173,9 +173,8 @@ def _view(report: ReportData, findings: list[StoredFinding]) -> dict[str, Any]:
 
 def _question(verdict: str, blocking: int, kind: str, open_count: int = 0) -> str:
     subject = "this fleet meet the policy" if kind == "hosts" else "this merge go ahead"
-    if verdict == "pass" and open_count:
-        what = "failed check(s)" if kind == "hosts" else "open finding(s)"
-        return f"May {subject}? Yes: nothing blocks, but {open_count} {what} do not block."
+    if verdict == "pass" and open_count and kind == "hosts":
+        return f"May {subject}? Yes: nothing blocks, but {open_count} failed check(s) do not."
     if verdict == "pass":
         return f"May {subject}? Yes: nothing violates the policy."
     if verdict == "fail":
