@@ -418,7 +418,7 @@ def test_html_scores_per_framework_and_host_count_unaudited_checks_against(tmp_p
     assert set(frameworks) == {"CIS", "PCI-DSS"}
     for name, (cells, score) in frameworks.items():
         c = counted[name]
-        # controls (distinct framework ids) and results (host × check) in their own columns
+        # controls (distinct framework ids) and results (per host and check) in their own columns
         assert cells[:2] == [len(controls[name]), len(failing.get(name, ()))]
         assert cells[2:] == [c["pass"], c["fail"], c["error"] + c["not-run"], c["not-applicable"]]
         assert score == expected_score(c)

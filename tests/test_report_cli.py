@@ -267,7 +267,7 @@ def test_report_files_get_the_permissions_of_the_umask(stored_db, tmp_path, umas
     out.mkdir()
     command = f"umask {umask} && : > {other} && for fmt in html sarif; do " + (
         f"{sys.executable} -m compliance report --db {db} --scan {scan_id} "
-        f'--format $fmt --output {out}/r.$fmt || exit 1; done'
+        f"--format $fmt --output {out}/r.$fmt || exit 1; done"
     )
     run = subprocess.run(["sh", "-c", command], capture_output=True, text=True, check=False)
     assert run.returncode == 0, run.stderr

@@ -270,7 +270,7 @@ def _fleet(checks: list[HostCheckRecord]) -> dict[str, Any]:
     return {
         "hosts": ordered,
         "frameworks": sorted(frames.values(), key=lambda s: s.name),
-        # controls are framework ids (CIS 5.2.10); results are host × check, counted apart
+        # controls are framework ids (CIS 5.2.10); results are one per host and check, counted apart
         "controls": {name: len(ids) for name, ids in controls.items()},
         "failing_controls": {name: len(failing_controls[name]) for name in controls},
         "failing": failing,
