@@ -5,7 +5,7 @@
 The pages are rendered from the same stored scans the browser tests use
 (tests/report_support.py) and shot in headless Chromium over DevTools (tests/cdp.py), at
 1400 px (desktop) and 390 px (a phone) wide: the code report from its top, the fleet
-report from its fleet section. Offline, like the tests.
+report from its fleet section (on the phone: from its matrix). Offline, like the tests.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def main(out: Path) -> None:
         sys.exit("chromium is not installed (scripts/apt-test.txt)")
     with tempfile.TemporaryDirectory() as tmp:
         store = Store.open(str(Path(tmp) / "store.db"))
-        pages = {"code": (rs.code_history(store), None), "fleet": (rs.fleet(store, 12), "fleet")}
+        pages = {"code": (rs.code_history(store), None), "fleet": (rs.fleet(store, 12), True)}
         for name, (scan_id, anchor) in pages.items():
             html = Path(tmp) / f"{name}.html"
             html.write_text(FORMATS["html"].render(load_report(store, scan_id), RenderOptions()))
@@ -39,8 +39,12 @@ def main(out: Path) -> None:
                     browser.open(html)
                     browser.wait_until("document.body.dataset.ready === '1'")
                     if anchor:
-                        browser.eval(f"document.getElementById('{anchor}').scrollIntoView()")
+                        browser.eval("document.getElementById('matrix').scrollIntoView()")
                         browser.wait_until("document.querySelector('#matrix table') !== null")
+                        if width > 700:
+                            browser.eval("document.getElementById('fleet').scrollIntoView()")
+                        else:  # the matrix with its heading and legend
+                            browser.eval("window.scrollBy(0, -190)")
                     shot = browser.screenshot(out / f"report-{name}{suffix}.png")
                     print(shot)
 

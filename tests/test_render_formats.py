@@ -460,3 +460,22 @@ def test_findings_stream_in_chunks_on_both_backends(store_url, monkeypatch):
         assert report_schemas.errors(report_schemas.MINIMAL[fmt], rendered_doc) == []
     assert "python.sqli" in FORMATS["junit"].render(data, RenderOptions())
     assert "python.sqli" in FORMATS["html"].render(data, RenderOptions())
+
+
+def test_no_history_is_said_only_when_the_database_holds_no_earlier_scan(stored, monkeypatch):
+    """A report of a target's only scan says why it has no trend: in CI on SQLite, the
+    template's per-job database ("single-pipeline"); elsewhere, a first scan."""
+    monkeypatch.delenv("CI", raising=False)
+    assert report(stored, "code").no_history is None  # three scans of shop/api
+    assert report(stored, "fleet").no_history == (
+        "no history: the first scan of this target in this database"
+    )
+    monkeypatch.setenv("CI", "true")
+    note = report(stored, "fleet").no_history
+    assert note is not None and note.startswith("no history: single-pipeline database (")
+    assert "COMPLIANCE_DB" in note
+    document = json.loads(rendered(stored, "fleet", "json"))
+    assert document["no_history"] == note and len(document["trend"]) == 1
+    html = rendered(stored, "fleet", "html")
+    assert "Trend: one scan only" in html and '<svg class="trend"' not in html
+    assert json.loads(rendered(stored, "code", "json"))["no_history"] is None
