@@ -23,6 +23,7 @@ from compliance.boundary import KINDS, guard_scan
 from compliance.code_scan import CodeScanRequest, run_code_scan
 from compliance.policy import ConfigError, load_policy, load_waivers
 from compliance.policy.pinned import PinnedPolicy, policy_for_scan
+from compliance.render.data import history_note
 from compliance.render.escape import terminal_safe
 from compliance.render.options import DEFAULT_GITLAB_SCHEMA, RenderOptions
 from compliance.render.outputs import (
@@ -260,6 +261,7 @@ def _scan(
         scanner_options=options,
         notes=(pinned.note,) if pinned.note else (),
         own_outputs=own_outputs,
+        merge_request=os.environ.get("CI_MERGE_REQUEST_IID") or None,
     )
     report = run_code_scan(request, store)
     emit_outputs(store, report.scan_id, output_specs, tree=path)
@@ -271,6 +273,8 @@ def _scan(
     else:
         used = report.baseline.source if report.baseline else None
         lines = summary(report.verdict, report.results, report.scan_id, report.target, used)
+        if note := history_note(store, report.scan_id):
+            lines.insert(1, f"  {note}")
         click.echo("\n".join(lines))
     send_drift_alert(store, report.scan_id, notify_url)
     sys.exit(report.verdict.exit_code)
@@ -655,6 +659,8 @@ def audit(
     for line in score_lines(report.scores):
         click.echo(terminal_safe(line))
     click.echo("\n".join(summary(report.verdict, [], report.scan_id, report.target)[1:]))
+    if note := history_note(store, report.scan_id):
+        click.echo(f"  {note}")
     emit_outputs(store, report.scan_id, output_specs)
     send_drift_alert(store, report.scan_id, notify_url)
     sys.exit(report.verdict.exit_code)

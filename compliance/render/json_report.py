@@ -64,6 +64,7 @@ def report_json(report: ReportData) -> dict[str, Any]:
             }
             for p in report.trend
         ],
+        "no_history": report.no_history,
     }
 
 
