@@ -220,17 +220,18 @@ class SshdConfig(CheckKind[SshdConfigParams]):
                 expected,
                 f"sshd -T does not print {key}: not an sshd keyword on this OpenSSH version",
             )
+        globally_ok = params.holds(glob.values[key])
         relaxed = [
-            f"{key} {block.values.get(key, '(absent)')} under {block.label} "
-            f"(sshd -T -C {block.spec})"
+            f"{key} {value} under {block.label} (sshd -T -C {block.spec})"
             for block in judged[1:]
-            if not params.holds(block.values.get(key, glob.values[key]))
+            if not params.holds(value := block.values.get(key, glob.values[key]))
+            and (globally_ok or value != glob.values[key])  # a global failure is said once
         ]
         global_line = f"{key} {glob.values[key]}"
-        if not params.holds(glob.values[key]):
+        if not globally_ok:
             relaxed.insert(0, f"{global_line} (global)")
         if relaxed:
-            if params.holds(glob.values[key]):
+            if globally_ok:
                 relaxed.append(f"global: {global_line}")
             return Verdict(CheckStatus.FAIL, "; ".join(relaxed), expected)
         if answer.unresolved:
