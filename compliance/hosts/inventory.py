@@ -211,7 +211,7 @@ def _ansible_listing(path: Path, command: str) -> Any:
             "PYTHONWARNINGS": "ignore",
         }
         try:
-            done = subprocess.run(  # noqa: S603 - a fixed argument list, no shell
+            done = subprocess.run(
                 [command, "-i", str(path), "--list"],
                 capture_output=True,
                 text=True,
@@ -250,7 +250,9 @@ def _read_listing(doc: YamlDocument, listing: Any) -> _Raw:
     if not isinstance(hostvars, dict):
         raise ConfigError([doc.problem(("_meta",), "ansible-inventory printed no hostvars")])
     groups = {
-        str(name): body for name, body in listing.items() if name != "_meta" and isinstance(body, dict)
+        str(name): body
+        for name, body in listing.items()
+        if name != "_meta" and isinstance(body, dict)
     }
 
     def members(name: str, seen: tuple[str, ...]) -> list[str]:
@@ -266,7 +268,9 @@ def _read_listing(doc: YamlDocument, listing: Any) -> _Raw:
         if name not in raw.layers:
             values = hostvars.get(name) or {}
             key: Key = ("hosts", name)
-            raw.layers[name] = [(_ansible_vars(doc, _mapping(doc, values, key, "host vars"), key), key)]
+            raw.layers[name] = [
+                (_ansible_vars(doc, _mapping(doc, values, key, "host vars"), key), key)
+            ]
     for name in groups:
         if name == "all":
             continue

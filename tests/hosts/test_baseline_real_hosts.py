@@ -16,7 +16,6 @@ lab hosts have no systemd. Their `single` rule is judged in
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -128,7 +127,9 @@ def spec(name: str, *, weak: bool) -> HostSpec:
         sysctls=WEAK_NET if weak else NET,
         setup=(
             # the unit-test (and CI) machine's /etc/cron.d etc. are not the hosts' business
-            *private_dir("/etc/ssh/sshd_config.d", {"lab.conf": drop_in}, "0644" if weak else "0600"),
+            *private_dir(
+                "/etc/ssh/sshd_config.d", {"lab.conf": drop_in}, "0644" if weak else "0600"
+            ),
             *private_dir("/etc/sysctl.d", {} if weak else {"60-lab.conf": persisted}),
             *cron("0644" if weak else "0600"),
         ),
@@ -212,8 +213,9 @@ def test_cron_checks_not_applicable_without_cron(verdicts: dict[str, dict]) -> N
 def test_single_counts_distinct_units() -> None:
     """systemctl's output format (no systemd in the lab hosts, so no real unit can run):
     an alias of the running unit is one daemon, two different running units are two."""
-    params = ServiceParams(name=("chrony", "chronyd", "systemd-timesyncd"), active=True,
-                           single=True)
+    params = ServiceParams(
+        name=("chrony", "chronyd", "systemd-timesyncd"), active=True, single=True
+    )
     one = "chrony active enabled chrony.service\nchronyd active enabled chrony.service\n"
     one += "systemd-timesyncd inactive disabled systemd-timesyncd.service\n"
     two = one.replace("inactive disabled", "active enabled")

@@ -8,7 +8,11 @@ from pathlib import Path
 import pytest
 
 import compliance.hosts.inventory as inventory_module
-from compliance.hosts.inventory import ansible_inventory_command, expand_host_pattern, load_inventory
+from compliance.hosts.inventory import (
+    ansible_inventory_command,
+    expand_host_pattern,
+    load_inventory,
+)
 from compliance.policy import ConfigError
 
 
@@ -192,7 +196,9 @@ def test_yaml_ranges_expand_the_same_without_and_with_ansible(
     assert as_tuples == sorted((h.name, h.port, h.user, h.groups) for h in theirs.hosts)
 
 
-def test_literal_password_keeps_its_line_with_ansible(tmp_path: Path, ansible_inventory: str) -> None:
+def test_literal_password_keeps_its_line_with_ansible(
+    tmp_path: Path, ansible_inventory: str
+) -> None:
     path = write(tmp_path, "all:\n  hosts:\n    a:\n      ansible_password: secret\n")
     with pytest.raises(ConfigError) as info:
         load_inventory(path, ansible=ansible_inventory)
@@ -200,7 +206,9 @@ def test_literal_password_keeps_its_line_with_ansible(tmp_path: Path, ansible_in
     assert "secret" not in info.value.problems[0]
 
 
-def test_a_literal_password_in_group_vars_is_refused(tmp_path: Path, ansible_inventory: str) -> None:
+def test_a_literal_password_in_group_vars_is_refused(
+    tmp_path: Path, ansible_inventory: str
+) -> None:
     path = write(tmp_path, INI, "hosts.ini")
     (tmp_path / "group_vars").mkdir()
     (tmp_path / "group_vars" / "db.yml").write_text("ansible_ssh_pass: hunter2\n")
@@ -225,7 +233,7 @@ def test_ansible_that_hangs_is_stopped(tmp_path: Path, monkeypatch: pytest.Monke
     hang.chmod(0o755)
     monkeypatch.setattr(inventory_module, "ANSIBLE_TIMEOUT", 0.5)
     path = write(tmp_path, INI, "hosts.ini")
-    with pytest.raises(ConfigError, match="did not finish in 0 s|did not finish in 1 s"):
+    with pytest.raises(ConfigError, match=r"did not finish in [01] s"):
         load_inventory(path, ansible=str(hang))
 
 

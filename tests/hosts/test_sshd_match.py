@@ -63,7 +63,9 @@ def verdicts(lab: Lab, tmp_path: Path, name: str) -> dict[str, tuple[str, str, s
     inventory = load_inventory(lab.inventory(tmp_path / "inv.yml", [name]))
     policy = tmp_path / "policy.yml"
     policy.write_text(POLICY)
-    report = audit_host(inventory.hosts[0], load_host_policy(policy).checks, Connector(SshOptions()))
+    report = audit_host(
+        inventory.hosts[0], load_host_policy(policy).checks, Connector(SshOptions())
+    )
     assert report.failure is None, report.failure
     return {
         r.check.id: (r.verdict.status.value, r.verdict.observed, r.verdict.reason)

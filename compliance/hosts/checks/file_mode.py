@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import shlex
 import fnmatch
 import re
+import shlex
 from collections.abc import Sequence
 
 from pydantic import field_validator
@@ -84,9 +84,10 @@ def _answers(output: str, path: str, glob: bool) -> list[tuple[str, str, str, st
         if line == f"missing {path}":
             return "missing"
         fields = line.split(" ", 4)
-        if len(fields) == 5 and fields[0] == "mode":
-            if fields[4] == path or (glob and fnmatch.fnmatchcase(fields[4], path)):
-                found.append((fields[1], fields[2], fields[3], fields[4]))
+        if (len(fields) == 5 and fields[0] == "mode") and (
+            fields[4] == path or (glob and fnmatch.fnmatchcase(fields[4], path))
+        ):
+            found.append((fields[1], fields[2], fields[3], fields[4]))
     return found
 
 
@@ -110,7 +111,7 @@ class FileMode(CheckKind[FileModeParams]):
             wanted.append(f"group {'|'.join(params.group)}")
         expected = f"{params.path}: " + ", ".join(wanted or ["exists"])
         answers = _answers(result.output, params.path, params.glob)
-        if answers == "missing":
+        if isinstance(answers, str):
             return on_missing(params.missing, params.path, expected)
         if not answers or not all(a[0].isdigit() for a in answers):
             said = result.output.strip() or "no output"
@@ -121,7 +122,8 @@ class FileMode(CheckKind[FileModeParams]):
                 f"stat gave no answer for {params.path} (exit status {result.status}): "
                 f"{said.splitlines()[0][:200]}",
             )
-        seen, problems = [], []
+        seen: list[str] = []
+        problems: list[str] = []
         for mode, owner, group, name in answers:
             shown = f"mode {int(mode, 8):04o} owner {owner} group {group}"
             seen.append(f"{name}: {shown}" if params.glob else shown)

@@ -112,7 +112,7 @@ def _ageing(params: LocalUsersParams, lines: list[str]) -> Verdict:
         if not line.startswith("age "):
             continue
         fields = line.split(" ")[1:]
-        name, values = fields[0], (fields[1:] + ["", "", ""])[:3]
+        name, values = fields[0], [*fields[1:], "", "", ""][:3]
         checked += 1
         value = values[index]
         ok = value.isdigit() and (

@@ -2,9 +2,9 @@
 
 `name` may list alternatives (`[chrony, chronyd, systemd-timesyncd]`): `active: true`
 holds when any is active, `active: false` when none is; `single: true` asks that exactly
-one of them is active (CIS: a single time daemon, a single firewall utility). A host not running systemd cannot
-answer and gets an error, never a silent pass; a policy that also audits such hosts says
-so with `when:`.
+one of them is active (CIS: a single time daemon, a single firewall utility). A host not
+running systemd cannot answer and gets an error, never a silent pass; a policy that also
+audits such hosts says so with `when:`.
 """
 
 from __future__ import annotations
@@ -76,7 +76,11 @@ class Service(CheckKind[ServiceParams]):
         wanted = []
         if params.active is not None:
             wanted.append(
-                "exactly one active" if params.single else "active" if params.active else "not active"
+                "exactly one active"
+                if params.single
+                else "active"
+                if params.active
+                else "not active"
             )
         if params.enabled is not None:
             wanted.append("enabled" if params.enabled else "not enabled")
@@ -104,7 +108,9 @@ class Service(CheckKind[ServiceParams]):
         any_active = any(a == "active" for a, _ in states.values())
         any_enabled = any(e in ENABLED for _, e in states.values())
         problems = []
-        running = list(dict.fromkeys(ids.get(u, u) for u, (a, _) in states.items() if a == "active"))
+        running = list(
+            dict.fromkeys(ids.get(u, u) for u, (a, _) in states.items() if a == "active")
+        )
         if params.single and len(running) > 1:
             problems.append(f"{len(running)} active: {', '.join(running)}")
         if params.active is not None and any_active != params.active:

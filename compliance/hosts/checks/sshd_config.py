@@ -75,7 +75,9 @@ FILENAME == "/etc/group" {
     k = tolower(t[i])
     if (k == "all") continue
     v = t[++i]
-    if (k == "user") { p = pick(v); u = (p == "") ? (ordinary == "" ? "nobody" : ordinary) : fill(p, "x") }
+    if (k == "user") {
+      p = pick(v); u = (p == "") ? (ordinary == "" ? "nobody" : ordinary) : fill(p, "x")
+    }
     else if (k == "group") {
       p = pick(v)
       if (p ~ /[*?]/ || p == "") bad = "no group name to resolve in " v
@@ -122,7 +124,8 @@ _sc() {{
 }}
 [ -r {CONFIG} ] && _sc {CONFIG} 0
 [ -n "$_ml" ] || exit 0
-printf '%s' "$_ml" | awk -F: -v REMOTE={REMOTE} -v LOCAL={LOCAL} -v REMOTE_HOST={REMOTE_HOST} '{_MATCH_AWK}' \\
+printf '%s' "$_ml" |
+awk -F: -v REMOTE={REMOTE} -v LOCAL={LOCAL} -v REMOTE_HOST={REMOTE_HOST} '{_MATCH_AWK}' \\
   /etc/passwd /etc/group - 2>&1 |
 while IFS='\t' read -r _s _l _e; do
   if [ "$_s" = '!' ]; then printf '@@ unresolved %s\\t%s\\n' "$_l" "$_e"; continue; fi
@@ -194,9 +197,7 @@ class SshdConfig(CheckKind[SshdConfigParams]):
         answer = _parse(result.output)
         if not answer.blocks or result.status != 0:
             said = result.output.strip() or "no output"
-            return Verdict(
-                CheckStatus.ERROR, said, expected, f"sshd -T did not run: {said[:200]}"
-            )
+            return Verdict(CheckStatus.ERROR, said, expected, f"sshd -T did not run: {said[:200]}")
         judged = answer.blocks
         if judged[0].status and len(judged) > 1:
             # plain `sshd -T` refuses a config with `Match LocalPort` (no lport to test):

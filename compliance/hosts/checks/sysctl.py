@@ -44,9 +44,9 @@ SYSCTL_CONF = "/etc/sysctl.conf"
 _PERSIST_SCRIPT = (
     f"for _f in {' '.join(d + '/*.conf' for d in PERSIST_DIRS)} {SYSCTL_CONF}; do\n"
     '  [ -f "$_f" ] || continue\n'
-    "  if [ -r \"$_f\" ]; then\n"
+    '  if [ -r "$_f" ]; then\n'
     '    while IFS= read -r _l || [ -n "$_l" ]; do\n'
-    "      case \"$_l\" in *=*) printf 'f %s %s\\n' \"$_f\" \"$_l\";; esac\n"
+    '      case "$_l" in *=*) printf \'f %s %s\\n\' "$_f" "$_l";; esac\n'
     '    done < "$_f"\n'
     "  else printf 'e %s\\n' \"$_f\"; fi\n"
     "done"
@@ -85,8 +85,8 @@ def _script(params: Sequence[SysctlParams]) -> str:
         f"for _p in {paths}; do\n"
         '  if [ -r "$_p" ]; then\n'
         '    _v=; while IFS= read -r _l || [ -n "$_l" ]; do _v="$_v $_l"; done < "$_p"\n'
-        "    printf 'v %s%s\\n' \"$_p\" \"$_v\"\n"
-        "  elif [ -e \"$_p\" ]; then printf 'u %s\\n' \"$_p\"\n"
+        '    printf \'v %s%s\\n\' "$_p" "$_v"\n'
+        '  elif [ -e "$_p" ]; then printf \'u %s\\n\' "$_p"\n'
         "  else printf 'm %s\\n' \"$_p\"; fi\n"
         "done"
     )
