@@ -42,15 +42,15 @@ PERSIST_DIRS = (
 )
 SYSCTL_CONF = "/etc/sysctl.conf"
 _PERSIST_SCRIPT = (
+    "set --\n"
     f"for _f in {' '.join(d + '/*.conf' for d in PERSIST_DIRS)} {SYSCTL_CONF}; do\n"
-    '  [ -f "$_f" ] || continue\n'
-    '  if [ -r "$_f" ]; then\n'
-    '    while IFS= read -r _l || [ -n "$_l" ]; do\n'
-    '      case "$_l" in *=*) printf \'f %s %s\\n\' "$_f" "$_l";; esac\n'
-    '    done < "$_f"\n'
-    "  else printf 'e %s\\n' \"$_f\"; fi\n"
-    "done"
+    '  if [ -f "$_f" ]; then set -- "$@" "$_f"; fi\n'
+    "done\n"
+    # one grep for every file (`read` in dash makes a system call per byte: reading
+    # Debian's commented sysctl.conf twice that way cost the target ~3 ms per audit)
+    '[ "$#" = 0 ] || { grep -H -e = -- "$@"; [ "$?" -le 1 ] || echo "e $*"; }'
 )
+_GREP_LINE = re.compile(r"^(/[^:]*\.conf):(.*)$")
 
 
 def _proc(key: str) -> str:
@@ -107,11 +107,10 @@ def _parse(output: str) -> tuple[dict[str, tuple[str, str]], list[tuple[str, str
         if tag in ("v", "u", "m"):
             path, _, value = rest.partition(" ")
             live[path] = (tag, " ".join(value.split()))
-        elif tag == "f":
-            path, _, text = rest.partition(" ")
-            files.append((path, text))
         elif tag == "e":
             unreadable.append(rest)
+        elif match := _GREP_LINE.match(line):
+            files.append((match.group(1), match.group(2)))
     return live, files, unreadable
 
 
@@ -154,7 +153,8 @@ class Sysctl(CheckKind[SysctlParams]):
 
     def shared_section(self, params: Sequence[SysctlParams], budget: float) -> Section:
         limit = 4096 * len({k for p in params for k in p.key})
-        limit += 256 * 1024 if any(p.persisted for p in params) else 0
+        if any(p.persisted for p in params):  # grep: a program, so under the watchdog
+            return Section(_script(params), budget, limit + 256 * 1024)
         return Section(_script(params), budget, limit, contained=False, isolated=False)
 
     def evaluate(self, params: SysctlParams, result: SectionResult) -> Verdict:
