@@ -208,6 +208,8 @@ def _ansible_listing(path: Path, command: str) -> Any:
             "ANSIBLE_HOME": tmp,
             "ANSIBLE_LOCAL_TEMP": tmp,
             "ANSIBLE_NOCOLOR": "1",
+            # Ansible refuses to start under a non-UTF-8 locale (LC_ALL=C in cron, CI)
+            "LC_ALL": "C.UTF-8",
             "PYTHONWARNINGS": "ignore",
         }
         try:

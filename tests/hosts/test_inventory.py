@@ -166,7 +166,12 @@ def test_ini_inventory_with_ranges_and_vars_dirs_through_ansible(
     assert sorted(h.name for h in inv.limit(["web"])) == ["web01", "web02", "web03"]
 
 
-def test_directory_inventory_through_ansible(tmp_path: Path, ansible_inventory: str) -> None:
+def test_directory_inventory_through_ansible(
+    tmp_path: Path, ansible_inventory: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Also under the C locale a cron job or a CI runner may have (Ansible wants UTF-8)."""
+    monkeypatch.setenv("LC_ALL", "C")
+    monkeypatch.setenv("LANG", "C")
     (tmp_path / "inv").mkdir()
     (tmp_path / "inv" / "hosts").write_text(INI)
     inv = load_inventory(tmp_path / "inv", ansible=ansible_inventory)
