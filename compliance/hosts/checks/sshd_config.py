@@ -194,6 +194,13 @@ class SshdConfig(CheckKind[SshdConfigParams]):
     def evaluate(self, params: SshdConfigParams, result: SectionResult) -> Verdict:
         key = params.key.lower()
         expected = f"{key} {params.describe()} (sshd -T, and under every Match block)"
+        if result.truncated:  # a cut-off context would read as "key absent"
+            return Verdict(
+                CheckStatus.ERROR,
+                result.output[-200:],
+                expected,
+                "sshd -T output went over its limit (more than a thousand Match blocks?)",
+            )
         answer = _parse(result.output)
         if not answer.blocks or result.status != 0:
             said = result.output.strip() or "no output"
