@@ -263,7 +263,11 @@ def run_packs(tree: Path, work: Path) -> tuple[set[str], float]:
     report = json.loads(out.read_text())
     if report.get("errors"):
         raise SystemExit(f"semgrep reported errors: {json.dumps(report['errors'])[:2000]}")
-    flagged = {str(Path(r["path"]).resolve().relative_to(tree)) for r in report["results"]}
+    flagged = {
+        str(Path(r["path"]).resolve().relative_to(tree))
+        for r in report["results"]
+        if r["extra"]["severity"] == "ERROR"
+    }
     return flagged, wall
 
 
