@@ -169,6 +169,10 @@ def login():
     if nxt in {"/home", "/settings"}:
         # ok: web-open-redirect
         return redirect(nxt)
+    landing = "/admin" if nxt == "admin" else "/home"
+    if request.args.get("landing"):
+        # ok: web-open-redirect
+        return redirect(landing)
     # ok: web-open-redirect
     return redirect(url_for("home"))
 
@@ -232,6 +236,9 @@ def xml():
     etree.fromstring(body, safe)
     # ok: web-xxe-parser
     etree.parse("/etc/app/catalog.xml", parser)
+    sample = b"<a/>" if body == b"empty" else b"<b/>"
+    # ok: web-xxe-parser
+    etree.fromstring(sample, parser)
     return "ok"
 
 
@@ -263,6 +270,9 @@ def xpath():
     tree.xpath("//user[@name=$name]", name=name)
     # ok: web-xpath-injection
     tree.xpath("//user[%d]" % int(name))
+    role = "admin" if name == "root" else "user"
+    # ok: web-xpath-injection
+    tree.xpath("//user[@role='" + role + "']")
     return "ok"
 
 
