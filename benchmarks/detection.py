@@ -70,7 +70,7 @@ FRAMEWORKS = (
         "flask",
         "from flask import Flask, abort, jsonify, make_response, redirect, "
         "render_template_string, request, send_file, send_from_directory",
-        'app = Flask(__name__)\n',
+        "app = Flask(__name__)\n",
         '@app.route("{route}", methods=["GET", "POST"])\n',
         "def handler({params}):",
         "abort(400)",
@@ -198,8 +198,11 @@ def _render(fw: Framework, index: int, top: str, body: str) -> str:
         + "\n"
         + handler
         + "\n"
-        + ('\n\napp = web.Application()\napp.router.add_route("*", "/item/{q}", handler)\n'
-           if fw.name == "aiohttp" else "")
+        + (
+            '\n\napp = web.Application()\napp.router.add_route("*", "/item/{q}", handler)\n'
+            if fw.name == "aiohttp"
+            else ""
+        )
     )
 
 
@@ -254,9 +257,18 @@ def run_packs(tree: Path, work: Path) -> tuple[set[str], float]:
 
     wall, _ = _timed(
         [
-            _tool("semgrep"), "scan", "--config", str(shipped_policy("semgrep")), "--json",
-            "--metrics=off", "--disable-version-check", "--timeout=30", "--max-target-bytes=0",
-            "-o", str(out), str(tree),
+            _tool("semgrep"),
+            "scan",
+            "--config",
+            str(shipped_policy("semgrep")),
+            "--json",
+            "--metrics=off",
+            "--disable-version-check",
+            "--timeout=30",
+            "--max-target-bytes=0",
+            "-o",
+            str(out),
+            str(tree),
         ],
         env={**os.environ, "SEMGREP_ENABLE_VERSION_CHECK": "0"},
     )
@@ -280,9 +292,18 @@ def run_gate(tree: Path, work: Path) -> tuple[set[str], float]:
     }
     wall, code = _timed(
         [
-            sys.executable, "-m", "compliance", "scan", str(tree), "--no-baseline",
-            "--db", f"sqlite:///{work / 'gate.db'}", "--target", "detection-corpus",
-            "--output", f"json:{out}",
+            sys.executable,
+            "-m",
+            "compliance",
+            "scan",
+            str(tree),
+            "--no-baseline",
+            "--db",
+            f"sqlite:///{work / 'gate.db'}",
+            "--target",
+            "detection-corpus",
+            "--output",
+            f"json:{out}",
         ],
         env=env,
     )
@@ -341,9 +362,7 @@ def main() -> int:
 
 
 def _print(table: dict[str, dict[str, float]], walls: dict[str, float]) -> None:
-    head = f"{'class':18} {'T/F':>7}" + "".join(
-        f"  {t + ' TPR  FPR  TPR-FPR':>26}" for t in TOOLS
-    )
+    head = f"{'class':18} {'T/F':>7}" + "".join(f"  {t + ' TPR  FPR  TPR-FPR':>26}" for t in TOOLS)
     print(head)
     for cls, row in table.items():
         cells = "".join(
@@ -356,13 +375,17 @@ def _print(table: dict[str, dict[str, float]], walls: dict[str, float]) -> None:
     print("wall time: " + ", ".join(f"{t} {walls[t]:.1f} s" for t in TOOLS))
     print("targets (gate blocking verdict):")
     for cls, row in table.items():
-        ok = row["gate.j"] >= TARGET_CLASS
-        print(f"  {'PASS' if ok else 'MISS'}  {cls:18} TPR-FPR {row['gate.j']:+.2f}  (>= {TARGET_CLASS})")
-    print(f"  {'PASS' if means['gate'] >= TARGET_MEAN else 'MISS'}  average"
-          f"{'':12} TPR-FPR {means['gate']:+.2f}  (>= {TARGET_MEAN})")
+        mark = "PASS" if row["gate.j"] >= TARGET_CLASS else "MISS"
+        print(f"  {mark}  {cls:18} TPR-FPR {row['gate.j']:+.2f}  (>= {TARGET_CLASS})")
+    print(
+        f"  {'PASS' if means['gate'] >= TARGET_MEAN else 'MISS'}  average"
+        f"{'':12} TPR-FPR {means['gate']:+.2f}  (>= {TARGET_MEAN})"
+    )
     below = [c for c, r in table.items() if r["gate.j"] < r["bandit.j"]]
-    print(f"  {'PASS' if not below else 'MISS'}  no class below bandit alone"
-          + (f" (below: {', '.join(below)})" if below else ""))
+    print(
+        f"  {'PASS' if not below else 'MISS'}  no class below bandit alone"
+        + (f" (below: {', '.join(below)})" if below else "")
+    )
 
 
 if __name__ == "__main__":
