@@ -75,7 +75,7 @@ def normal_view(request):
     return None
 
 
-def login_response(sid):
+def login_response(sid, jar, cookie):
     resp = make_response("ok")
     # ruleid: web-config-insecure-cookie
     resp.set_cookie("sid", sid)
@@ -83,6 +83,8 @@ def login_response(sid):
     resp.set_cookie("sid", sid, secure=True)
     # ok: web-config-insecure-cookie
     resp.set_cookie("sid", sid, secure=True, httponly=True, samesite="Lax")
+    # ok: web-config-insecure-cookie
+    jar.set_cookie(cookie)
     return resp
 
 
