@@ -150,6 +150,16 @@ def fetch():
         abort(400)
     # ok: web-ssrf
     requests.get(url, timeout=5)
+    hook = request.args["hook"]
+    if not hook.startswith("https://hooks.example.com/"):
+        abort(400)
+    # ok: web-ssrf
+    requests.post(hook, timeout=5)
+    other = request.args["other"]
+    if not other.startswith("http"):
+        abort(400)
+    # ruleid: web-ssrf
+    requests.post(other, timeout=5)
     base = "https://eu.example.com" if request.args.get("eu") else "https://us.example.com"
     # ok: web-ssrf
     requests.get(base + "/status", timeout=5)
@@ -298,3 +308,10 @@ def headers():
     # ok: web-log-injection
     log.info("export by " + who.replace("\r", "").replace("\n", ""))
     return resp
+
+
+@app.get("/orders/<order_id>")
+def order(order_id):
+    # ruleid: web-sql-injection
+    db.execute("SELECT * FROM orders WHERE id = '" + order_id + "'")
+    return "ok"
