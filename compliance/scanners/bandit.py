@@ -371,7 +371,11 @@ class BanditScanner(Scanner):
             rows.append((result, is_suppressed, read, path, start, end, rule, code, smap))
         findings = []
         secrets: list[Secret] = []
-        passwords = _Passwords(context.root)
+        wanted: dict[str, list[tuple[int, int]]] = {}
+        for row in rows:
+            if row[6] in PASSWORD_RULES:
+                wanted.setdefault(row[2], []).append((row[4], row[5]))
+        passwords = _Passwords(context.root, wanted)
         unknown = Severity.parse(context.options.get("unknown_severity", "high"))
         for fp, (result, is_suppressed, read, path, start, end, rule, code, smap) in zip(
             code_fingerprints(keys), rows, strict=True
@@ -417,8 +421,11 @@ class _Passwords:
     """The password literals on a finding's lines (password_literals.py), each file parsed
     and indexed once however many findings it has."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, wanted: Mapping[str, Sequence[tuple[int, int]]]):
+        """`wanted`: every file's password findings' line spans (start, end): only those
+        parts of its syntax tree are indexed."""
         self.root = root
+        self.wanted = wanted
         self._index: dict[str, LiteralIndex | None] = {}
 
     def on_lines(
@@ -429,7 +436,11 @@ class _Passwords:
                 tree = parse_python((self.root / path).read_bytes())
             except OSError:
                 tree = None
-            self._index[path] = LiteralIndex(tree) if tree is not None else None
+            self._index[path] = (
+                LiteralIndex(tree, self.wanted.get(path))
+                if tree is not None
+                else None
+            )
         index = self._index[path]
         if index is None:  # bandit parsed it, we cannot: every quoted text on the lines
             return quoted_literals(code)
