@@ -10,6 +10,7 @@ from compliance.ops.notify import describe_failure, safe_origin
 from compliance.scanners.interface import ScannerResult, Secret
 from compliance.scanners.password_literals import (
     WITHHELD,
+    LiteralIndex,
     checked_issue_text,
     parse,
     password_literals,
@@ -144,3 +145,30 @@ def test_describe_failure_cuts_the_url_out_of_requests_errors() -> None:
     assert "127.0.0.1" in text and "Connection refused" in text
     for part in ("SECRET", "hooks", "T000"):
         assert part not in text
+
+
+def test_literal_index_limited_to_finding_lines_finds_what_the_whole_walk_finds():
+    """LiteralIndex skips statements that touch none of the findings' lines (speed): on
+    every line span it is asked about, it must answer exactly as the whole walk does,
+    including a decorator above its function and defaults on a nested function's lines."""
+    source = (
+        b"import x\n"
+        b"@x.auth(password='deco-secret')\n"  # 2: decorator, before the def's own line
+        b"def outer(token='outer-secret'):\n"
+        b"    def inner(pwd='inner-secret',\n"
+        b"              passphrase='second-secret'):\n"  # 5
+        b"        return {'password': 'dict-secret', 'x': 1}\n"
+        b"    return inner\n"
+        b"class C:\n"
+        b"    secret = 'class-secret'\n"  # 9
+        b"if x == 'not-a-secret': pass\n"
+    )
+    tree = parse(source)
+    assert tree is not None
+    spans = [(2, 2), (3, 3), (5, 5), (6, 6), (9, 9), (10, 10), (4, 5)]
+    whole = LiteralIndex(tree)
+    for span in spans:
+        limited = LiteralIndex(tree, [span, (9, 9)])
+        assert limited.on_lines(*span) == whole.on_lines(*span), span
+    assert "deco-secret" in whole.on_lines(2, 2)
+    assert LiteralIndex(tree, [(2, 2)]).on_lines(2, 2) == ["deco-secret"]

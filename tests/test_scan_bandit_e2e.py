@@ -344,3 +344,41 @@ time.sleep(120)
     )
     (scan,) = scans(db)
     assert scan["status"] == "interrupted" and scan["verdict"] == "error"
+
+
+def test_nosec_is_honoured_as_bandit_honours_it_when_only_some_files_hold_one(tmp_path, db):
+    """Files without `nosec` in their bytes run with --ignore-nosec (no tokenizer pass, see
+    bandit.py): the verdict must not move. A UTF-7 file spells its `# nosec` as `+AG4-osec`
+    (no `nosec` in its bytes) and bandit still honours it, so the gate must too."""
+    tree = tmp_path / "repo"
+    tree.mkdir()
+    (tree / "plain.py").write_text('import subprocess\nsubprocess.call("x", shell=True)\n')
+    (tree / "marked.py").write_text(
+        'import subprocess\nsubprocess.call("x", shell=True)  # nosec\n'
+        'subprocess.call("y", shell=True)\n'
+    )
+    (tree / "seven.py").write_bytes(
+        b"# -*- coding: utf-7 -*-\nimport subprocess\n"
+        b'subprocess.call("x", shell=True)  # +AG4-osec\nsubprocess.call("y", shell=True)\n'
+    )
+    run = run_cli("scan", tree, "--db", db)
+    assert run.code == 0, run.stdout + run.stderr  # literal commands: low findings only
+    assert "4 suppressed" in run.stdout
+
+    def key(path: str, line: int, rule: str) -> tuple[str, int, str]:
+        return (path.removeprefix("./"), line, rule)
+
+    stored = [f for f in findings(db) if f["scanner"] == "bandit"]
+    counted = {
+        key(f["path"], f["line"], f["rule_id"]) for f in stored if f["status"] != "suppressed"
+    }
+    own = {key(r["filename"], r["line_number"], r["test_id"]) for r in bandit_json(tree)["results"]}
+    assert counted == own
+    suppressed = {
+        key(f["path"], f["line"], f["rule_id"]) for f in stored if f["status"] == "suppressed"
+    }
+    assert suppressed == {
+        (name, line, rule)
+        for name, line in (("marked.py", 2), ("seven.py", 3))
+        for rule in ("B602", "B607")
+    }
