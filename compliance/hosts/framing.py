@@ -21,7 +21,8 @@ Text that contains the nonce without a well-formed marker after it stays output.
 
 The shell side also carries the watchdogs: coreutils/busybox `timeout` when present
 (it kills the whole process group), otherwise a shell watchdog that stops and kills the
-process tree it finds through /proc (`_kt`). A lone section runs under `_run` and `head`;
+process tree it finds through /proc (`_kt`; `_wd` waits for a child under that watchdog,
+the same for a lone section and a group). A lone section runs under `_run` and `head`;
 a group's members run under ONE `_grp` and ONE output limit (`_cut`). The script carries
 no comments: it is shipped to every host, and the benchmark also hands it to ansible,
 whose argument splitter trips over an apostrophe in a shell comment.
@@ -70,16 +71,18 @@ _kt() {{
   for _k in $_c; do _kt "$_k"; done
   kill -9 "$1" 2>/dev/null
 }}
-_run() {{
-  if [ "$_T" = 1 ]; then timeout -k 1 "$1" /bin/sh -c "$2"; return $?; fi
-  /bin/sh -c "$2" &
-  _p=$!
-  ( sleep "$1"; _kt "$_p" ) >/dev/null 2>&1 </dev/null &
+_wd() {{
+  ( sleep "$1"; _kt "$2" ) >/dev/null 2>&1 </dev/null &
   _w=$!
-  wait "$_p"; _r=$?
+  wait "$2"; _r=$?
   kill "$_w" >/dev/null 2>&1
   if [ "$_r" = 137 ]; then _r=124; fi
   return "$_r"
+}}
+_run() {{
+  if [ "$_T" = 1 ]; then timeout -k 1 "$1" /bin/sh -c "$2"; return $?; fi
+  /bin/sh -c "$2" &
+  _wd "$1" "$!"
 }}
 _grp() {{
   if [ "$_T" = 1 ]; then timeout -k 1 "$1" /bin/sh -s; return $?; fi
@@ -87,12 +90,7 @@ _grp() {{
   /bin/sh -s <&5 5<&- &
   _p=$!
   exec 5<&-
-  ( sleep "$1"; _kt "$_p" ) >/dev/null 2>&1 </dev/null &
-  _w=$!
-  wait "$_p"; _r=$?
-  kill "$_w" >/dev/null 2>&1
-  if [ "$_r" = 137 ]; then _r=124; fi
-  return "$_r"
+  _wd "$1" "$_p"
 }}
 _cut() {{
   if [ "$_D" = 1 ]; then exec dd iflag=fullblock bs="$1" count=1 2>/dev/null; fi
