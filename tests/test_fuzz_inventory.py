@@ -1,5 +1,4 @@
-"""Property tests for the inventory loader (compliance/hosts/inventory.py, beside
-test_inventory.py), in both forms it reads (ours and Ansible's YAML):
+"""Property tests for the inventory loader, in both forms it reads (ours and Ansible's YAML):
 whatever the file holds, loading ends in a clean ConfigError naming the file (→ exit 2) or
 an inventory whose every host can be connected to — never another exception. Then
 `--limit` and `--shard` on whatever loaded: each host in exactly one shard."""
