@@ -43,6 +43,30 @@ def gate(findings, policy=None, **kw):
     )
 
 
+def _advisory(fixes: tuple[str, ...]) -> Finding:
+    return Finding(
+        scanner="pip-audit",
+        rule_id="PYSEC-1",
+        severity=Severity.HIGH,
+        title="t",
+        message="m",
+        location=Location(path="requirements.txt", package="p", version="1.0"),
+        fingerprint=fingerprint("pip-audit", "p", "PYSEC-1"),
+        fix_versions=fixes,
+    )
+
+
+def test_gate_only_fixable_blocks_only_advisories_with_a_fix() -> None:
+    strict = Policy()
+    lenient = Policy.model_validate({"dependencies": {"only_fixable": True}})
+    today = date(2025, 1, 1)
+    unfixed, fixed = _advisory(()), _advisory(("1.1",))
+    assert judge(GateInput([unfixed], strict, "t", today=today)).exit_code == 1
+    verdict = judge(GateInput([unfixed], lenient, "t", today=today))
+    assert verdict.exit_code == 0 and "only_fixable" in verdict.decisions[0].note
+    assert judge(GateInput([fixed], lenient, "t", today=today)).exit_code == 1
+
+
 def test_no_findings_passes():
     verdict = gate([])
     assert verdict.outcome is Outcome.PASS and verdict.exit_code == 0
@@ -232,27 +256,3 @@ def test_waiver_accepts_a_new_inline_suppression_and_max_counts_keep_its_note():
     (d,) = gate([medium], policy, baseline=set()).decisions
     assert d.blocking and d.new_suppression
     assert d.note.startswith("new inline suppression at app.py:3") and "more than 0" in d.note
-
-
-def _advisory(fixes: tuple[str, ...]) -> Finding:
-    return Finding(
-        scanner="pip-audit",
-        rule_id="PYSEC-1",
-        severity=Severity.HIGH,
-        title="t",
-        message="m",
-        location=Location(path="requirements.txt", package="p", version="1.0"),
-        fingerprint=fingerprint("pip-audit", "p", "PYSEC-1"),
-        fix_versions=fixes,
-    )
-
-
-def test_gate_only_fixable_blocks_only_advisories_with_a_fix() -> None:
-    strict = Policy()
-    lenient = Policy.model_validate({"dependencies": {"only_fixable": True}})
-    today = date(2025, 1, 1)
-    unfixed, fixed = _advisory(()), _advisory(("1.1",))
-    assert judge(GateInput([unfixed], strict, "t", today=today)).exit_code == 1
-    verdict = judge(GateInput([unfixed], lenient, "t", today=today))
-    assert verdict.exit_code == 0 and "only_fixable" in verdict.decisions[0].note
-    assert judge(GateInput([fixed], lenient, "t", today=today)).exit_code == 1
