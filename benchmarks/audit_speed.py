@@ -46,6 +46,7 @@ sys.path.insert(0, str(ROOT))
 from compliance.host_audit import HostAuditRequest, run_host_audit  # noqa: E402
 from compliance.hosts.audit import HostReport, plan  # noqa: E402
 from compliance.hosts.checks.interface import CheckStatus  # noqa: E402
+from compliance.hosts.framing import marker  # noqa: E402
 from compliance.hosts.policy import HostCheck, load_host_policy  # noqa: E402
 from compliance.paths import shipped_policy  # noqa: E402
 from compliance.policy import load_policy  # noqa: E402
@@ -214,7 +215,7 @@ def ansible(
         subprocess.run(exit_master, capture_output=True, timeout=30, check=False)
     time.sleep(0.5)
     target = reaped_cpu(lab) - target0
-    finished = done.stdout.count(f"{nonce} Z")
+    finished = done.stdout.count(marker(nonce, "Z"))
     if done.returncode != 0 or finished != n:
         print(
             f"  !! ansible: exit {done.returncode}, {finished}/{n} hosts ran the whole script: "

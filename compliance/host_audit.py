@@ -143,7 +143,7 @@ def run_host_audit(
                 coverage={SCANNER: {"requested": len(hosts), "scanned": reached}},
                 completed_scanners=[SCANNER] if not errors else [],
                 host_checks=records,
-                covered_locations=frozenset(h.name for h in hosts),
+                covered_hosts=frozenset(h.name for h in hosts),
                 summary={
                     "inventory": str(inventory.path),
                     # shards of one group must have read the same inventory and --limit

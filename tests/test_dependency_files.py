@@ -1,13 +1,10 @@
-"""Reading dependency files into exact pins and named, unauditable dependencies."""
+"""Reading dependency files (compliance/scanners/dependency_files.py) into exact pins and
+named, unauditable dependencies. What the gate does with their advisories is in test_gate.py."""
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
-from compliance.findings import Finding, Location, Severity, fingerprint
-from compliance.gate import GateInput, judge
-from compliance.policy.model import Policy
 from compliance.scanners.dependency_files import Pin, is_dependency_file, parse_source
 from compliance.scanners.pip_audit import PipAuditScanner
 
@@ -74,27 +71,3 @@ def test_pyproject_and_pylock(tmp_path: Path) -> None:
     assert [u.name for u in parsed.unaudited] == ["local"]
     (tmp_path / "pylock.bad.toml").write_text("packages = [\n")
     assert parse_source(tmp_path, "pylock.bad.toml").problems
-
-
-def _advisory(fixes: tuple[str, ...]) -> Finding:
-    return Finding(
-        scanner="pip-audit",
-        rule_id="PYSEC-1",
-        severity=Severity.HIGH,
-        title="t",
-        message="m",
-        location=Location(path="requirements.txt", package="p", version="1.0"),
-        fingerprint=fingerprint("pip-audit", "p", "PYSEC-1"),
-        fix_versions=fixes,
-    )
-
-
-def test_gate_only_fixable_blocks_only_advisories_with_a_fix() -> None:
-    strict = Policy()
-    lenient = Policy.model_validate({"dependencies": {"only_fixable": True}})
-    today = date(2025, 1, 1)
-    unfixed, fixed = _advisory(()), _advisory(("1.1",))
-    assert judge(GateInput([unfixed], strict, "t", today=today)).exit_code == 1
-    verdict = judge(GateInput([unfixed], lenient, "t", today=today))
-    assert verdict.exit_code == 0 and "only_fixable" in verdict.decisions[0].note
-    assert judge(GateInput([fixed], lenient, "t", today=today)).exit_code == 1

@@ -2,7 +2,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from compliance.findings import Finding, Location, Severity
+from compliance.findings import Finding, Location, Severity, fingerprint
 from compliance.gate import GateInput, Outcome, Status, judge
 from compliance.policy import Policy, Waiver, WaiverEntry
 from compliance.scanners.interface import ScanError
@@ -41,6 +41,30 @@ def gate(findings, policy=None, **kw):
     return judge(
         GateInput(findings=findings, policy=policy or Policy(), target="repo", today=TODAY, **kw)
     )
+
+
+def _advisory(fixes: tuple[str, ...]) -> Finding:
+    return Finding(
+        scanner="pip-audit",
+        rule_id="PYSEC-1",
+        severity=Severity.HIGH,
+        title="t",
+        message="m",
+        location=Location(path="requirements.txt", package="p", version="1.0"),
+        fingerprint=fingerprint("pip-audit", "p", "PYSEC-1"),
+        fix_versions=fixes,
+    )
+
+
+def test_gate_only_fixable_blocks_only_advisories_with_a_fix() -> None:
+    strict = Policy()
+    lenient = Policy.model_validate({"dependencies": {"only_fixable": True}})
+    today = date(2025, 1, 1)
+    unfixed, fixed = _advisory(()), _advisory(("1.1",))
+    assert judge(GateInput([unfixed], strict, "t", today=today)).exit_code == 1
+    verdict = judge(GateInput([unfixed], lenient, "t", today=today))
+    assert verdict.exit_code == 0 and "only_fixable" in verdict.decisions[0].note
+    assert judge(GateInput([fixed], lenient, "t", today=today)).exit_code == 1
 
 
 def test_no_findings_passes():

@@ -88,7 +88,7 @@ def record_shard(
             verdict=verdict,
             completed_scanners=["host"],
             host_checks=checks,
-            covered_locations=frozenset(hosts),
+            covered_hosts=frozenset(hosts),
             summary={"hosts": len(hosts), "inventory_digest": "i1"},
             coverage={"host": {"requested": len(hosts), "scanned": len(hosts)}},
         ),
@@ -259,3 +259,53 @@ def test_a_shards_own_report_compares_with_the_same_slice(store_url):
     assert report.previous is not None and report.previous.id == first
     assert not report.new_fingerprints  # host a's finding was there the night before
     assert store.previous_scan(store.resolve_scan(str(again))).id == first  # drift alerts
+
+
+def test_host_identities_stored_before_0004_keep_their_lifecycle(store_url):
+    """Lifecycle rows written at revision 0003 (coverage matched on the display string) get
+    their host from the finding row of their last sighting, or, where that row was pruned,
+    from the host audit's location; a partial audit then fixes exactly the hosts it saw."""
+    engine = create_engine(store_url)
+    when = "'2026-11-24 19:33:24'"
+    with engine.begin() as connection:
+        command.upgrade(_config(connection), "0003")
+        connection.exec_driver_sql(
+            "INSERT INTO scan (kind, target, started_at, status, verdict, exit_code) "
+            f"VALUES ('hosts', 'fleet', {when}, 'complete', 'fail', 1)"
+        )
+        old = connection.exec_driver_sql("SELECT max(id) FROM scan").scalar_one()
+        connection.exec_driver_sql(
+            "INSERT INTO finding (scan_id, fingerprint, scanner, rule_id, severity, "
+            "severity_rank, title, message, host, evidence, remediation, status, blocking, "
+            f"reported, note) VALUES ({old}, 'a:ssh-root', 'host', 'ssh-root', 'high', 3, "
+            "'ssh-root', 'm', 'a', '', '', 'open', TRUE, TRUE, '')"
+        )
+        for fp, scanner, location in [
+            ("a:ssh-root", "host", "a"),
+            ("b:ssh-root", "host", "b"),  # its finding row was pruned
+            ("code", "bandit", "app.py:3"),
+        ]:
+            connection.exec_driver_sql(
+                "INSERT INTO finding_lifecycle (target, fingerprint, scanner, rule_id, severity, "
+                "title, location, first_seen_at, first_seen_scan_id, last_seen_at, "
+                f"last_seen_scan_id, state) VALUES ('fleet', '{fp}', '{scanner}', 'r', 'high', "
+                f"'t', '{location}', {when}, {old}, {when}, {old}, 'open')"
+            )
+    engine.dispose()
+    store = Store.open(store_url)
+    assert store.schema_revision() == head_revision()
+    rows = {r.fingerprint: r for r in store.lifecycle("fleet")}
+    hosts = {fp: r.host for fp, r in rows.items()}
+    assert hosts == {"a:ssh-root": "a", "b:ssh-root": "b", "code": None}
+    record_shard(store, "1/2", {"a": True}, group="after-0004")  # a really fixed; b not seen
+    states = {r.fingerprint: (r.state, r.first_seen_scan_id) for r in store.lifecycle("fleet")}
+    assert states == {
+        "a:ssh-root": ("fixed", old),
+        "b:ssh-root": ("open", old),
+        "code": ("open", old),
+    }
+    record_shard(store, "2/2", {"b": False}, group="after-0004")  # still there: same identity
+    assert {r.fingerprint: r.state for r in store.lifecycle("fleet")}["b:ssh-root"] == "open"
+    assert store.first_seen("fleet", ["b:ssh-root"]).keys() == {"b:ssh-root"}
+    record_shard(store, "2/2", {"b": True}, group="after-0005")
+    assert {r.fingerprint: r.state for r in store.lifecycle("fleet")}["b:ssh-root"] == "fixed"

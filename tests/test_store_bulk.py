@@ -23,6 +23,7 @@ from compliance.policy import Policy
 from compliance.store import ScanMeta, ScanOutcome, Store, StoreError
 from compliance.store.models import FindingRecord, HostCheckRecord, LifecycleRecord
 from compliance.store.repository import HostCheckRow
+from compliance.store.rows import LIFECYCLE_NEW, ROW_TABLES, FindingRow, HostCheckWrite
 
 
 def varied(n: int) -> list[Finding]:
@@ -123,3 +124,18 @@ def test_a_row_the_database_refuses_rolls_back_the_whole_scan(store_url):
     (scan,) = store.scans()
     assert scan.status == "incomplete" and scan.verdict is None
     assert store.findings(scan_id) == [] and store.lifecycle("t") == []
+
+
+def test_every_row_kind_names_exactly_its_tables_columns():
+    """The bulk rows are built by field name and written under their own field names: a
+    field that is not a column, or a column (other than the id) no row writes, fails here
+    rather than as a misplaced value in a stored finding."""
+    tables = {t.name: t for t in SQLModel.metadata.tables.values()}
+    for row_type, table in ROW_TABLES.items():
+        assert set(row_type._fields) <= set(tables[table].c.keys()), row_type.__name__
+    for columns, table in [
+        (FindingRow._fields, "finding"),
+        (HostCheckWrite._fields, "host_check"),
+        (LIFECYCLE_NEW, "finding_lifecycle"),
+    ]:
+        assert sorted(columns) == sorted(set(tables[table].c.keys()) - {"id"}), table

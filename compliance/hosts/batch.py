@@ -7,7 +7,9 @@ runs it once, and `parse` hands each section its own output and exit status.
 Why one script: a round trip per check costs ~a millisecond on a LAN but a whole
 connection setup per check would cost ~100 ms; forty checks times a thousand hosts adds up.
 Why sections are framed by a random nonce: the target writes the output, so a file on the
-target must not be able to fake another section's result by printing a marker.
+target must not be able to fake another section's result by printing a marker. The framing
+(markers, the watchdog shell, the reader) is defined once, in `framing.py`; this module
+plans what runs and gives the framed output its meaning.
 
 Every section that may run an external program has a time budget and an output limit, so
 one hanging or chatty check cannot take the rest of the host down with it. The budget is
@@ -31,85 +33,26 @@ its full budget and its own limit; only a host that misbehaves pays a second rou
 from __future__ import annotations
 
 import math
-import re
-import secrets
 import shlex
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
+from compliance.hosts import framing
+from compliance.hosts.framing import MARKER_BYTES, TIMEOUT_STATUSES, BatchHeader, new_nonce
+
+__all__ = [
+    "MARKER_BYTES",
+    "TIMEOUT_STATUSES",
+    "Batch",
+    "BatchHeader",
+    "Section",
+    "SectionResult",
+    "new_nonce",
+    "results_for",
+]
+
 DEFAULT_BUDGET = 10.0
 DEFAULT_LIMIT = 64 * 1024
-TIMEOUT_STATUSES = (124, 137)
-_MARKER = re.compile(r"S (\d+) ([01])|B (\d+)|E (\d+) (\d*)|G (\d+) (\d*)|Z")
-"""What follows the nonce on a marker line: Start, Begin i, End i status, Group g status
-(its watchdog's exit status), Z (all done)."""
-MARKER_BYTES = 96
-"""Framing per section (two marker lines) that a group's output limit allows for."""
-
-# `_cut LIMIT` is a group's output limit, used only at the end of a pipeline (its `exec`
-# replaces that pipeline's subshell). dd reads everything up to the limit, then writes it in
-# one go: the members' many small writes would each become an SSH packet. Without dd, head
-# (which writes as it reads). The script carries no comments: it is shipped to every host,
-# and the benchmark also hands it to ansible, whose argument splitter trips over an
-# apostrophe in a shell comment.
-_BUILTIN_HELPERS = '_st() { return "$1"; }\n'
-"""Shell functions that uncontained (builtin) sections may call. Defined in the batch's
-shell and again in every watchdog group's fresh `sh -s`, which does not inherit them."""
-
-_PRELUDE = """\
-export LC_ALL=C
-PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-export PATH
-N={nonce}
-exec 3>&1
-if command -v timeout >/dev/null 2>&1; then _T=1; else _T=0; fi
-if command -v dd >/dev/null 2>&1; then _D=1; else _D=0; fi
-_kt() {{
-  kill -STOP "$1" 2>/dev/null
-  _c=
-  for _f in /proc/[0-9]*/stat; do
-    {{ IFS= read -r _x < "$_f"; }} 2>/dev/null || continue
-    _x=${{_x##*) }}; _x=${{_x#* }}
-    if [ "${{_x%% *}}" = "$1" ]; then _f=${{_f#/proc/}}; _c="$_c ${{_f%/stat}}"; fi
-  done
-  for _k in $_c; do _kt "$_k"; done
-  kill -9 "$1" 2>/dev/null
-}}
-_run() {{
-  if [ "$_T" = 1 ]; then timeout -k 1 "$1" /bin/sh -c "$2"; return $?; fi
-  /bin/sh -c "$2" &
-  _p=$!
-  ( sleep "$1"; _kt "$_p" ) >/dev/null 2>&1 </dev/null &
-  _w=$!
-  wait "$_p"; _r=$?
-  kill "$_w" >/dev/null 2>&1
-  if [ "$_r" = 137 ]; then _r=124; fi
-  return "$_r"
-}}
-_grp() {{
-  if [ "$_T" = 1 ]; then timeout -k 1 "$1" /bin/sh -s; return $?; fi
-  exec 5<&0
-  /bin/sh -s <&5 5<&- &
-  _p=$!
-  exec 5<&-
-  ( sleep "$1"; _kt "$_p" ) >/dev/null 2>&1 </dev/null &
-  _w=$!
-  wait "$_p"; _r=$?
-  kill "$_w" >/dev/null 2>&1
-  if [ "$_r" = 137 ]; then _r=124; fi
-  return "$_r"
-}}
-_cut() {{
-  if [ "$_D" = 1 ]; then exec dd iflag=fullblock bs="$1" count=1 2>/dev/null; fi
-  exec head -c "$1"
-}}
-{builtins}_u=
-while IFS=' 	' read -r _k _ru _eu _r; do
-  if [ "$_k" = Uid: ]; then _u=$_eu; break; fi
-done < /proc/self/status 2>/dev/null
-[ -n "$_u" ] || _u=$(id -u)
-printf '%s S %s %s\\n' "$N" "$_u" "$_T"
-"""
 
 
 @dataclass(frozen=True)
@@ -153,12 +96,6 @@ class SectionResult:
     @property
     def ran(self) -> bool:
         return self.status is not None and not self.timed_out
-
-
-@dataclass(frozen=True)
-class BatchHeader:
-    uid: int
-    has_timeout: bool
 
 
 class Batch:
@@ -261,102 +198,63 @@ class Batch:
         return sum(s.limit + 256 for s in self._sections.values()) + 64 * 1024
 
     def render(self, nonce: str) -> str:
+        """The POSIX sh script for the host: every section framed (`framing`)."""
         sections = list(self._sections.values())
-        grouped = {first: members for _, members in self.groups() for first in members[:1]}
-        in_group = {index for members in grouped.values() for index in members}
-        budgets = {members[0]: budget for budget, members in self.groups()}
-        parts = [_PRELUDE.format(nonce=nonce, builtins=_BUILTIN_HELPERS)]
+        grouped = {members[0]: (budget, members) for budget, members in self.groups()}
+        in_group = {index for _, members in grouped.values() for index in members}
+        parts = [framing.prelude(nonce)]
         for index, section in enumerate(sections):
             if index in grouped:
-                parts.append(_render_group(nonce, index, budgets[index], grouped[index], sections))
+                budget, members = grouped[index]
+                parts.append(_render_group(nonce, budget, members, sections))
                 continue
             if index in in_group:
                 continue
-            parts.append(f"printf '%s B {index}\\n' \"$N\"\n")
+            parts.append(framing.begin(index))
             if section.contained:
                 budget = max(1, math.ceil(section.budget))
-                parts.append(
-                    f"_rc=$( {{ {{ _run {budget} {shlex.quote(section.script)} </dev/null 2>&1; "
-                    f'echo "$?" >&4; }} | head -c {section.limit + 1} >&3; }} 4>&1 )\n'
-                )
-            elif section.isolated:
-                parts.append(
-                    f"( N=; eval {shlex.quote(section.script)}\n) </dev/null 2>&1\n_rc=$?\n"
-                )
+                parts.append(framing.lone_watchdog(section.script, budget, section.limit))
             else:
-                parts.append(f"{{ {section.script}\n}} </dev/null 2>&1\n_rc=$?\n")
-            parts.append(f'printf \'\\n%s E {index} %s\\n\' "$N" "$_rc"\n')
-        parts.append("printf '%s Z\\n' \"$N\"\n")
+                parts.append(_in_shell(section, subshell=section.isolated) + "_rc=$?\n")
+            parts.append(framing.end(index, "$_rc"))
+        parts.append(framing.finished())
         return "".join(parts)
 
     def parse(
         self, output: bytes, nonce: str, *, cut_reason: str = ""
-    ) -> tuple[BatchHeader | None, dict[str, SectionResult]]:
+    ) -> tuple[framing.BatchHeader | None, dict[str, SectionResult]]:
         """Split the combined output back into sections.
 
         `cut_reason` says why the output may end early (timed out, cut off at the limit);
         every section without its end marker gets that as its problem.
 
-        One pass over the text, split at the nonce (no regex per section: compiling one
-        per section and host was a tenth of the auditor's CPU). Text that merely contains
-        the nonce without a well-formed marker after it stays part of the section's output.
+        The markers are read by `framing.read_frames`; here each section's frames become
+        its result (finished, timed out, cut off, or to run again alone).
         """
-        text = output.decode("utf-8", errors="replace")
-        header: BatchHeader | None = None
-        bodies: dict[int, list[str]] = {}
-        statuses: dict[int, str] = {}
-        group_statuses: dict[int, str] = {}
-        current: list[str] | None = None
-        current_index = -1
-        for piece in text.split(nonce + " ")[1:]:
-            line, newline, rest = piece.partition("\n")
-            match = _MARKER.fullmatch(line) if newline else None
-            if match is not None:
-                uid, has_timeout, begin, end, status, group, group_status = match.groups()
-                if uid is not None and header is None and not bodies:
-                    header = BatchHeader(int(uid), has_timeout == "1")
-                    continue
-                if begin is not None:
-                    current_index = int(begin)
-                    current = bodies[current_index] = [rest]
-                    continue
-                if end is not None and current is not None and int(end) == current_index:
-                    statuses[current_index] = status
-                    current = None
-                    continue
-                if group is not None:
-                    group_statuses[int(group)] = group_status
-                    if current is not None and current[-1].endswith("\n"):
-                        current[-1] = current[-1][:-1]  # the group marker's own newline
-                    current = None
-                    continue
-                if uid is None and begin is None and end is None and current is None:
-                    continue  # Z
-            if current is not None:
-                current.append(nonce + " " + piece)
+        frames = framing.read_frames(output, nonce)
         results: dict[str, SectionResult] = {}
         missing = cut_reason or "the remote shell stopped before this section finished"
         group_of = {i: (budget, members) for budget, members in self.groups() for i in members}
         for index, (key, section) in enumerate(self._sections.items()):
-            chunks = bodies.get(index)
-            body = "".join(chunks) if chunks is not None else ""
-            if index not in statuses and index in group_of and not cut_reason:
+            body = frames.bodies.get(index)
+            if index not in frames.statuses and index in group_of and not cut_reason:
                 budget, members = group_of[index]
-                why = _group_problem(group_statuses.get(members[0]), budget, len(members))
-                ran = "did not finish" if chunks is not None else "did not run"
+                status_of_group = frames.group_statuses.get(members[0])
+                why = framing.group_problem(status_of_group, budget, len(members))
+                ran = "did not finish" if body is not None else "did not run"
                 results[key] = SectionResult(
-                    body[: section.limit], None, problem=f"{ran}: {why}", retry=True
+                    (body or "")[: section.limit], None, problem=f"{ran}: {why}", retry=True
                 )
                 continue
-            if chunks is None:
+            if body is None:
                 results[key] = SectionResult("", None, problem=f"did not run: {missing}")
                 continue
-            if index not in statuses:
+            if index not in frames.statuses:
                 partial = body[: section.limit]
                 results[key] = SectionResult(partial, None, problem=f"did not finish: {missing}")
                 continue
-            body = body[:-1] if body.endswith("\n") else body
-            status_text = statuses[index]
+            body = framing.unframed(body)
+            status_text = frames.statuses[index]
             status = int(status_text) if status_text else None
             truncated = len(body.encode("utf-8", errors="replace")) > section.limit
             if truncated:
@@ -368,7 +266,7 @@ class Batch:
             elif status is None:
                 problem = "exit status missing"
             results[key] = SectionResult(body, status, timed_out, truncated, problem)
-        return header, results
+        return frames.header, results
 
 
 def _group_budget(section: Section) -> float:
@@ -382,50 +280,33 @@ def _longer(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None else max(a, b)
 
 
-def _group_problem(status: str | None, budget: float, size: int) -> str:
-    if status is None:
-        return f"the output of its group of {size} checks was cut off at the group's limit"
-    if status and int(status) in TIMEOUT_STATUSES:
-        return f"its group of {size} checks overran their shared {budget:g} s budget"
-    return f"its group of {size} checks stopped early (exit status {status or 'unknown'})"
-
-
 GROUP_LIMIT = 8 * 1024 * 1024
 """A group's members' output limits add up to at most this (bigger ones start a new group)."""
 
 
-def _render_group(
-    nonce: str, group: int, budget: float, members: list[int], sections: list[Section]
-) -> str:
-    """One watchdog and one output limit (`_cut`) for `members`.
+def _render_group(nonce: str, budget: float, members: list[int], sections: list[Section]) -> str:
+    """One watchdog and one output limit for `members` (`framing.watchdog_group`).
 
-    The group's script goes to a child `sh` on stdin through a here-document, never on a
-    command line: `ps` on the target shows neither the nonce nor the scripts. Members read
-    /dev/null, so none can swallow the rest of the group's script. Contained members each
-    run in their own subshell, quoted and `eval`ed, so a syntax error in one stays in its
-    own subshell, and none sees the nonce; uncontained ones run as in the batch's shell.
+    Members read /dev/null, so none can swallow the rest of the group's script. Contained
+    members each run in their own subshell, quoted and `eval`ed, so a syntax error in one
+    stays in its own subshell, and none sees the nonce; uncontained ones run as in the
+    batch's shell.
     """
-    end = f"_GROUP_END_{nonce}"
-    lines = [f"N={nonce}\n", _BUILTIN_HELPERS]
-    for index in members:
-        section = sections[index]
-        lines.append(f"printf '%s B {index}\\n' \"$N\"\n")
-        if section.contained or section.isolated:
-            lines.append(f"( N=; eval {shlex.quote(section.script)}\n) </dev/null 2>&1\n")
-        else:
-            lines.append(f"{{ {section.script}\n}} </dev/null 2>&1\n")
-        lines.append(f'printf \'\\n%s E {index} %s\\n\' "$N" "$?"\n')
+    bodies = [
+        (i, _in_shell(sections[i], subshell=sections[i].contained or sections[i].isolated))
+        for i in members
+    ]
     limit = sum(sections[i].limit + MARKER_BYTES for i in members) + MARKER_BYTES
-    return (
-        f"{{ _grp {max(1, math.ceil(budget))} <<'{end}'\n"
-        + "".join(lines)
-        + f"{end}\n"
-        + f'printf \'\\n%s G {members[0]} %s\\n\' "$N" "$?"; }} 2>&1 | _cut {limit}\n'
-    )
+    return framing.watchdog_group(nonce, max(1, math.ceil(budget)), bodies, limit)
 
 
-def new_nonce() -> str:
-    return secrets.token_hex(12)
+def _in_shell(section: Section, *, subshell: bool) -> str:
+    """A section run by the shell itself, stdout and stderr joined, reading /dev/null: in
+    a subshell that cannot see the nonce (`N=`), or, for builtin-only scripts that are
+    safe there (`Section.isolated` false), in the current shell, which saves a fork."""
+    if subshell:
+        return f"( N=; eval {shlex.quote(section.script)}\n) </dev/null 2>&1\n"
+    return f"{{ {section.script}\n}} </dev/null 2>&1\n"
 
 
 def results_for(

@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 
-from compliance.hosts.batch import Batch, BatchHeader, SectionResult, new_nonce
+from compliance.hosts.batch import Batch, SectionResult
+from compliance.hosts.framing import BatchHeader, new_nonce
 from compliance.hosts.ssh import HostFailure, HostSession
 
 SHELL = "/bin/sh -s"

@@ -2,10 +2,11 @@
 
 A Core `insert()` with a list of dicts runs every value of every row through the column
 type's bind processor (datetime formatting, `json.dumps`): for 100k findings that was most
-of a scan's store time. Rows here are plain tuples in column order, converted once per
-*distinct* value (a scan has one timestamp and a handful of reference lists), and handed
-to the driver: `executemany` on SQLite (fed from an iterator: no second copy of the rows),
-`COPY … FROM STDIN` on PostgreSQL. Values land exactly as the Core insert stored them: the
+of a scan's store time. Rows here are tuples in column order (the named rows of
+`rows.py`, whose `_fields` are the columns), converted once per *distinct* value (a scan
+has one timestamp and a handful of reference lists), and handed to the driver:
+`executemany` on SQLite (fed from an iterator: no second copy of the rows), `COPY … FROM
+STDIN` on PostgreSQL. Values land exactly as the Core insert stored them: the
 conversion is the dialect's own bind processor, or for COPY, what psycopg would send.
 """
 

@@ -95,7 +95,8 @@ class LifecycleRecord(SQLModel, table=True):
     rule_id: str
     severity: str
     title: str = ""
-    location: str = ""
+    location: str = ""  # Location.display(), for people: never compared (see `host`)
+    host: str | None = None  # a host finding's host: what a partial audit's coverage matches
     first_seen_at: datetime
     first_seen_scan_id: int
     last_seen_at: datetime

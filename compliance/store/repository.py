@@ -29,31 +29,16 @@ from compliance.store.models import (
     LifecycleRecord,
     ScanRecord,
 )
+from compliance.store.rows import (
+    LIFECYCLE_NEW,
+    FindingRow,
+    HostCheckWrite,
+    LifecycleIdentity,
+    LifecycleSighting,
+)
 
 T = TypeVar("T")
 BULK = 5000  # ids per IN (…) list
-
-# Column order of the bulk rows (tuples, not dicts: 100k rows, one conversion per value).
-# fmt: off
-FINDING_COLUMNS = (
-    "scan_id", "fingerprint", "scanner", "rule_id", "severity", "severity_rank", "confidence",
-    "title", "message", "path", "start_line", "end_line", "package", "version", "host",
-    "evidence", "references", "remediation", "fix_versions", "status", "blocking", "reported",
-    "note", "due_date", "first_seen_at", "inline_suppressed",
-)
-HOST_CHECK_COLUMNS = (
-    "scan_id", "host", "check_id", "title", "status", "severity", "expected", "observed",
-    "references", "remediation", "policy",
-)
-LIFECYCLE_SEEN = (
-    "last_seen_at", "last_seen_scan_id", "fixed_at", "fixed_scan_id", "severity", "title",
-    "location", "state", "due_date",
-)
-LIFECYCLE_NEW = (
-    "target", "fingerprint", "scanner", "rule_id", "first_seen_at", "first_seen_scan_id",
-    *LIFECYCLE_SEEN,
-)
-# fmt: on
 
 
 def utcnow() -> datetime:
@@ -106,10 +91,11 @@ class ScanOutcome:
     completed_scanners: Sequence[str] = ()
     host_checks: Sequence[HostCheckRow | HostCheckRecord] = ()
     summary: dict[str, Any] = field(default_factory=dict)
-    covered_locations: frozenset[str] | None = None
-    """What this scan looked at, when it covered only part of the target (a host audit's
-    hosts: a --limit or a --shard). Only findings at these locations can be marked fixed: a
-    host another shard audits is not fixed because this shard did not see it."""
+    covered_hosts: frozenset[str] | None = None
+    """The hosts this scan looked at, when it covered only part of the target (a host
+    audit's --limit or --shard). Only findings on these hosts (`Location.host`, stored as
+    `finding_lifecycle.host`) can be marked fixed: a host another shard audits is not fixed
+    because this shard did not see it."""
 
 
 class Store:
@@ -170,13 +156,15 @@ class Store:
             first_seen = self._update_lifecycle(session, writer, scan, outcome, now)
             table = _table(FindingRecord)
             writer.insert(
-                table, FINDING_COLUMNS, _finding_rows(writer, table, scan_id, verdict, first_seen)
+                table,
+                FindingRow._fields,
+                _finding_rows(writer, table, scan_id, verdict, first_seen),
             )
             del first_seen
             checks = _table(HostCheckRecord)
             writer.insert(
                 checks,
-                HOST_CHECK_COLUMNS,
+                HostCheckWrite._fields,
                 _host_check_rows(writer, checks, scan_id, outcome.host_checks),
             )
             scan.finished_at = now
@@ -221,15 +209,15 @@ class Store:
         table = _table(LifecycleRecord)
         c = table.c
         existing = {
-            fp: (row_id, first_seen, unfixed, scanner, location)
-            for row_id, fp, first_seen, unfixed, scanner, location in session.execute(
+            fp: (row_id, first_seen, unfixed, scanner, host)
+            for row_id, fp, first_seen, unfixed, scanner, host in session.execute(
                 sa_select(
                     c.id,
                     c.fingerprint,
                     stored(c.first_seen_at),
                     c.fixed_at.is_(None),
                     c.scanner,
-                    c.location,
+                    c.host,
                 ).where(c.target == scan.target)
             ).all()
         }
@@ -240,47 +228,46 @@ class Store:
         updates: dict[str, Row] = {}
         for d in outcome.verdict.decisions:
             f = d.finding
-            state = d.status.value if d.status.value in ("waived", "suppressed") else "open"
-            # LIFECYCLE_SEEN order
-            values = (
-                moment,
-                scan.id,
-                None,
-                None,
-                f.severity.label,
-                f.title[:500],
-                f.location.display()[:500],
-                state,
-                due(d.due_date),
+            sighting = LifecycleSighting(
+                last_seen_at=moment,
+                last_seen_scan_id=scan.id,
+                fixed_at=None,
+                fixed_scan_id=None,
+                severity=f.severity.label,
+                title=f.title[:500],
+                location=f.location.display()[:500],
+                host=f.location.host,
+                state=d.status.value if d.status.value in ("waived", "suppressed") else "open",
+                due_date=due(d.due_date),
             )
             known = existing.get(f.fingerprint)
             if known is not None:
-                updates[f.fingerprint] = (known[0], *values)
+                updates[f.fingerprint] = (known[0], *sighting)
             else:
-                inserts[f.fingerprint] = (
-                    scan.target,
-                    f.fingerprint,
-                    f.scanner,
-                    f.rule_id,
-                    moment,
-                    scan.id,
-                    *values,
+                identity = LifecycleIdentity(
+                    target=scan.target,
+                    fingerprint=f.fingerprint,
+                    scanner=f.scanner,
+                    rule_id=f.rule_id,
+                    first_seen_at=moment,
+                    first_seen_scan_id=scan.id,
                 )
+                inserts[f.fingerprint] = identity + sighting
                 first_seen[f.fingerprint] = moment
         writer.insert(table, LIFECYCLE_NEW, inserts.values())
         del inserts
-        writer.update_by_id(table, LIFECYCLE_SEEN, updates.values())
+        writer.update_by_id(table, LifecycleSighting._fields, updates.values())
         # Fixed means: absent from a complete scan of the same target by the same scanner.
         if not outcome.verdict.errors:
             completed = set(outcome.completed_scanners)
-            covered = outcome.covered_locations
+            covered = outcome.covered_hosts
             fixed_ids = [
                 row_id
-                for fp, (row_id, _, unfixed, scanner, location) in existing.items()
+                for fp, (row_id, _, unfixed, scanner, host) in existing.items()
                 if fp not in updates
                 and scanner in completed
                 and unfixed
-                and (covered is None or location in covered)
+                and (covered is None or host in covered)
             ]
             for id_chunk in _chunks(fixed_ids, BULK):
                 session.execute(
@@ -632,21 +619,21 @@ def _host_check_rows(
     scan_id: int,
     checks: Iterable[HostCheckRow | HostCheckRecord],
 ) -> Iterator[Row]:
-    """Rows in HOST_CHECK_COLUMNS order, from either shape of a host check."""
+    """`HostCheckWrite` rows, from either shape of a host check."""
     references = writer.storage(table, "references")
     for check in checks:
-        yield (
-            scan_id,
-            check.host,
-            check.check_id,
-            check.title,
-            check.status,
-            check.severity,
-            check.expected,
-            check.observed,
-            references(tuple(check.references)),
-            check.remediation,
-            check.policy,
+        yield HostCheckWrite(
+            scan_id=scan_id,
+            host=check.host,
+            check_id=check.check_id,
+            title=check.title,
+            status=check.status,
+            severity=check.severity,
+            expected=check.expected,
+            observed=check.observed,
+            references=references(tuple(check.references)),
+            remediation=check.remediation,
+            policy=check.policy,
         )
 
 
@@ -683,7 +670,7 @@ def _finding_rows(
     verdict: Verdict,
     first_seen: dict[str, Any],
 ) -> Iterator[Row]:
-    """Rows in FINDING_COLUMNS order, one at a time: the findings are not held twice."""
+    """`FindingRow`s, one at a time: the findings are not held twice."""
     references = writer.storage(table, "references")
     fix_versions = writer.storage(table, "fix_versions")
     boolean = writer.storage(table, "blocking")
@@ -691,33 +678,33 @@ def _finding_rows(
     for decision in verdict.decisions:
         f = decision.finding
         loc = f.location
-        yield (
-            scan_id,
-            f.fingerprint,
-            f.scanner,
-            f.rule_id,
-            f.severity.label,
-            int(f.severity),
-            f.confidence.label if f.confidence is not None else None,
-            f.title,
-            f.message,
-            loc.path,
-            loc.start_line,
-            loc.end_line,
-            loc.package,
-            loc.version,
-            loc.host,
-            f.evidence,
-            references(tuple(f.references)),
-            f.remediation,
-            fix_versions(tuple(f.fix_versions)),
-            decision.status.value,
-            boolean(decision.blocking),
-            boolean(decision.reported),
-            decision.note,
-            due(decision.due_date),
-            first_seen.get(f.fingerprint),  # already in storage form
-            boolean(f.suppressed),
+        yield FindingRow(
+            scan_id=scan_id,
+            fingerprint=f.fingerprint,
+            scanner=f.scanner,
+            rule_id=f.rule_id,
+            severity=f.severity.label,
+            severity_rank=int(f.severity),
+            confidence=f.confidence.label if f.confidence is not None else None,
+            title=f.title,
+            message=f.message,
+            path=loc.path,
+            start_line=loc.start_line,
+            end_line=loc.end_line,
+            package=loc.package,
+            version=loc.version,
+            host=loc.host,
+            evidence=f.evidence,
+            references=references(tuple(f.references)),
+            remediation=f.remediation,
+            fix_versions=fix_versions(tuple(f.fix_versions)),
+            status=decision.status.value,
+            blocking=boolean(decision.blocking),
+            reported=boolean(decision.reported),
+            note=decision.note,
+            due_date=due(decision.due_date),
+            first_seen_at=first_seen.get(f.fingerprint),  # already in storage form
+            inline_suppressed=boolean(f.suppressed),
         )
 
 

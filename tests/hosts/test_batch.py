@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from compliance.hosts.batch import Batch, Section, SectionResult, new_nonce
+from compliance.hosts.batch import Batch, Section, SectionResult
+from compliance.hosts.framing import marker, new_nonce
 from compliance.hosts.inventory import load_inventory
 from compliance.hosts.remote import run_batch
 from compliance.hosts.ssh import Connector, SshOptions
@@ -272,7 +273,7 @@ def test_group_output_leaves_the_host_in_one_write(tmp_path: Path) -> None:
     assert header is not None and all(r.status == 0 for r in results.values())
     lines = trace.read_text().splitlines()
     writes = [line.split(" write(", 1)[1] for line in lines if " write(" in line]
-    header_write = next(w for w in writes if f"{nonce} S " in w)
+    header_write = next(w for w in writes if marker(nonce, "S ") in w)
     ours = header_write.split(",", 1)[0]  # e.g. 1<pipe:[123]>: the pipe we read
     to_us = [w for w in writes if w.startswith(ours + ",")]
     # the header, the group's one write, the end marker
