@@ -8,7 +8,8 @@ from pathlib import Path
 from compliance.findings import Finding, Location, Severity, fingerprint
 from compliance.gate import GateInput, judge
 from compliance.policy.model import Policy
-from compliance.scanners.dependency_files import Pin, is_dependency_file, parse_source
+from compliance.manifests.interface import Dependency
+from compliance.manifests.registry import is_manifest, parse_manifest
 from compliance.scanners.pip_audit import PipAuditScanner
 
 
@@ -20,60 +21,101 @@ def test_select_picks_every_dependency_source() -> None:
         "pyproject.toml",
         "pylock.toml",
         "pylock.web.toml",
+        "dev-requirements.txt",
+        "reqs/prod-requirements.txt",
+        "requirements.in",
+        "poetry.lock",
+        "uv.lock",
+        "Pipfile",
+        "Pipfile.lock",
+        "pdm.lock",
+        "setup.cfg",
+        "environment.yml",
         "docs/notes.txt",
         "setup.py",
     ]
-    assert PipAuditScanner().select(Path("."), files) == files[:6]
-    assert not is_dependency_file("docs/notes.txt")
+    assert PipAuditScanner().select(Path("."), files) == files[:-2]
+    assert not is_manifest("docs/notes.txt")
+
+
+def _pins(root: Path, path: str) -> set[tuple[str, str | None, str]]:
+    return {
+        (d.name, d.version, d.path) for d in parse_manifest(root, path).dependencies if d.version
+    }
+
+
+def _unpinned(root: Path, path: str) -> dict[str, Dependency]:
+    deps = parse_manifest(root, path).dependencies
+    return {d.name: d for d in deps if d.version is None}
 
 
 def test_requirements_pins_and_reasons(tmp_path: Path) -> None:
     (tmp_path / "base.txt").write_text("Requests==2.0.0\n")
-    (tmp_path / "constraints.txt").write_text("urllib3==1.0\n")
+    (tmp_path / "constraints.txt").write_text("urllib3==1.0\nflask==2.3.0\n")
     (tmp_path / "requirements.txt").write_text(
         "-r base.txt\n-c constraints.txt\n"
         "Django==3.2 --hash=sha256:" + "a" * 64 + "\n"
         "flask>=2\nbar==1.*\nbaz===1.0\nqux==1.0 ; python_version < '3'\n"
         "-e git+https://example.invalid/x#egg=x\n"
     )
-    parsed = parse_source(tmp_path, "requirements.txt")
-    assert set(parsed.pins) == {
-        Pin("requests", "2.0.0", "requirements.txt"),  # from the nested -r file
-        Pin("django", "3.2", "requirements.txt"),
-        Pin("baz", "1.0", "requirements.txt"),
-        Pin("qux", "1.0", "requirements.txt"),  # markers are not evaluated: still a dependency
+    assert _pins(tmp_path, "requirements.txt") == {
+        ("requests", "2.0.0", "base.txt"),  # from the nested -r file, named as its own file
+        ("django", "3.2", "requirements.txt"),
+        ("flask", "2.3.0", "requirements.txt"),  # the -c constraint pins the bare range
+        ("baz", "1.0", "requirements.txt"),
+        ("qux", "1.0", "requirements.txt"),  # markers are not evaluated: still a dependency
     }
-    reasons = {u.name: u.reason for u in parsed.unaudited}
-    assert set(reasons) == {"flask", "bar", "x"}  # constraints add no dependency
-    assert "not pinned to one version (>=2)" in reasons["flask"]
-    assert "editable" in reasons["x"]
+    unpinned = _unpinned(tmp_path, "requirements.txt")
+    assert set(unpinned) == {"bar", "x"}  # constraints add no dependency
+    assert unpinned["bar"].spec == "==1.*" and unpinned["bar"].line == 5
+    assert unpinned["x"].source == "editable"
+    rules = {(s.rule, s.line) for s in parse_manifest(tmp_path, "requirements.txt").supply_chain}
+    assert rules == {("editable", 8), ("unpinned-vcs", 8)}
 
 
 def test_broken_requirements_line_is_a_problem(tmp_path: Path) -> None:
     (tmp_path / "requirements.txt").write_text("ok==1.0\nthis is not a requirement\n")
-    parsed = parse_source(tmp_path, "requirements.txt")
-    assert parsed.problems and parsed.problems[0].startswith("line 2:")
-    assert "\n" not in parsed.problems[0]
+    problems = parse_manifest(tmp_path, "requirements.txt").problems
+    assert problems and problems[0].startswith("requirements.txt:2:")
+    assert "\n" not in problems[0]
+
+
+def test_include_leaving_the_tree_is_a_problem(tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tmp_path / "outside.txt").write_text("secret==1.0\n")
+    (tree / "requirements.txt").write_text("-r ../outside.txt\nok==1.0\n")
+    manifest = parse_manifest(tree, "requirements.txt")
+    assert manifest.problems == (
+        "requirements.txt:1: includes a file outside the scanned tree: -r ../outside.txt",
+    )
+    assert {d.name for d in manifest.dependencies} == {"ok"}
 
 
 def test_pyproject_and_pylock(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text(
         '[project]\nname = "x"\nversion = "1"\ndependencies = ["click==8.1.7", "jinja2>=3"]\n'
         '[project.optional-dependencies]\ntest = ["pytest==8.0"]\n'
-        '[dependency-groups]\ndev = ["ruff==0.5.0", {include-group = "x"}]\n'
+        '[dependency-groups]\ndev = ["ruff==0.5.0", {include-group = "lint"}]\nlint = ["mypy==1.0"]\n'
     )
-    parsed = parse_source(tmp_path, "pyproject.toml")
-    assert {p.name for p in parsed.pins} == {"click", "pytest", "ruff"}
-    assert [u.name for u in parsed.unaudited] == ["jinja2"]
+    assert {n for n, _, _ in _pins(tmp_path, "pyproject.toml")} == {
+        "click",
+        "pytest",
+        "ruff",
+        "mypy",
+    }
+    assert list(_unpinned(tmp_path, "pyproject.toml")) == ["jinja2"]
+    assert _unpinned(tmp_path, "pyproject.toml")["jinja2"].line == 4
     (tmp_path / "pylock.toml").write_text(
         'lock-version = "1.0"\n[[packages]]\nname = "Click"\nversion = "8.1.7"\n'
         '[[packages]]\nname = "local"\n[packages.directory]\npath = "."\n'
     )
-    parsed = parse_source(tmp_path, "pylock.toml")
-    assert parsed.pins == (Pin("click", "8.1.7", "pylock.toml"),)
-    assert [u.name for u in parsed.unaudited] == ["local"]
+    lock = parse_manifest(tmp_path, "pylock.toml")
+    assert [(d.name, d.version) for d in lock.dependencies if d.version] == [("click", "8.1.7")]
+    assert [(d.name, d.source) for d in lock.dependencies if not d.version] == [("local", "path")]
     (tmp_path / "pylock.bad.toml").write_text("packages = [\n")
-    assert parse_source(tmp_path, "pylock.bad.toml").problems
+    (problem,) = parse_manifest(tmp_path, "pylock.bad.toml").problems
+    assert problem.startswith("pylock.bad.toml:")
 
 
 def _advisory(fixes: tuple[str, ...]) -> Finding:
@@ -84,7 +126,7 @@ def _advisory(fixes: tuple[str, ...]) -> Finding:
         title="t",
         message="m",
         location=Location(path="requirements.txt", package="p", version="1.0"),
-        fingerprint=fingerprint("pip-audit", "p", "PYSEC-1"),
+        fingerprint=fingerprint("pip-audit", "requirements.txt", "p", "PYSEC-1"),
         fix_versions=fixes,
     )
 
