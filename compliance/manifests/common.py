@@ -3,6 +3,7 @@ and the names a lock's dependency graph pulls in from each direct dependency."""
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections import deque
 from collections.abc import Iterable, Mapping
@@ -41,9 +42,12 @@ def load_toml(root: Path, path: str) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", None)
+        # Python 3.14 gives exc.lineno; older ones only say "(at line N, column M)"
+        found = re.search(r"\(at line (\d+), column \d+\)", str(exc))
+        line = getattr(exc, "lineno", None) or (int(found.group(1)) if found else None)
         where = f"{path}:{line}" if line else path
-        raise ManifestError(f"{where}: not valid TOML: {getattr(exc, 'msg', exc)}") from None
+        reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(getattr(exc, "msg", exc)))
+        raise ManifestError(f"{where}: not valid TOML: {reason}") from None
 
 
 def line_of(text: str, needle: str) -> int | None:
