@@ -7,9 +7,9 @@ from pathlib import Path
 
 from compliance.findings import Finding, Location, Severity, fingerprint
 from compliance.gate import GateInput, judge
-from compliance.policy.model import Policy
 from compliance.manifests.interface import Dependency
 from compliance.manifests.registry import is_manifest, parse_manifest
+from compliance.policy.model import Policy
 from compliance.scanners.pip_audit import PipAuditScanner
 
 
@@ -96,7 +96,8 @@ def test_pyproject_and_pylock(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text(
         '[project]\nname = "x"\nversion = "1"\ndependencies = ["click==8.1.7", "jinja2>=3"]\n'
         '[project.optional-dependencies]\ntest = ["pytest==8.0"]\n'
-        '[dependency-groups]\ndev = ["ruff==0.5.0", {include-group = "lint"}]\nlint = ["mypy==1.0"]\n'
+        '[dependency-groups]\ndev = ["ruff==0.5.0", {include-group = "lint"}]\n'
+        'lint = ["mypy==1.0"]\n'
     )
     assert {n for n, _, _ in _pins(tmp_path, "pyproject.toml")} == {
         "click",

@@ -30,13 +30,16 @@ KINDS: dict[str, tuple[dict[str, str], str, str]] = {
     "dev-requirements": (
         {"dev-requirements.txt": "demo-pkg==1.2\n"}, "dev-requirements.txt", "requirements",
     ),
-    "requirements-folder": ({"requirements/prod.txt": "demo-pkg==1.2\n"}, "requirements/prod.txt", "requirements"),
+    "requirements-folder": (
+        {"requirements/prod.txt": "demo-pkg==1.2\n"}, "requirements/prod.txt", "requirements",
+    ),
     "include": (
         {"requirements.txt": "-r common.txt\n", "common.txt": "demo-pkg==1.2\n"},
         "common.txt", "requirements",
     ),
     "constraint": (
-        {"requirements.txt": "-c constraints.txt\ndemo-pkg\n", "constraints.txt": "demo-pkg==1.2\n"},
+        {"requirements.txt": "-c constraints.txt\ndemo-pkg\n",
+         "constraints.txt": "demo-pkg==1.2\n"},
         "requirements.txt", "requirements",
     ),
     "requirements-in": (
@@ -44,7 +47,8 @@ KINDS: dict[str, tuple[dict[str, str], str, str]] = {
         "requirements.txt", "requirements",
     ),
     "pep621": (
-        {"pyproject.toml": '[project]\nname = "a"\nversion = "1"\ndependencies = ["demo-pkg==1.2"]\n'},
+        {"pyproject.toml": '[project]\nname = "a"\nversion = "1"\n'
+         'dependencies = ["demo-pkg==1.2"]\n'},
         "pyproject.toml", "pyproject",
     ),
     "pep621-optional": (
@@ -69,7 +73,8 @@ KINDS: dict[str, tuple[dict[str, str], str, str]] = {
         "deps.txt", "pyproject",
     ),
     "poetry.lock": (
-        {"poetry.lock": '[[package]]\nname = "demo-pkg"\nversion = "1.2"\n'}, "poetry.lock", "poetry.lock",
+        {"poetry.lock": '[[package]]\nname = "demo-pkg"\nversion = "1.2"\n'},
+        "poetry.lock", "poetry.lock",
     ),
     "uv.lock": (
         {"uv.lock": 'version = 1\n[[package]]\nname = "app"\nversion = "0.1"\n'
