@@ -128,6 +128,10 @@ class Component:
     direct: bool
     via: tuple[str, ...] = ()
     """For a transitive one: the direct dependencies that pull it in."""
+    advisories: tuple[str, ...] = ()
+    """Ids of the advisories that apply to this version."""
+    fix: str | None = None
+    """The lowest version that fixes all of them (None: none known, or nothing to fix)."""
 
     def purl(self) -> str:
         version = f"@{self.version}" if self.version else ""
@@ -141,6 +145,8 @@ class Component:
             "manifest": self.manifest,
             "direct": self.direct,
             "via": list(self.via),
+            "advisories": list(self.advisories),
+            "fix": self.fix,
         }
 
 

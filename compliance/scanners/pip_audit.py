@@ -32,7 +32,7 @@ import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -125,6 +125,11 @@ class PipAuditScanner(Scanner):
         for pin, vulns in audited:
             known = [[records[i] for i in (v.id, *v.aliases) if i in records] for v in vulns]
             best = lowest_fix(pin, vulns, known)
+            key = (pin.name, pin.version, pin.path)
+            if vulns and key in found.components:
+                found.components[key] = replace(
+                    found.components[key], advisories=tuple(v.id for v in vulns), fix=best
+                )
             findings += [
                 _finding(pin, v, k, unknown, best) for v, k in zip(vulns, known, strict=True)
             ]
