@@ -45,8 +45,14 @@ def load_toml(root: Path, path: str) -> dict[str, Any]:
         # Python 3.14 gives exc.lineno; older ones only say "(at line N, column M)"
         found = re.search(r"\(at line (\d+), column \d+\)", str(exc))
         line = getattr(exc, "lineno", None) or (int(found.group(1)) if found else None)
+        if line is None and "at end of document" in str(exc):
+            line = max(1, len(text.splitlines()))
         where = f"{path}:{line}" if line else path
-        reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(getattr(exc, "msg", exc)))
+        reason = re.sub(
+            r"\s*\((at line \d+, column \d+|at end of document)\)",
+            "",
+            str(getattr(exc, "msg", exc)),
+        )
         raise ManifestError(f"{where}: not valid TOML: {reason}") from None
 
 

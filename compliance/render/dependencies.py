@@ -6,6 +6,7 @@ scan's summary; the advisories' own text and severity are the stored findings.""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,11 +31,14 @@ class DependencyRow:
         return f"{self.purl}?manifest={self.manifest}"
 
 
-def dependency_rows(report: ReportData) -> list[DependencyRow]:
-    """Every stored component with the stored advisory findings on it, by manifest, name."""
+def dependency_rows(
+    report: ReportData, findings: Iterable[StoredFinding] | None = None
+) -> list[DependencyRow]:
+    """Every stored component with the stored advisory findings on it, by manifest, name.
+    `findings`: the scan's findings when the caller has read them already."""
     summary: dict[str, Any] = (report.scan.summary or {}).get("dependencies") or {}
     by_pin: dict[tuple[str, str, str], list[StoredFinding]] = {}
-    for f in report.findings:
+    for f in report.findings if findings is None else findings:
         if f.scanner == "pip-audit" and f.package:
             by_pin.setdefault((f.package, f.version or "", f.path or ""), []).append(f)
     rows = []

@@ -60,6 +60,8 @@ def summary(
                 f"  {f.severity.label.upper():8} {f.location.display()}  {f.scanner} {f.rule_id}: "
                 f"{f.title}{note}"
             )
+            if f.location.package and f.remediation:  # the lowest version fixing them all
+                lines.append(f"           {f.remediation}")
         if len(blocking) > MAX_LISTED:
             lines.append(
                 f"  … and {len(blocking) - MAX_LISTED} more (compliance findings --scan {scan_id})"
