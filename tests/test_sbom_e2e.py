@@ -73,8 +73,8 @@ def test_sbom_and_html_dependency_section(tmp_path: Path) -> None:
         in page
     )
     assert (
-        "versions-only 1.0 tools/requirements-dev.txt direct low PYSEC-9000-3 no fixed version known"
-        in page
+        "versions-only 1.0 tools/requirements-dev.txt direct low PYSEC-9000-3 "
+        "no fixed version known" in page
     )
 
 
