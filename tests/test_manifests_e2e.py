@@ -282,3 +282,23 @@ def test_resolution_that_fails_is_an_unpinned_error(tmp_path: Path, advisories: 
     assert run.returncode == 2
     assert "requirements.txt:1: not-on-the-index could not be audited" in run.stderr
     assert "resolving failed: pip could not resolve" in run.stderr
+
+
+def test_the_shipped_policy_audits_dependencies_and_fails_closed_offline(tmp_path: Path) -> None:
+    """No --policy: the shipped default. Offline is the closed loopback port conftest gives
+    $COMPLIANCE_OSV_URL; the real internet is never touched."""
+    import os
+    import subprocess
+
+    from tests.test_pip_audit_e2e import COMPLIANCE
+
+    tree = write_files(tmp_path / "tree", {"requirements.txt": "pyyaml==5.3\n"})
+    env = {**os.environ, "COMPLIANCE_CACHE_DIR": str(tmp_path / "cache")}
+    run = subprocess.run(
+        [COMPLIANCE, "scan", str(tree), "--db", str(tmp_path / "s.db")],
+        capture_output=True, text=True, env=env, timeout=600, cwd=tmp_path,
+    )  # fmt: skip
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "pip-audit could not reach the advisory service" in run.stderr
+    for fix in ("--advisory-db DIR", "dependencies.osv_url", "leaving pip-audit out of"):
+        assert fix in run.stderr
