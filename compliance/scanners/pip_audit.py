@@ -32,7 +32,7 @@ import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -46,6 +46,7 @@ from compliance.cache import ResultCache
 from compliance.findings import Finding, Location, Severity, bound_text, fingerprint
 from compliance.manifests.interface import Dependency
 from compliance.manifests.registry import is_manifest
+from compliance.scanners.audit_cache import AuditCache
 from compliance.scanners.dependency_set import SKIP_HINT, DependencySet, collect
 from compliance.scanners.interface import (
     ScanContext,
@@ -97,7 +98,8 @@ class PipAuditScanner(Scanner):
 
     def scan(self, context: ScanContext) -> ScannerResult:
         tool = find_tool("pip-audit")
-        version = ResultCache.for_scan(context.options).tool_version(tool, self.version)
+        cache = ResultCache.for_scan(context.options)
+        version = cache.tool_version(tool, self.version)
         settings = context.options.get("dependencies") or {}
         environment = bool(settings.get("environment"))
         findings: list[Finding] = []
@@ -106,12 +108,19 @@ class PipAuditScanner(Scanner):
             found = collect(
                 context.root, context.files, settings, Path(tmp), context.timeout, index_env
             )
-            with _advisory_service(context.options, needed=bool(found.pins) or environment) as url:
+            answers = AuditCache(cache, context.options, cache.identity(tool))
+            pin_lines = [f"{p.name}=={p.version}" for p in found.pins]
+            hit = None if environment else _usable(answers.get(pin_lines))
+            needed = (bool(found.pins) or environment) and hit is None
+            with _advisory_service(context.options, needed=needed) as url:
                 runner = _Runner(Path(tmp), url, context.timeout)
                 audited: list[tuple[Dependency, list[Vuln]]] = []
-                for layer in _layers(found.pins):
-                    result = runner.audit_pins(layer)
-                    audited += self._check_run(result, layer, found)
+                if hit is not None:
+                    audited += self._check_run(hit[0], found.pins, found)
+                results = []
+                for layer in _layers(found.pins) if hit is None else []:
+                    results.append(runner.audit_pins(layer))
+                    audited += self._check_run(results[-1], layer, found)
                 if environment:
                     result = runner.audit_environment()
                     found.errors.extend(_skip_error(n, r, ENVIRONMENT) for n, r in result.skipped)
@@ -120,7 +129,12 @@ class PipAuditScanner(Scanner):
                         for (name, ver), vulns in sorted(result.vulns.items())
                     ]
                 wanted = {i for _, vs in audited for v in vs for i in (v.id, *v.aliases)}
-                records = _fetch_records(url, wanted)
+                if hit is not None:
+                    records = hit[1]
+                else:
+                    records = _fetch_records(url, wanted)
+                    if not environment and not any(r.skipped for r in results):
+                        answers.put(pin_lines, _answer(results, records))
         unknown = Severity.parse(context.options.get("unknown_severity", "high"))
         for pin, vulns in audited:
             known = [[records[i] for i in (v.id, *v.aliases) if i in records] for v in vulns]
@@ -172,6 +186,44 @@ class PipAuditScanner(Scanner):
                     ),
                 )
         return audited
+
+
+def _answer(results: list[Audited], records: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """pip-audit's answers and the records read for them, as JSON for AuditCache."""
+    return {
+        "vulns": [
+            [name, version, [asdict(v) for v in vulns]]
+            for r in results
+            for (name, version), vulns in r.vulns.items()
+        ],
+        "records": records,
+    }
+
+
+def _usable(answer: dict[str, Any] | None) -> tuple[Audited, dict[str, dict[str, Any]]] | None:
+    """A cached answer, read back; one that does not read is a miss (pip-audit runs)."""
+    if answer is None:
+        return None
+    try:
+        return _audited_from(answer), {str(k): dict(v) for k, v in answer["records"].items()}
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+
+
+def _audited_from(answer: dict[str, Any]) -> Audited:
+    vulns = {
+        (str(name), str(version)): [
+            Vuln(
+                id=str(v["id"]),
+                fix_versions=tuple(v["fix_versions"]),
+                aliases=tuple(v["aliases"]),
+                description=str(v["description"]),
+            )
+            for v in items
+        ]
+        for name, version, items in answer["vulns"]
+    }
+    return Audited(vulns, [])
 
 
 def _layers(pins: list[Dependency]) -> list[list[Dependency]]:
