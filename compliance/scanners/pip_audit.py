@@ -29,7 +29,7 @@ import sys
 import tempfile
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
@@ -40,7 +40,7 @@ from urllib.parse import quote, urlsplit
 from packaging.version import InvalidVersion, Version
 
 from compliance.advisories.loader import AdvisoryDbError
-from compliance.advisories.matching import AffectedPackage, compile_affected, fixed_versions
+from compliance.advisories.matching import affects_checker, fixed_versions
 from compliance.advisories.severity import record_severity
 from compliance.cache import ResultCache
 from compliance.findings import Finding, Location, Severity, bound_text, fingerprint
@@ -435,7 +435,7 @@ def lowest_fix(
     if not vulns:
         return None
     current = _version_key(pin.version or "0")
-    per_vuln: list[tuple[list[str], list[AffectedPackage]]] = []
+    per_vuln: list[tuple[list[str], list[Callable[[str], bool]]]] = []
     for vuln, known in zip(vulns, records, strict=True):
         fixes = set(vuln.fix_versions)
         for record in known:
@@ -443,16 +443,15 @@ def lowest_fix(
         above = sorted((f for f in fixes if _version_key(f) > current), key=_version_key)
         if not above:
             return None
-        entries = [e for r in known for e in compile_affected(r) if e.name == pin.name]
-        per_vuln.append((above, entries))
+        per_vuln.append((above, [affects_checker(r, pin.name) for r in known]))
     candidates = sorted({f for above, _ in per_vuln for f in above}, key=_version_key)
     for candidate in candidates:
         key = _version_key(candidate)
         if all(
-            not any(e.affects(candidate) for e in entries)
-            if entries
+            not any(affects(candidate) for affects in checks)
+            if checks
             else key >= _version_key(above[0])
-            for above, entries in per_vuln
+            for above, checks in per_vuln
         ):
             return candidate
     return None
