@@ -141,3 +141,41 @@ def test_gate_only_fixable_blocks_only_advisories_with_a_fix() -> None:
     verdict = judge(GateInput([unfixed], lenient, "t", today=today))
     assert verdict.exit_code == 0 and "only_fixable" in verdict.decisions[0].note
     assert judge(GateInput([fixed], lenient, "t", today=today)).exit_code == 1
+
+
+def test_lock_graphs_say_what_pulls_each_package_in(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "a"\ndependencies = ["web"]\n')
+    (tmp_path / "poetry.lock").write_text(
+        '[[package]]\nname = "web"\nversion = "1.0"\n[package.dependencies]\nmid = "*"\n'
+        '[[package]]\nname = "mid"\nversion = "2.0"\n[package.dependencies]\nleaf = "*"\n'
+        '[[package]]\nname = "leaf"\nversion = "3.0"\n[[package]]\nname = "orphan"\n'
+        'version = "4.0"\n'
+    )
+    (tmp_path / "uv.lock").write_text(
+        'version = 1\n[[package]]\nname = "a"\nversion = "0"\nsource = { virtual = "." }\n'
+        'dependencies = [{ name = "web" }]\n'
+        '[[package]]\nname = "web"\nversion = "1.0"\ndependencies = [{ name = "leaf" }]\n'
+        '[[package]]\nname = "leaf"\nversion = "3.0"\n'
+    )
+    (tmp_path / "pdm.lock").write_text(
+        '[[package]]\nname = "web"\nversion = "1.0"\ndependencies = ["leaf>=1"]\n'
+        '[[package]]\nname = "leaf"\nversion = "3.0"\n[[package]]\nversion = "1"\n'
+    )
+    graphs = {
+        lock: {
+            d.name: (d.version, d.direct, d.via)
+            for d in parse_manifest(tmp_path, lock).dependencies
+        }
+        for lock in ("poetry.lock", "uv.lock", "pdm.lock")
+    }
+    assert graphs["poetry.lock"] == {
+        "web": ("1.0", True, ()),
+        "mid": ("2.0", False, ("web",)),
+        "leaf": ("3.0", False, ("web",)),
+        "orphan": ("4.0", False, ()),  # in the lock, pulled in by nothing declared
+    }
+    assert graphs["uv.lock"] == {"web": ("1.0", True, ()), "leaf": ("3.0", False, ("web",))}
+    assert graphs["pdm.lock"] == {"web": ("1.0", True, ()), "leaf": ("3.0", False, ("web",))}
+    assert parse_manifest(tmp_path, "pdm.lock").problems == (
+        "pdm.lock: package entry 3 has no name",
+    )
