@@ -29,6 +29,9 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from advisory_mirror import serve_startup
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DB = ROOT / ".." / "shared" / "data" / "pypa-advisory-db"
 BIN = Path(sys.executable).parent
@@ -65,21 +68,6 @@ def timed(argv: list[str], env: dict[str, str]) -> tuple[float, subprocess.Compl
     started = time.perf_counter()
     run = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
     return time.perf_counter() - started, run
-
-
-def start_mirror(db: Path, cache: Path) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [str(BIN / "compliance"), "advisories", "serve", str(db), "--port", "0"],
-        stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "COMPLIANCE_CACHE_DIR": str(cache)},
-    )  # fmt: skip
-    assert proc.stderr is not None
-    line = proc.stderr.readline()
-    match = re.search(r"http://127\.0\.0\.1:\d+/v1/query", line)
-    if not match:
-        proc.kill()
-        raise SystemExit(f"the mirror did not start: {line}")
-    return proc, match.group(0)
 
 
 def by_hand(tree: Path, url: str, cache: Path) -> tuple[float, int, int]:
@@ -127,7 +115,8 @@ def main() -> None:
         tree = work / "tree"
         write_lock(tree, packages)
         first, _, _ = gate(tree, db, work / "first-cache", work, 0)  # builds the index too
-        mirror, url = start_mirror(db, work / "first-cache")
+        _, mirror, port = serve_startup(db, work / "first-cache")
+        url = f"http://127.0.0.1:{port}/v1/query"
         try:
             hand_cold, deps, vulns = by_hand(tree, url, work / "pip-audit-cache")
             hand_warm, _, _ = by_hand(tree, url, work / "pip-audit-cache")

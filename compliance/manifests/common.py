@@ -37,10 +37,11 @@ def read_text(root: Path, path: str) -> str:
         raise ManifestError(f"{path}: cannot be read: {exc}") from None
 
 
-def load_toml(root: Path, path: str) -> dict[str, Any]:
+def read_toml(root: Path, path: str) -> tuple[str, dict[str, Any]]:
+    """The file's text (for line numbers) and its TOML; ManifestError names file:line."""
     text = read_text(root, path)
     try:
-        return tomllib.loads(text)
+        return text, tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         # Python 3.14 gives exc.lineno; older ones only say "(at line N, column M)"
         found = re.search(r"\(at line (\d+), column \d+\)", str(exc))
@@ -98,17 +99,7 @@ def url_lines(
         )
     if url.startswith(VCS_PREFIXES):
         ref = urlsplit(bare).path.rpartition("@")[2] if "@" in urlsplit(bare).path else ""
-        if not is_commit(ref):
-            found.append(
-                SupplyChainLine(
-                    "unpinned-vcs",
-                    path,
-                    line,
-                    text,
-                    f"VCS requirement not pinned to a commit ({ref or 'no ref'}): "
-                    "pin @<40-hex sha>",
-                )
-            )
+        found += vcs_ref_lines(path, line, text, ref, "pin @<40-hex sha>")
     elif urlsplit(url).scheme in ("http", "https") and not hashed and "sha256=" not in url:
         found.append(
             SupplyChainLine(
@@ -116,6 +107,50 @@ def url_lines(
             )
         )
     return found
+
+
+def vcs_ref_lines(
+    path: str, line: int | None, text: str, ref: str, how: str
+) -> list[SupplyChainLine]:
+    """A VCS requirement whose ref is not a commit: a branch or tag can be moved."""
+    if is_commit(ref):
+        return []
+    detail = f"VCS requirement not pinned to a commit ({ref or 'no ref'}): {how}"
+    return [SupplyChainLine("unpinned-vcs", path, line, text, detail)]
+
+
+def vcs_table_lines(
+    path: str, line: int | None, text: str, url: str, ref: str, key: str
+) -> list[SupplyChainLine]:
+    """A Poetry/Pipfile VCS table (`git = URL`, `rev`/`ref = …`): its ref and its scheme."""
+    found = vcs_ref_lines(path, line, text, ref, f"set {key} = <40-hex sha>")
+    return found + [i for i in url_lines(path, line, url, text, True) if i.rule == "plain-http"]
+
+
+def editable_line(path: str, line: int | None, text: str) -> SupplyChainLine:
+    return SupplyChainLine(
+        "editable", path, line, text, "editable install in a production manifest"
+    )
+
+
+def add_requirements(
+    items: list[str],
+    path: str,
+    text: str,
+    group: str,
+    deps: list[Dependency],
+    issues: list[SupplyChainLine],
+    problems: list[str],
+) -> None:
+    """PEP 508 strings of one group into the lists, each at the line of `text` it is on."""
+    for item in items:
+        line = line_of(text, f'"{item}"') or line_of(text, f"'{item}'") or line_of(text, item)
+        dep, more, problem = from_requirement(item, path, line, is_production(path, group))
+        if problem:
+            problems.append(problem)
+        if dep is not None:
+            deps.append(dep)
+        issues += more
 
 
 def is_commit(ref: str) -> bool:
@@ -170,11 +205,7 @@ def from_requirement(
     name = canonicalize_name(req.name)
     issues: list[SupplyChainLine] = []
     if editable and production:
-        issues.append(
-            SupplyChainLine(
-                "editable", path, line, text, "editable install in a production manifest"
-            )
-        )
+        issues.append(editable_line(path, line, text))
     if req.url:
         issues += url_lines(path, line, req.url, text, hashed=False)
         source = "vcs" if req.url.startswith(VCS_PREFIXES) else "url"

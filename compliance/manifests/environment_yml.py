@@ -9,8 +9,7 @@ import yaml
 
 from compliance.manifests.common import (
     ManifestError,
-    from_requirement,
-    is_production,
+    add_requirements,
     line_of,
     read_text,
 )
@@ -46,18 +45,12 @@ class EnvironmentYmlParser(ManifestParser):
         for entry in data.get("dependencies") or []:
             if not isinstance(entry, dict) or not isinstance(entry.get("pip"), list):
                 continue
-            for item in entry["pip"]:
-                text_item = str(item).strip()
-                line = line_of(text, text_item)
-                if text_item.startswith("-"):
-                    problems.append(
-                        f"{path}:{line}: pip options in environment files are not read: {text_item}"
-                    )
-                    continue
-                dep, more, problem = from_requirement(text_item, path, line, is_production(path))
-                if problem:
-                    problems.append(problem)
-                if dep is not None:
-                    deps.append(dep)
-                issues += more
+            items = [str(item).strip() for item in entry["pip"]]
+            for option in (i for i in items if i.startswith("-")):
+                problems.append(
+                    f"{path}:{line_of(text, option)}: pip options in environment files are "
+                    f"not read: {option}"
+                )
+            requirements = [i for i in items if not i.startswith("-")]
+            add_requirements(requirements, path, text, "", deps, issues, problems)
         return Manifest(path, self.kind, tuple(deps), tuple(issues), tuple(problems))

@@ -13,9 +13,8 @@ from packaging.utils import canonicalize_name
 from compliance.manifests.common import (
     ManifestError,
     line_of,
-    load_toml,
     locked_set,
-    read_text,
+    read_toml,
     sibling,
 )
 from compliance.manifests.interface import Manifest, ManifestParser
@@ -31,8 +30,7 @@ class TomlLockParser(ManifestParser):
 
     def parse(self, root: Path, path: str) -> Manifest:
         try:
-            text = read_text(root, path)
-            data = load_toml(root, path)
+            text, data = read_toml(root, path)
         except ManifestError as exc:
             return Manifest(path, self.kind, problems=(str(exc),), locked=True)
         problems = self.check(data, path)

@@ -10,14 +10,14 @@ from packaging.utils import canonicalize_name
 
 from compliance.manifests.common import (
     ManifestError,
+    editable_line,
     index_lines,
-    is_commit,
     line_of,
-    load_toml,
     normal_version,
-    read_text,
+    read_toml,
     sibling,
     url_lines,
+    vcs_table_lines,
 )
 from compliance.manifests.interface import Dependency, Manifest, ManifestParser, SupplyChainLine
 
@@ -30,8 +30,7 @@ class PipfileParser(ManifestParser):
 
     def parse(self, root: Path, path: str) -> Manifest:
         try:
-            text = read_text(root, path)
-            data = load_toml(root, path)
+            text, data = read_toml(root, path)
         except ManifestError as exc:
             return Manifest(path, self.kind, problems=(str(exc),))
         deps: list[Dependency] = []
@@ -71,30 +70,11 @@ def _one(
     table = spec if isinstance(spec, dict) else {"version": spec}
     issues: list[SupplyChainLine] = []
     if table.get("editable") and production:
-        issues.append(
-            SupplyChainLine(
-                "editable", path, line, text, "editable install in a production manifest"
-            )
-        )
+        issues.append(editable_line(path, line, text))
     for key in ("git", "hg", "svn", "bzr"):
         if table.get(key):
             ref = str(table.get("ref") or "")
-            if not is_commit(ref):
-                issues.append(
-                    SupplyChainLine(
-                        "unpinned-vcs",
-                        path,
-                        line,
-                        text,
-                        f"VCS requirement not pinned to a commit ({ref or 'no ref'}): "
-                        "set ref = <40-hex sha>",
-                    )
-                )
-            issues += [
-                i
-                for i in url_lines(path, line, str(table[key]), text, True)
-                if i.rule == "plain-http"
-            ]
+            issues += vcs_table_lines(path, line, text, str(table[key]), ref, "ref")
             return Dependency(name, path, None, line, text, "vcs"), issues
     if table.get("file"):
         issues += url_lines(path, line, str(table["file"]), text, hashed=False)

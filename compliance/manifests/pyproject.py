@@ -14,16 +14,16 @@ from pip_requirements_parser import RequirementsFile
 
 from compliance.manifests.common import (
     ManifestError,
-    from_requirement,
+    add_requirements,
+    editable_line,
     index_lines,
-    is_commit,
     is_production,
     line_of,
-    load_toml,
     normal_version,
-    read_text,
+    read_toml,
     sibling,
     url_lines,
+    vcs_table_lines,
 )
 from compliance.manifests.interface import Dependency, Manifest, ManifestParser, SupplyChainLine
 from compliance.manifests.requirements import read_requirements
@@ -39,8 +39,7 @@ class PyprojectParser(ManifestParser):
 
     def parse(self, root: Path, path: str) -> Manifest:
         try:
-            text = read_text(root, path)
-            data = load_toml(root, path)
+            text, data = read_toml(root, path)
         except ManifestError as exc:
             return Manifest(path, self.kind, problems=(str(exc),))
         reader = _Reader(root, path, text)
@@ -98,16 +97,10 @@ class _Reader:
                 f"{self.path}: dependencies of {group or 'the project'} are not a list"
             )
             return
-        for item in items:
-            line = line_of(self.text, f'"{item}"') or line_of(self.text, f"'{item}'")
-            dep, issues, problem = from_requirement(
-                str(item), self.path, line, is_production(self.path, group)
-            )
-            if problem:
-                self.problems.append(problem)
-            if dep is not None:
-                self.deps.append(dep)
-            self.issues += issues
+        strings = [str(item) for item in items]
+        add_requirements(
+            strings, self.path, self.text, group, self.deps, self.issues, self.problems
+        )
 
     def poetry(self, poetry: dict[str, Any]) -> None:
         tables = [
@@ -141,22 +134,7 @@ class _Reader:
         table = spec if isinstance(spec, dict) else {"version": spec}
         if table.get("git"):
             ref = str(table.get("rev") or table.get("tag") or table.get("branch") or "")
-            if not is_commit(ref):
-                self.issues.append(
-                    SupplyChainLine(
-                        "unpinned-vcs",
-                        self.path,
-                        line,
-                        text,
-                        f"VCS requirement not pinned to a commit ({ref or 'no ref'}): "
-                        "set rev = <40-hex sha>",
-                    )
-                )
-            self.issues += [
-                i
-                for i in url_lines(self.path, line, str(table["git"]), text, True)
-                if i.rule == "plain-http"
-            ]
+            self.issues += vcs_table_lines(self.path, line, text, str(table["git"]), ref, "rev")
             self.deps.append(Dependency(canonical, self.path, None, line, text, "vcs"))
             return
         if table.get("url"):
@@ -165,15 +143,7 @@ class _Reader:
             return
         if table.get("path"):
             if table.get("develop") and production:
-                self.issues.append(
-                    SupplyChainLine(
-                        "editable",
-                        self.path,
-                        line,
-                        text,
-                        "editable install in a production manifest",
-                    )
-                )
+                self.issues.append(editable_line(self.path, line, text))
             self.deps.append(Dependency(canonical, self.path, None, line, text, "path"))
             return
         version = str(table.get("version") or "*").strip()

@@ -15,6 +15,7 @@ from pip_requirements_parser import RequirementsFile
 
 from compliance.manifests.common import (
     ManifestError,
+    editable_line,
     exact_version,
     from_requirement,
     index_lines,
@@ -98,11 +99,7 @@ def read_requirements(root: Path, path: str, parsed: Any, kind: str) -> Manifest
         if req.is_editable or req.is_url or req.req is None or link:
             name = canonicalize_name(req.name) if req.name else text.strip()
             if req.is_editable and production:
-                issues.append(
-                    SupplyChainLine(
-                        "editable", where, line, text, "editable install in a production manifest"
-                    )
-                )
+                issues.append(editable_line(where, line, text))
             url = link.url if link is not None else ""
             local = not url or url.startswith("file:") or "://" not in url
             if url and not local:

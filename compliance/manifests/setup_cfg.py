@@ -8,9 +8,7 @@ from pathlib import Path, PurePosixPath
 
 from compliance.manifests.common import (
     ManifestError,
-    from_requirement,
-    is_production,
-    line_of,
+    add_requirements,
     read_text,
 )
 from compliance.manifests.interface import Dependency, Manifest, ManifestParser, SupplyChainLine
@@ -45,15 +43,6 @@ class SetupCfgParser(ManifestParser):
         issues: list[SupplyChainLine] = []
         problems: list[str] = []
         for group, value in groups:
-            for item in value.splitlines():
-                item = item.split("#", 1)[0].strip().rstrip(",")
-                if not item:
-                    continue
-                line = line_of(text, item)
-                dep, more, problem = from_requirement(item, path, line, is_production(path, group))
-                if problem:
-                    problems.append(problem)
-                if dep is not None:
-                    deps.append(dep)
-                issues += more
+            items = [i.split("#", 1)[0].strip().rstrip(",") for i in value.splitlines()]
+            add_requirements([i for i in items if i], path, text, group, deps, issues, problems)
         return Manifest(path, self.kind, tuple(deps), tuple(issues), tuple(problems))
