@@ -302,3 +302,26 @@ def test_the_shipped_policy_audits_dependencies_and_fails_closed_offline(tmp_pat
     assert "pip-audit could not reach the advisory service" in run.stderr
     for fix in ("--advisory-db DIR", "dependencies.osv_url", "leaving pip-audit out of"):
         assert fix in run.stderr
+
+
+def test_a_warm_scan_reuses_answers_until_the_database_changes(tmp_path: Path) -> None:
+    """With --advisory-db, pip-audit's answer for a pin set is cached; the cache key holds
+    the database's files, so a record added since is seen on the next scan."""
+    from tests.osv_records import RECORDS
+
+    db = write_pypa_layout(tmp_path / "advisories")
+    tree = write_files(tmp_path / "tree", {"requirements.txt": "demo-pkg==2.5\n"})
+    cold, findings = scan(tmp_path, tree, "--advisory-db", str(db))
+    assert cold.returncode == 0 and findings == [], cold.stderr  # 2.5 is fixed in 2.3
+    warm, findings = scan(tmp_path, tree, "--advisory-db", str(db))
+    assert warm.returncode == 0 and findings == [], warm.stderr
+    record = {
+        "id": "PYSEC-9000-9",
+        "modified": "2024-03-01T00:00:00Z",
+        "severity": RECORDS[0]["severity"],
+        "affected": [{"package": {"name": "demo-pkg", "ecosystem": "PyPI"}, "versions": ["2.5"]}],
+    }
+    (db / "demo-pkg" / "PYSEC-9000-9.json").write_text(json.dumps(record), encoding="utf-8")
+    again, findings = scan(tmp_path, tree, "--advisory-db", str(db))
+    assert again.returncode == 1, again.stderr
+    assert [f["rule_id"] for f in findings] == ["PYSEC-9000-9"]
