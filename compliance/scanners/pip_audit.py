@@ -112,8 +112,8 @@ class PipAuditScanner(Scanner):
             pin_lines = [f"{p.name}=={p.version}" for p in found.pins]
             hit = None if environment else _usable(answers.get(pin_lines))
             needed = (bool(found.pins) or environment) and hit is None
-            with _advisory_service(context.options, needed=needed) as url:
-                runner = _Runner(Path(tmp), url, context.timeout)
+            with _advisory_service(context.options, needed=needed) as service:
+                runner = _Runner(Path(tmp), service.query_url, context.timeout)
                 audited: list[tuple[Dependency, list[Vuln]]] = []
                 if hit is not None:
                     audited += self._check_run(hit[0], found.pins, found)
@@ -132,7 +132,7 @@ class PipAuditScanner(Scanner):
                 if hit is not None:
                     records = hit[1]
                 else:
-                    records = _fetch_records(url, wanted)
+                    records = service.records(wanted)
                     if not environment and not any(r.skipped for r in results):
                         answers.put(pin_lines, _answer(results, records))
         unknown = Severity.parse(context.options.get("unknown_severity", "high"))
@@ -250,16 +250,37 @@ def _skip_error(name: str, reason: str, path: str) -> ScanError:
     )
 
 
+@dataclass(frozen=True)
+class _Service:
+    """Where advisories come from: the OSV query URL pip-audit asks, and, with a local
+    database, its index, from which full records are read without an HTTP round trip
+    each (a 300-package lock asks for ~1,000 ids and aliases)."""
+
+    query_url: str
+    index: Any = None
+
+    def records(self, ids: set[str]) -> dict[str, dict[str, Any]]:
+        if self.index is None:
+            return _fetch_records(self.query_url, ids)
+        found = {}
+        for record_id in sorted(ids):
+            body = self.index.get(record_id)
+            data = json.loads(body) if body else None
+            if isinstance(data, dict):
+                found[record_id] = data
+        return found
+
+
 @contextmanager
-def _advisory_service(options: Mapping[str, Any], needed: bool = True) -> Iterator[str]:
-    """The OSV query URL for this scan; with `advisory_db`, a mirror serving it meanwhile
+def _advisory_service(options: Mapping[str, Any], needed: bool = True) -> Iterator[_Service]:
+    """The advisory service for this scan; with `advisory_db`, a mirror serving it meanwhile
     (not started when nothing is to be audited)."""
     db = options.get("advisory_db")
     if not db or not needed:
         settings = options.get("dependencies") or {}
         # $COMPLIANCE_OSV_URL points every scan on a machine at an internal mirror.
-        yield str(
-            settings.get("osv_url") or os.environ.get("COMPLIANCE_OSV_URL") or DEFAULT_OSV_URL
+        yield _Service(
+            str(settings.get("osv_url") or os.environ.get("COMPLIANCE_OSV_URL") or DEFAULT_OSV_URL)
         )
         return
     from compliance.advisories import AdvisoryIndex, running_mirror  # only with a local db
@@ -274,7 +295,7 @@ def _advisory_service(options: Mapping[str, Any], needed: bool = True) -> Iterat
         ) from None
     try:
         with running_mirror(index) as server:
-            yield server.query_url
+            yield _Service(server.query_url, index)
     finally:
         index.close()
 
