@@ -161,6 +161,7 @@ def run_code_scan(request: CodeScanRequest, store: Store) -> CodeScanReport:
                     ),
                     "notes": list(request.notes),
                     "baseline": _baseline_summary(baseline),
+                    "dependencies": _dependency_summary(results),
                     "merge_request": request.merge_request,
                     "not_scanned": [
                         {
@@ -180,6 +181,19 @@ def run_code_scan(request: CodeScanRequest, store: Store) -> CodeScanReport:
         store.mark_interrupted(scan_id, f"scan stopped before it finished: {type(exc).__name__}")
         raise
     return CodeScanReport(scan_id, target, verdict, tuple(results), baseline)
+
+
+def _dependency_summary(results: Sequence[ScannerResult]) -> dict[str, Any]:
+    """Every manifest's coverage line and every component found, stored with the scan: the
+    SBOM and the report's dependency section are rendered from the store, not a re-scan."""
+    return {
+        "manifests": [
+            {"path": m.path, "kind": m.kind, "packages": m.packages, "state": m.state}
+            for r in results
+            for m in r.manifests
+        ],
+        "components": [c.as_dict() for r in results for c in r.components],
+    }
 
 
 def _baseline_summary(baseline: Baseline | None) -> dict[str, Any] | None:

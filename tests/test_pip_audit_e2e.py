@@ -97,10 +97,11 @@ def test_mirror_findings_equal_an_independent_matcher(tmp_path: Path) -> None:
     assert by_rule[("PYSEC-9000-1", "1.2")]["severity"] == "critical"  # CVSS 9.8
     assert by_rule[("PYSEC-9000-3", "1.1.0")]["severity"] == "low"  # none given: policy's
     assert by_rule[("PYSEC-9000-3", "1.1.0")]["fix_versions"] == []
-    # the fingerprint follows package + advisory, not the version or the file
+    # the fingerprint follows manifest + package + advisory: the same pin in the dev file
+    # and in production are two findings (moving it to production is a new one)
     assert (
         by_rule[("PYSEC-9000-1", "1.2")]["fingerprint"]
-        == by_rule[("PYSEC-9000-1", "2.1")]["fingerprint"]
+        != by_rule[("PYSEC-9000-1", "2.1")]["fingerprint"]
     )
 
 
@@ -115,15 +116,18 @@ def test_unpinned_dependency_exits_2_naming_it(tmp_path: Path) -> None:
     )
     run, _ = scan(tmp_path, tree, "--advisory-db", str(db))
     assert run.returncode == 2, run.stderr
-    assert "flask could not be audited (line 2): not pinned to one version (>=2)" in run.stderr
-    assert "local-thing" in run.stderr or "editable" in run.stderr
-    assert "click could not be audited" in run.stderr and "pyproject.toml" in run.stderr
+    assert "requirements.txt:2: flask could not be audited: not pinned to one version (>=2)" in (
+        run.stderr
+    )
+    assert "requirements.txt:3: -e ./local-thing could not be audited: an editable" in run.stderr
+    assert "pyproject.toml:4: click could not be audited: not pinned" in run.stderr
+    assert "dependencies.unpinned: warn" in run.stderr  # says how to accept it
 
 
 def test_skips_pass_only_when_the_policy_says_so(tmp_path: Path) -> None:
     db = write_pypa_layout(tmp_path / "advisories")
     tree = write_tree(tmp_path / "tree", {"requirements.txt": ["clean-pkg==1.0", "flask>=2"]})
-    policy = write_policy(tmp_path / "lenient.yml", "errors:\n  dependencies.skipped: warn\n")
+    policy = write_policy(tmp_path / "lenient.yml", "errors:\n  dependencies.unpinned: warn\n")
     run, _ = scan(tmp_path, tree, "--advisory-db", str(db), policy=policy)
     assert run.returncode == 0, run.stderr
     assert "flask" in run.stdout + run.stderr  # still shown as a warning

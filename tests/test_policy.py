@@ -10,7 +10,7 @@ from compliance.paths import shipped_policy
 from compliance.policy import ConfigError, Policy, load_policy
 from compliance.policy.yaml_source import load_yaml
 
-KNOWN = ("bandit", "semgrep")
+KNOWN = ("bandit", "semgrep", "pip-audit")
 
 
 def test_shipped_default_policy_loads():
@@ -123,7 +123,7 @@ def test_a_version_only_policy_is_the_shipped_default(policy_file):
             assert ours == theirs, name  # the same text, resolved against each file's folder
             continue
         assert ours == theirs, f"{name}: model default {ours!r} != shipped {theirs!r}"
-    assert minimal.policy.scanners == ("bandit", "semgrep")
+    assert minimal.policy.scanners == ("bandit", "semgrep", "pip-audit")  # issue 15: on
     assert minimal.policy.min_confidence("bandit") is Severity.MEDIUM
     assert minimal.policy.repository_waivers == ".compliance/waivers.yml"
     assert minimal.policy.waivers_max_days == 365

@@ -147,6 +147,11 @@ class AdvisoryIndex:
         return [str(rows[i]) for i in wanted if i in rows]
 
 
+def database_key(db: Path) -> str:
+    """What identifies a database's content for a cache: its files, sizes and mtimes."""
+    return _cache_key(db.resolve())
+
+
 def _cache_key(db: Path) -> str:
     digest = hashlib.sha256(f"{INDEX_FORMAT}\0{db}".encode())
     for source in list_sources(db):

@@ -43,17 +43,22 @@ class SourceFile:
 def list_sources(db: Path) -> list[SourceFile]:
     """The record files of a folder or zip, sorted; raises AdvisoryDbError if it is neither."""
     if db.is_dir():
+        # os.scandir, not pathlib: every warm scan with --advisory-db stats all the files
         found = []
-        for dirpath, dirnames, filenames in os.walk(db):
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-            for name in filenames:
-                if name.startswith(".") or not name.lower().endswith(RECORD_SUFFIXES):
-                    continue
-                path = Path(dirpath, name)
-                stat = path.stat()
-                found.append(
-                    SourceFile(path.relative_to(db).as_posix(), stat.st_size, stat.st_mtime_ns)
-                )
+        pending = [("", str(db))]
+        while pending:
+            prefix, folder = pending.pop()
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    if entry.name.startswith("."):
+                        continue
+                    if entry.is_dir():
+                        pending.append((f"{prefix}{entry.name}/", entry.path))
+                    elif entry.name.lower().endswith(RECORD_SUFFIXES):
+                        stat = entry.stat()
+                        found.append(
+                            SourceFile(prefix + entry.name, stat.st_size, stat.st_mtime_ns)
+                        )
         return sorted(found, key=lambda s: s.name)
     if db.is_file() and zipfile.is_zipfile(db):
         stat = db.stat()

@@ -13,7 +13,7 @@ cannot read is matched against explicit `versions` lists only, as exact text.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -137,6 +137,31 @@ def compile_affected(record: Mapping[str, Any]) -> list[AffectedPackage]:
             )
         )
     return result
+
+
+def affects_checker(record: Mapping[str, Any], name: str) -> Callable[[str], bool]:
+    """Whether the record affects a version of `name`, for checking a handful of versions
+    (a fix candidate): the ranges are compiled, but the explicit `versions` list (thousands
+    of entries in some records) is matched as text, the version as given and in normal
+    form, instead of parsing every entry as compile_affected does."""
+    if record.get("withdrawn"):
+        return lambda _version: False
+    wanted = canonicalize_name(name)
+    ranges: list[Range] = []
+    texts: set[str] = set()
+    for entry in _pypi_entries(record):
+        if canonicalize_name(str(entry["package"]["name"])) != wanted:
+            continue
+        ranges += [r for r in (compile_range(raw) for raw in entry.get("ranges") or ()) if r]
+        texts.update(str(v).strip() for v in entry.get("versions") or ())
+
+    def affects(version: str) -> bool:
+        parsed = parse_version(version)
+        if version.strip() in texts or (parsed is not None and str(parsed) in texts):
+            return True
+        return parsed is not None and any(r.contains(parsed) for r in ranges)
+
+    return affects
 
 
 def matching_ids(entries: Iterable[AffectedPackage], version: str) -> list[str]:

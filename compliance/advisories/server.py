@@ -184,7 +184,11 @@ def running_mirror(
 ) -> Iterator[MirrorServer]:
     """Serve `index` in a background thread for the `with` block (port 0: an ephemeral one)."""
     server = MirrorServer(index, host, port)
-    thread = threading.Thread(target=server.serve_forever, name="advisory-mirror", daemon=True)
+    # serve_forever polls for shutdown every poll_interval (0.5 s by default): the scan
+    # would wait up to that long for its mirror to stop
+    thread = threading.Thread(
+        target=server.serve_forever, args=(0.02,), name="advisory-mirror", daemon=True
+    )
     thread.start()
     try:
         yield server

@@ -33,6 +33,7 @@ ERROR_KINDS = (
     "scanner.parse",
     "coverage",
     "dependencies.skipped",
+    "dependencies.unpinned",
     "hosts.unreachable",
     "hosts.check",
     "baseline",
@@ -42,7 +43,7 @@ ERROR_KINDS = (
 
 # The defaults of policies/default.yml, key by key: a policy file that leaves a key out gets
 # exactly what the shipped file says (tests/test_policy.py compares the two field by field).
-DEFAULT_SCANNERS = ("bandit", "semgrep")
+DEFAULT_SCANNERS = ("bandit", "semgrep", "pip-audit")
 DEFAULT_EXCLUDE = ("/.venv/", "/venv/", "/node_modules/", "/.tox/", "/build/", "/dist/")
 DEFAULT_REPOSITORY_WAIVERS = ".compliance/waivers.yml"
 DEFAULT_WAIVERS_MAX_DAYS = 365
@@ -153,6 +154,10 @@ class DependencySettings(Strict):
     """True: also audit the packages installed for the Python running the gate."""
     osv_url: str | None = None
     """An OSV-compatible `/v1/query` URL (e.g. a shared `compliance advisories serve`)."""
+    index_url: str | None = None
+    """A package index (PEP 503 simple URL) the pipeline trusts: unpinned requirements are
+    resolved against it as pip would, transitively, and audited. None: an unpinned
+    requirement is a `dependencies.unpinned` error. Never an index the scanned tree names."""
 
 
 class ExceptionSettings(Strict):

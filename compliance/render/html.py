@@ -29,6 +29,7 @@ from markupsafe import Markup
 from compliance.findings import Severity
 from compliance.render.common import iso_z, location_text
 from compliance.render.data import ReportData, TrendPoint
+from compliance.render.dependencies import dependency_rows
 from compliance.render.options import RenderOptions
 from compliance.render.references import Reference, frameworks, parse_references
 from compliance.render.rows import StoredFinding
@@ -37,6 +38,7 @@ from compliance.store.models import HostCheckRecord, ScanRecord
 MAX_BLOCKING_CARDS = 50
 MAX_CHANGES_LISTED = 100
 SEVERITIES = [s.label for s in sorted(Severity, reverse=True)]
+MAX_DEPENDENCY_ROWS = 2000
 HOST_STATUSES = ("pass", "fail", "not-applicable", "error", "not-run")
 
 
@@ -175,6 +177,31 @@ def _view(report: ReportData, findings: list[StoredFinding]) -> dict[str, Any]:
         "overdue": sum(1 for f in findings if "overdue" in (f.note or "")),
         "fleet": _fleet(report.host_checks) if report.host_checks else None,
         "repository_config": (scan.summary or {}).get("repository_config") or {},
+        "dependencies": _dependencies(report, findings),
+    }
+
+
+def _dependencies(report: ReportData, findings: list[StoredFinding]) -> dict[str, Any]:
+    """The dependency section: vulnerable components first, then the rest of the inventory
+    (bounded: a 10k-package monorepo must not make a 50 MB page; the SBOM has them all)."""
+    rows = dependency_rows(report, findings)
+    rows.sort(key=lambda r: (not r.advisories, r.manifest, r.name))
+    return {
+        "total": len(rows),
+        "vulnerable": sum(1 for r in rows if r.advisories),
+        "manifests": ((report.scan.summary or {}).get("dependencies") or {}).get("manifests") or [],
+        "rows": [
+            {
+                "name": r.name,
+                "version": r.version or "(unpinned)",
+                "manifest": r.manifest,
+                "kind": "direct" if r.direct else "transitive",
+                "via": ", ".join(r.via),
+                "advisories": [(f.rule_id, f.severity) for f in r.advisories],
+                "fix": r.fix or ("no fixed version known" if r.advisories else ""),
+            }
+            for r in rows[:MAX_DEPENDENCY_ROWS]
+        ],
     }
 
 

@@ -9,6 +9,7 @@ from typing import IO
 
 from compliance.render import (
     codequality,
+    cyclonedx,
     gitlab_dependency_scanning,
     gitlab_sast,
     html,
@@ -57,6 +58,7 @@ FORMATS: dict[str, Format] = {
             "GitLab Code Quality",
         ),
         Format("junit", "compliance-junit.xml", junit.write, "JUnit XML"),
+        Format("cyclonedx", "sbom.cdx.json", cyclonedx.write, "CycloneDX 1.6 JSON SBOM"),
     )
 }
 

@@ -36,6 +36,7 @@ def summary(
             f"{len(r.findings)} findings, {state}"
         )
         lines.extend(f"    {note.one_line()}" for note in r.not_scanned)
+        lines.extend(f"    {manifest.one_line()}" for manifest in r.manifests)
     counted = [d for d in verdict.decisions if d.status is Status.OPEN]
     by_sev = {s: sum(1 for d in counted if d.finding.severity is s) for s in Severity}
     lines.append(
@@ -59,6 +60,8 @@ def summary(
                 f"  {f.severity.label.upper():8} {f.location.display()}  {f.scanner} {f.rule_id}: "
                 f"{f.title}{note}"
             )
+            if f.location.package and f.remediation:  # the lowest version fixing them all
+                lines.append(f"           {f.remediation}")
             if f.location.host is not None:
                 lines.append(_observed_line(f))
         if len(blocking) > MAX_LISTED:

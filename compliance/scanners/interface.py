@@ -119,6 +119,51 @@ class NotScanned:
 
 
 @dataclass(frozen=True)
+class Component:
+    """A dependency the scan found, audited or not: the SBOM's and the report's inventory."""
+
+    name: str  # canonical
+    version: str | None
+    manifest: str
+    direct: bool
+    via: tuple[str, ...] = ()
+    """For a transitive one: the direct dependencies that pull it in."""
+    advisories: tuple[str, ...] = ()
+    """Ids of the advisories that apply to this version."""
+    fix: str | None = None
+    """The lowest version that fixes all of them (None: none known, or nothing to fix)."""
+
+    def purl(self) -> str:
+        version = f"@{self.version}" if self.version else ""
+        return f"pkg:pypi/{self.name}{version}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "purl": self.purl(),
+            "manifest": self.manifest,
+            "direct": self.direct,
+            "via": list(self.via),
+            "advisories": list(self.advisories),
+            "fix": self.fix,
+        }
+
+
+@dataclass(frozen=True)
+class ManifestCoverage:
+    """One manifest's line in the summary: what kind, how many packages, what became of it."""
+
+    path: str
+    kind: str
+    packages: int
+    state: str  # "audited", "pinned by requirements.txt", "INCOMPLETE: …"
+
+    def one_line(self) -> str:
+        return terminal_safe(f"{self.path} ({self.kind}): {self.packages} packages, {self.state}")
+
+
+@dataclass(frozen=True)
 class ScannerResult:
     scanner: str
     version: str
@@ -131,6 +176,10 @@ class ScannerResult:
     secrets: tuple[Secret, ...] = field(default=(), repr=False, compare=False)
     """What redact.redact_results hides across all results; emptied once it has."""
     not_scanned: tuple[NotScanned, ...] = ()
+    components: tuple[Component, ...] = ()
+    """Dependency scanners: every dependency found (the SBOM)."""
+    manifests: tuple[ManifestCoverage, ...] = ()
+    """Dependency scanners: one coverage line per manifest."""
 
     @property
     def complete(self) -> bool:

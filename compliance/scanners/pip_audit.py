@@ -3,9 +3,11 @@
 pip-audit alone fails open offline ("No known vulnerabilities found", exit 0, when it
 could not audit a thing). Here every way of not auditing is an error the gate sees:
 
-- dependency files are read first (`dependency_files`): pip-audit gets only exact pins
-  (`--no-deps --disable-pip`, so it never builds a venv or reaches an index), and every
-  unpinned, URL or editable dependency is a `dependencies.skipped` error naming it;
+- manifests are read first (`dependency_set`, one parser per kind in compliance/manifests):
+  pip-audit gets only exact pins (`--no-deps --disable-pip`, so it never builds a venv or
+  reaches an index); every unpinned requirement is a `dependencies.unpinned` error naming
+  file:line unless a lock pins it or the policy's index resolves it, and every URL or
+  editable dependency is a `dependencies.skipped` error;
 - pip-audit's own `skip_reason` entries become `dependencies.skipped` errors too;
 - a pin pip-audit does not report back is a `coverage` error;
 - a crash, a timeout, an unreachable advisory service or output that is not the JSON we
@@ -27,10 +29,10 @@ import sys
 import tempfile
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -38,11 +40,14 @@ from urllib.parse import quote, urlsplit
 from packaging.version import InvalidVersion, Version
 
 from compliance.advisories.loader import AdvisoryDbError
-from compliance.advisories.matching import fixed_versions
+from compliance.advisories.matching import affects_checker, fixed_versions
 from compliance.advisories.severity import record_severity
 from compliance.cache import ResultCache
 from compliance.findings import Finding, Location, Severity, bound_text, fingerprint
-from compliance.scanners.dependency_files import Pin, is_dependency_file, parse_source
+from compliance.manifests.interface import Dependency
+from compliance.manifests.registry import is_manifest
+from compliance.scanners.audit_cache import AuditCache
+from compliance.scanners.dependency_set import SKIP_HINT, DependencySet, collect
 from compliance.scanners.interface import (
     ScanContext,
     ScanError,
@@ -56,7 +61,6 @@ DEFAULT_OSV_URL = "https://api.osv.dev/v1/query"
 SOCKET_TIMEOUT = 30  # seconds per request to the advisory service
 MESSAGE_LIMIT = 1500
 ENVIRONMENT = "<environment>"
-SKIP_HINT = "to accept unaudited dependencies: `errors: {dependencies.skipped: warn}` in the policy"
 _UNREACHABLE = ("ConnectionError", "Max retries exceeded", "Could not connect", "ConnectTimeout")
 
 
@@ -81,7 +85,7 @@ class PipAuditScanner(Scanner):
     max_severity = Severity.CRITICAL  # advisories are rated up to critical (severity.py WORDS)
 
     def select(self, root: Path, files: Sequence[str]) -> list[str]:
-        return [f for f in files if is_dependency_file(f)]
+        return [f for f in files if is_manifest(f)]
 
     def version(self) -> str:
         run = run_tool([find_tool("pip-audit"), "--version"], tool="pip-audit", timeout=60)
@@ -94,101 +98,137 @@ class PipAuditScanner(Scanner):
 
     def scan(self, context: ScanContext) -> ScannerResult:
         tool = find_tool("pip-audit")
-        version = ResultCache.for_scan(context.options).tool_version(tool, self.version)
+        cache = ResultCache.for_scan(context.options)
+        version = cache.tool_version(tool, self.version)
         settings = context.options.get("dependencies") or {}
-        errors: list[ScanError] = []
-        pins: list[Pin] = []
-        failed_files: set[str] = set()
-        for path in context.files:
-            parsed = parse_source(context.root, path)
-            pins.extend(parsed.pins)
-            for problem in parsed.problems:
-                errors.append(ScanError(self.name, "scanner.parse", problem, path=path))
-            for item in parsed.unaudited:
-                where = f" (line {item.line})" if item.line else ""
-                errors.append(
-                    ScanError(
-                        self.name,
-                        "dependencies.skipped",
-                        f"{item.name} could not be audited{where}: {item.reason}",
-                        path=item.path,
-                        hint=SKIP_HINT,
-                    )
-                )
-            if parsed.problems or parsed.unaudited:
-                failed_files.add(path)
-        pins = list(dict.fromkeys(pins))
         environment = bool(settings.get("environment"))
         findings: list[Finding] = []
-        with (
-            _advisory_service(context.options) as query_url,
-            tempfile.TemporaryDirectory(prefix="compliance-pip-audit-") as tmp,
-        ):
-            runner = _Runner(Path(tmp), query_url, context.timeout)
-            audited: list[tuple[Pin, list[Vuln]]] = []
-            for layer in _layers(pins):
-                result = runner.audit_pins(layer)
-                audited += self._check_run(result, layer, errors, failed_files)
-            if environment:
-                result = runner.audit_environment()
-                errors += [_skip_error(n, r, ENVIRONMENT) for n, r in result.skipped]
-                audited += [
-                    (Pin(name, ver, ENVIRONMENT), vulns)
-                    for (name, ver), vulns in sorted(result.vulns.items())
-                ]
-            wanted = {i for _, vs in audited for v in vs for i in (v.id, *v.aliases)}
-            records = _fetch_records(query_url, wanted)
+        with tempfile.TemporaryDirectory(prefix="compliance-pip-audit-") as tmp:
+            index_env = _no_proxy_for_loopback(str(settings.get("index_url") or ""))
+            found = collect(
+                context.root, context.files, settings, Path(tmp), context.timeout, index_env
+            )
+            answers = AuditCache(cache, context.options, cache.identity(tool))
+            pin_lines = [f"{p.name}=={p.version}" for p in found.pins]
+            hit = None if environment else _usable(answers.get(pin_lines))
+            needed = (bool(found.pins) or environment) and hit is None
+            with _advisory_service(context.options, needed=needed) as service:
+                runner = _Runner(Path(tmp), service.query_url, context.timeout)
+                audited: list[tuple[Dependency, list[Vuln]]] = []
+                if hit is not None:
+                    audited += self._check_run(hit[0], found.pins, found)
+                results = []
+                for layer in _layers(found.pins) if hit is None else []:
+                    results.append(runner.audit_pins(layer))
+                    audited += self._check_run(results[-1], layer, found)
+                if environment:
+                    result = runner.audit_environment()
+                    found.errors.extend(_skip_error(n, r, ENVIRONMENT) for n, r in result.skipped)
+                    audited += [
+                        (Dependency(name, ENVIRONMENT, ver), vulns)
+                        for (name, ver), vulns in sorted(result.vulns.items())
+                    ]
+                wanted = {i for _, vs in audited for v in vs for i in (v.id, *v.aliases)}
+                if hit is not None:
+                    records = hit[1]
+                else:
+                    records = service.records(wanted)
+                    if not environment and not any(r.skipped for r in results):
+                        answers.put(pin_lines, _answer(results, records))
         unknown = Severity.parse(context.options.get("unknown_severity", "high"))
         for pin, vulns in audited:
-            for v in vulns:
-                known = [records[i] for i in (v.id, *v.aliases) if i in records]
-                findings.append(_finding(pin, v, known, unknown))
+            known = [[records[i] for i in (v.id, *v.aliases) if i in records] for v in vulns]
+            best = lowest_fix(pin, vulns, known)
+            key = (pin.name, pin.version, pin.path)
+            if vulns and key in found.components:
+                found.components[key] = replace(
+                    found.components[key], advisories=tuple(v.id for v in vulns), fix=best
+                )
+            findings += [
+                _finding(pin, v, k, unknown, best) for v, k in zip(vulns, known, strict=True)
+            ]
         requested = len(context.files) + int(environment)
-        scanned = len([f for f in context.files if f not in failed_files]) + int(environment)
+        scanned = len([f for f in context.files if f not in found.failed]) + int(environment)
         return ScannerResult(
             scanner=self.name,
             version=version,
-            findings=tuple(findings),
-            errors=tuple(errors),
+            findings=(*found.findings, *findings),
+            errors=tuple(found.errors),
             files_requested=requested,
             files_scanned=scanned,
+            components=tuple(found.components.values()),
+            manifests=tuple(found.coverage.values()),
         )
 
     def _check_run(
-        self,
-        result: Audited,
-        layer: list[Pin],
-        errors: list[ScanError],
-        failed_files: set[str],
-    ) -> list[tuple[Pin, list[Vuln]]]:
+        self, result: Audited, layer: list[Dependency], found: DependencySet
+    ) -> list[tuple[Dependency, list[Vuln]]]:
         """Map pip-audit's answer back to the files; what it skipped or dropped is an error."""
         skipped = dict(result.skipped)
         audited = []
         for pin in layer:
-            vulns = result.vulns.get((pin.name, pin.version))
+            vulns = result.vulns.get((pin.name, pin.version or ""))
             if vulns is not None:
                 audited.append((pin, vulns))
                 continue
-            failed_files.add(pin.path)
             reason = skipped.get(pin.name)
             if reason is not None:
-                errors.append(_skip_error(pin.name, reason, pin.path))
+                found.fail(pin.path, _skip_error(pin.name, reason, pin.path))
             else:
-                errors.append(
+                found.fail(
+                    pin.path,
                     ScanError(
                         self.name,
                         "coverage",
                         f"pip-audit did not report on {pin.name}=={pin.version}",
                         path=pin.path,
                         hint="the gate cannot tell whether it is vulnerable",
-                    )
+                    ),
                 )
         return audited
 
 
-def _layers(pins: list[Pin]) -> list[list[Pin]]:
+def _answer(results: list[Audited], records: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """pip-audit's answers and the records read for them, as JSON for AuditCache."""
+    return {
+        "vulns": [
+            [name, version, [asdict(v) for v in vulns]]
+            for r in results
+            for (name, version), vulns in r.vulns.items()
+        ],
+        "records": records,
+    }
+
+
+def _usable(answer: dict[str, Any] | None) -> tuple[Audited, dict[str, dict[str, Any]]] | None:
+    """A cached answer, read back; one that does not read is a miss (pip-audit runs)."""
+    if answer is None:
+        return None
+    try:
+        return _audited_from(answer), {str(k): dict(v) for k, v in answer["records"].items()}
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+
+
+def _audited_from(answer: dict[str, Any]) -> Audited:
+    vulns = {
+        (str(name), str(version)): [
+            Vuln(
+                id=str(v["id"]),
+                fix_versions=tuple(v["fix_versions"]),
+                aliases=tuple(v["aliases"]),
+                description=str(v["description"]),
+            )
+            for v in items
+        ]
+        for name, version, items in answer["vulns"]
+    }
+    return Audited(vulns, [])
+
+
+def _layers(pins: list[Dependency]) -> list[list[Dependency]]:
     """Groups with at most one version per package: pip-audit refuses two in one run."""
-    versions: dict[str, list[str]] = {}
+    versions: dict[str, list[str | None]] = {}
     for pin in pins:
         seen = versions.setdefault(pin.name, [])
         if pin.version not in seen:
@@ -210,15 +250,37 @@ def _skip_error(name: str, reason: str, path: str) -> ScanError:
     )
 
 
+@dataclass(frozen=True)
+class _Service:
+    """Where advisories come from: the OSV query URL pip-audit asks, and, with a local
+    database, its index, from which full records are read without an HTTP round trip
+    each (a 300-package lock asks for ~1,000 ids and aliases)."""
+
+    query_url: str
+    index: Any = None
+
+    def records(self, ids: set[str]) -> dict[str, dict[str, Any]]:
+        if self.index is None:
+            return _fetch_records(self.query_url, ids)
+        found = {}
+        for record_id in sorted(ids):
+            body = self.index.get(record_id)
+            data = json.loads(body) if body else None
+            if isinstance(data, dict):
+                found[record_id] = data
+        return found
+
+
 @contextmanager
-def _advisory_service(options: Mapping[str, Any]) -> Iterator[str]:
-    """The OSV query URL for this scan; with `advisory_db`, a mirror serving it meanwhile."""
+def _advisory_service(options: Mapping[str, Any], needed: bool = True) -> Iterator[_Service]:
+    """The advisory service for this scan; with `advisory_db`, a mirror serving it meanwhile
+    (not started when nothing is to be audited)."""
     db = options.get("advisory_db")
-    if not db:
+    if not db or not needed:
         settings = options.get("dependencies") or {}
         # $COMPLIANCE_OSV_URL points every scan on a machine at an internal mirror.
-        yield str(
-            settings.get("osv_url") or os.environ.get("COMPLIANCE_OSV_URL") or DEFAULT_OSV_URL
+        yield _Service(
+            str(settings.get("osv_url") or os.environ.get("COMPLIANCE_OSV_URL") or DEFAULT_OSV_URL)
         )
         return
     from compliance.advisories import AdvisoryIndex, running_mirror  # only with a local db
@@ -233,7 +295,7 @@ def _advisory_service(options: Mapping[str, Any]) -> Iterator[str]:
         ) from None
     try:
         with running_mirror(index) as server:
-            yield server.query_url
+            yield _Service(server.query_url, index)
     finally:
         index.close()
 
@@ -247,7 +309,7 @@ class _Runner:
         self.timeout = timeout
         self.runs = 0
 
-    def audit_pins(self, pins: list[Pin]) -> Audited:
+    def audit_pins(self, pins: list[Dependency]) -> Audited:
         self.runs += 1
         requirements = self.tmp / f"pins-{self.runs}.txt"
         lines = sorted({f"{p.name}=={p.version}" for p in pins})
@@ -301,8 +363,10 @@ def _failure(code: int, stderr: str, url: str, wrote: bool) -> ScannerFailure:
         return ScannerFailure(
             "scanner.crash",
             f"pip-audit could not reach the advisory service {url}: nothing was audited",
-            hint="offline? serve a copy: compliance scan --advisory-db DIR "
-            "(see docs/dependencies.md)",
+            hint="offline? give the gate advisories: `compliance scan --advisory-db DIR`, or "
+            "point `dependencies.osv_url` in the policy at a mirror (`compliance advisories "
+            "serve`), or turn dependency auditing off by leaving pip-audit out of the "
+            "policy's `scanners` (see docs/dependencies.md)",
         )
     if code in (0, 1) and wrote:
         return ScannerFailure(
@@ -382,9 +446,48 @@ def _fetch_records(query_url: str, ids: set[str]) -> dict[str, dict[str, Any]]:
         return {k: v for k, v in pool.map(fetch, sorted(ids)) if v is not None}
 
 
-def _finding(pin: Pin, vuln: Vuln, records: list[dict[str, Any]], unknown: Severity) -> Finding:
+def lowest_fix(
+    pin: Dependency, vulns: Sequence[Vuln], records: Sequence[list[dict[str, Any]]]
+) -> str | None:
+    """The lowest version above the pinned one that fixes every advisory of the package;
+    None when one has no fix. Candidates are the advisories' fixed versions; one is checked
+    against each advisory's ranges where its record was read (a range may reopen above a
+    fix), else only against that advisory's own fixed versions."""
+    if not vulns:
+        return None
+    current = _version_key(pin.version or "0")
+    per_vuln: list[tuple[list[str], list[Callable[[str], bool]]]] = []
+    for vuln, known in zip(vulns, records, strict=True):
+        fixes = set(vuln.fix_versions)
+        for record in known:
+            fixes.update(fixed_versions(record, pin.name))
+        above = sorted((f for f in fixes if _version_key(f) > current), key=_version_key)
+        if not above:
+            return None
+        per_vuln.append((above, [affects_checker(r, pin.name) for r in known]))
+    candidates = sorted({f for above, _ in per_vuln for f in above}, key=_version_key)
+    for candidate in candidates:
+        key = _version_key(candidate)
+        if all(
+            not any(affects(candidate) for affects in checks)
+            if checks
+            else key >= _version_key(above[0])
+            for above, checks in per_vuln
+        ):
+            return candidate
+    return None
+
+
+def _finding(
+    pin: Dependency,
+    vuln: Vuln,
+    records: list[dict[str, Any]],
+    unknown: Severity,
+    best: str | None,
+) -> Finding:
     """One advisory on one pin. `records`: the OSV records of its id and aliases we could read
-    (pip-audit merges aliased records and names them by PYSEC/CVE id first)."""
+    (pip-audit merges aliased records and names them by PYSEC/CVE id first). `best`: the
+    lowest version fixing all the package's advisories (lowest_fix)."""
     rated = [s for s in (record_severity(r) for r in records) if s is not None]
     severity = max(rated) if rated else None
     fixes = set(vuln.fix_versions)
@@ -392,9 +495,17 @@ def _finding(pin: Pin, vuln: Vuln, records: list[dict[str, Any]], unknown: Sever
         fixes.update(fixed_versions(record, pin.name))
     fix_list = tuple(sorted(fixes, key=_version_key))
     path = None if pin.path == ENVIRONMENT else pin.path
-    upgrade = [f for f in fix_list if _version_key(f) > _version_key(pin.version)]
+    upgrade = [f for f in fix_list if _version_key(f) > _version_key(pin.version or "0")]
     summary = next((str(r["summary"]).strip() for r in records if r.get("summary")), "")
     source = "from the advisory" if severity is not None else "unknown, policy default"
+    via = f"; pulled in by {', '.join(pin.via)}" if pin.via else ""
+    kind = "direct" if pin.direct else "transitive"
+    if best is not None:
+        remediation = f"upgrade {pin.name} to {best} or later (fixes all its known advisories)"
+    elif upgrade:
+        remediation = f"upgrade {pin.name} to {upgrade[0]} or later (other advisories stay open)"
+    else:
+        remediation = "no fixed version is known: remove, replace or isolate the dependency"
     return Finding(
         scanner=PipAuditScanner.name,
         rule_id=vuln.id,
@@ -402,18 +513,15 @@ def _finding(pin: Pin, vuln: Vuln, records: list[dict[str, Any]], unknown: Sever
         title=_title(summary or vuln.description) or f"{vuln.id} in {pin.name} {pin.version}",
         message=bound_text(vuln.description or summary or vuln.id, MESSAGE_LIMIT),
         location=Location(path=path, package=pin.name, version=pin.version),
-        fingerprint=fingerprint(PipAuditScanner.name, pin.name, vuln.id),
+        # the manifest is part of the identity: a pin moved from dev to production is new
+        fingerprint=fingerprint(PipAuditScanner.name, pin.path, pin.name, vuln.id),
         evidence=(
-            f"{pin.name}=={pin.version} in {pin.path}; "
+            f"{pin.name}=={pin.version} in {pin.path} ({kind}{via}); "
             f"fixed in: {', '.join(fix_list) if fix_list else 'no fixed version known'}; "
-            f"severity: {source}"
+            f"fixes all: {best or 'none known'}; severity: {source}"
         ),
         references=vuln.aliases,
-        remediation=(
-            f"upgrade {pin.name} to {upgrade[0]} or later"
-            if upgrade
-            else "no fixed version is known: remove, replace or isolate the dependency"
-        ),
+        remediation=remediation,
         fix_versions=fix_list,
     )
 

@@ -1,0 +1,1 @@
+"""Dependency manifests: one parser per kind (interface.py, registry.py)."""
