@@ -159,6 +159,7 @@ def run_code_scan(request: CodeScanRequest, store: Store) -> CodeScanReport:
                         policy.repository_config, results
                     ),
                     "notes": list(request.notes),
+                    "runtime": {r.scanner: r.runtime for r in results if r.runtime},
                     "baseline": _baseline_summary(baseline),
                     "not_scanned": [
                         {
@@ -260,6 +261,7 @@ def _run_scanner(
             options={
                 "unknown_severity": policy.unknown_severity.label,
                 "rules": [str(loaded.path.parent / rule) for rule in settings.rules],
+                "python": settings.python,
                 "dependencies": policy.dependencies.model_dump(),
                 "repository_config": policy.repository_config,
                 **extra,

@@ -63,6 +63,9 @@ class ScannerSettings(Strict):
     exclude: tuple[str, ...] = ()
     rules: tuple[str, ...] = ()
     """semgrep: rule files or folders, relative to the policy file (default: the shipped pack)."""
+    python: str | None = Field(default=None, pattern=r"^(?:(?:python)?3\.\d{1,2}|/\S+)$")
+    """bandit: the Python it runs under (`3.13`, `python3.13` or an absolute path); default:
+    the newest found that the scanned project's requires-python admits (bandit_python.py)."""
 
 
 # shared (the model is frozen): the gate asks for a scanner's settings once per finding

@@ -131,6 +131,8 @@ class ScannerResult:
     secrets: tuple[Secret, ...] = field(default=(), repr=False, compare=False)
     """What redact.redact_results hides across all results; emptied once it has."""
     not_scanned: tuple[NotScanned, ...] = ()
+    runtime: str = ""
+    """What the tool ran on, said in the summary (bandit: the Python, and why that one)."""
 
     @property
     def complete(self) -> bool:
