@@ -408,6 +408,7 @@ class BanditScanner(Scanner):
                     references=references,
                     remediation=f"See {more_info}" if more_info else "",
                     suppressed=is_suppressed,
+                    tool_severity=str(result.get("issue_severity", "")).upper()[:20],
                 )
             )
         return findings, secrets

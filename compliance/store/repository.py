@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
+from compliance.findings import Finding
 from compliance.gate import Verdict
 from compliance.store.baseline_match import BaselineKey, baseline_mismatch
 from compliance.store.bulk import BulkWriter, Row, loader, stored
@@ -39,7 +40,8 @@ FINDING_COLUMNS = (
     "scan_id", "fingerprint", "scanner", "rule_id", "severity", "severity_rank", "confidence",
     "title", "message", "path", "start_line", "end_line", "package", "version", "host",
     "evidence", "references", "remediation", "fix_versions", "status", "blocking", "reported",
-    "note", "due_date", "first_seen_at", "inline_suppressed",
+    "note", "due_date", "first_seen_at", "inline_suppressed", "tool_severity", "weakness",
+    "also",
 )
 HOST_CHECK_COLUMNS = (
     "scan_id", "host", "check_id", "title", "status", "severity", "expected", "observed",
@@ -253,6 +255,11 @@ class Store:
                 state,
                 due(d.due_date),
             )
+            # the other tools' findings of one flaw (weakness.merge_flaws) are still seen
+            for m in f.also:
+                merged = existing.get(m.fingerprint)
+                if merged is not None:
+                    updates[m.fingerprint] = (merged[0], *values)
             known = existing.get(f.fingerprint)
             if known is not None:
                 updates[f.fingerprint] = (known[0], *values)
@@ -688,6 +695,7 @@ def _finding_rows(
     fix_versions = writer.storage(table, "fix_versions")
     boolean = writer.storage(table, "blocking")
     due = writer.storage(table, "due_date")
+    also = writer.storage(table, "also")
     for decision in verdict.decisions:
         f = decision.finding
         loc = f.location
@@ -718,7 +726,21 @@ def _finding_rows(
             due(decision.due_date),
             first_seen.get(f.fingerprint),  # already in storage form
             boolean(f.suppressed),
+            f.tool_severity or None,
+            f.weakness or None,
+            also([_member(m) for m in f.also]) if f.also else None,
         )
+
+
+def _member(f: Finding) -> dict[str, Any]:
+    """Another tool's finding of the same flaw, as kept with the merged one."""
+    return {
+        "scanner": f.scanner,
+        "rule_id": f.rule_id,
+        "fingerprint": f.fingerprint,
+        "tool_severity": f.tool_severity,
+        "title": f.title,
+    }
 
 
 def _error_dict(error: Any, level: str) -> dict[str, Any]:
