@@ -11,8 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from packaging.specifiers import SpecifierSet
 
-from compliance.scanners.bandit_python import Interpreter, discover
+from compliance.scanners.bandit_python import Interpreter, RequiresPython, choose, discover
 from tests.conftest import git, run_cli, write_tree
 
 pytestmark = pytest.mark.e2e
@@ -256,3 +257,18 @@ def test_pinned_bandit_still_wins(tmp_path: Path) -> None:
     assert code in (0, 1), out
     assert "bandit pinned by COMPLIANCE_BANDIT_BIN" in out
     assert "B301" in rules(found, "app.py")
+
+
+def interpreters(*versions: tuple[int, int, int]) -> list[Interpreter]:
+    return sorted((Interpreter(v, f"/py/{v[0]}.{v[1]}") for v in versions), reverse=True)
+
+
+def test_choose_the_newest_the_project_admits() -> None:
+    found = interpreters((3, 11, 7), (3, 12, 1), (3, 13, 0))
+    assert choose(None, None, found)[0].minor == "3.13"
+    capped = RequiresPython(SpecifierSet("<3.13,>=3.11"), "<3.13,>=3.11", "pyproject.toml:3")
+    assert choose(None, capped, found)[0].minor == "3.12"
+    none_fits = RequiresPython(SpecifierSet(">=3.14"), ">=3.14", "pyproject.toml:3")
+    chosen, why = choose(None, none_fits, found)
+    assert chosen.minor == "3.13" and "none found satisfies" in why
+    assert choose("python3.11", capped, found)[0].minor == "3.11"
