@@ -14,7 +14,7 @@ import pytest
 from packaging.specifiers import SpecifierSet
 
 from compliance.scanners.bandit_python import Interpreter, RequiresPython, choose, discover
-from tests.conftest import git, run_cli, write_tree
+from tests.conftest import committed_repo, run_cli
 
 pytestmark = pytest.mark.e2e
 
@@ -58,12 +58,7 @@ def python(minor: str) -> Interpreter:
     pytest.skip(f"no Python {minor} on this machine (PATH, pyenv, uv): its case was not run")
 
 
-def repo(root: Path, files: dict[str, str]) -> Path:
-    write_tree(root, files)
-    git(root, "init", "-q")
-    git(root, "add", "-A")
-    git(root, "commit", "-qm", "fixture")
-    return root
+repo = committed_repo
 
 
 def scan(root: Path, policy: Path, tmp: Path, **env: str) -> tuple[int, str, list[dict]]:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import git, run_cli, write_tree
+from tests.conftest import committed_repo, run_cli
 
 pytestmark = pytest.mark.e2e
 
@@ -67,12 +67,7 @@ UNSEEN_RULES = """
     """
 
 
-def repo(root: Path, files: dict[str, str]) -> Path:
-    write_tree(root, files)
-    git(root, "init", "-q")
-    git(root, "add", "-A")
-    git(root, "commit", "-qm", "fixture")
-    return root
+repo = committed_repo
 
 
 def policy(folder: Path, extra: str = "", waivers: str | None = None) -> Path:
