@@ -202,8 +202,11 @@ def _decide(
             overdue,
             new_suppression=new_suppression,
         )
-    blocks = finding.severity >= policy.fail_on(finding.scanner) and (
-        finding.confidence is None or finding.confidence >= policy.min_confidence(finding.scanner)
+    # one flaw that several tools reported blocks when any of their findings would alone
+    blocks = any(
+        m.severity >= policy.fail_on(m.scanner)
+        and (m.confidence is None or m.confidence >= policy.min_confidence(m.scanner))
+        for m in members(finding)
     )
     if overdue:
         note = f"{note}; " if note else ""

@@ -296,11 +296,9 @@ def _merged(group: list[Finding]) -> Finding:
     first, others = members[0], tuple(members[1:])
     named = " + ".join(f"{f.scanner} {f.rule_id}" for f in others)
     seen_by = "; ".join(_tool_said(f) for f in members)
-    confidences = [f.confidence for f in members if f.confidence is not None]
     return replace(
         first,
         severity=max(f.severity for f in members),
-        confidence=max(confidences) if confidences else None,
         title=f"{first.title} [also {named}]",
         message=f"{first.message}\n\nOne flaw, reported by {seen_by}.",
         references=tuple(dict.fromkeys(r for f in members for r in f.references)),

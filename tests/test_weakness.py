@@ -165,3 +165,15 @@ def test_a_baseline_of_either_member_makes_the_issue_preexisting() -> None:
     verdict = judge(GateInput([_merged_issue()], Policy(), "t", baseline=baseline))
     assert [d.status for d in verdict.decisions] == [Status.PREEXISTING]
     assert verdict.exit_code == 0
+
+
+def test_merging_never_unblocks_what_one_tool_blocks() -> None:
+    """bandit's finding is below its confidence floor (per_scanner.bandit.min_confidence:
+    medium), semgrep's alone would block: the merged issue blocks."""
+    low = finding("bandit", "B608", confidence=Severity.LOW)
+    semgrep = finding("semgrep", "team-sql", Severity.HIGH, tool="ERROR", refs=("CWE-89",))
+    semgrep = Finding(**{**semgrep.__dict__, "confidence": None})
+    (issue,) = judged_findings([low, semgrep], NO_OVERRIDES)
+    assert issue.also and issue.confidence is Severity.LOW
+    verdict = judge(GateInput([issue], Policy(), "t"))
+    assert verdict.decisions[0].blocking
