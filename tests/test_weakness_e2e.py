@@ -140,7 +140,13 @@ def test_same_flaw_from_both_tools_is_one_issue_everywhere(tmp_path: Path) -> No
         == 1
     )
     sast = json.loads(report["gitlab-sast"])
-    assert sum(1 for v in sast["vulnerabilities"] if v["location"]["start_line"] == 6) == 1
+    (dill,) = [v for v in sast["vulnerabilities"] if v["location"]["start_line"] == 6]
+    assert {i["name"] for i in dill["identifiers"]} >= {"bandit B301", "semgrep python-dill-load"}
+    (sarif_dill,) = [
+        r for r in results if r["locations"][0]["physicalLocation"]["region"]["startLine"] == 6
+    ]
+    assert sarif_dill["properties"]["also"] == ["semgrep python-dill-load"]
+    assert sarif_dill["properties"]["tool-severity"] == "MEDIUM"
     quality = json.loads(report["codequality"])
     assert sum(1 for q in quality if q["location"]["lines"]["begin"] == 6) == 1
     cases = ET.fromstring(report["junit"]).iter("testcase")
