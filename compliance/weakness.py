@@ -238,7 +238,15 @@ def classify(finding: Finding, overrides: Overrides = NO_OVERRIDES) -> Finding:
     klass = class_of(cwe)
     severity = _table_severity(finding, entry, klass)
     severity = overrides.rules.get(finding.rule_id, overrides.cwe.get(cwe, severity))
-    return replace(finding, severity=severity, weakness=f"CWE-{cwe} {klass}")
+    weakness = f"CWE-{cwe} {klass}"
+    message = finding.message
+    if severity is not finding.severity:  # every format shows the message: say both
+        said = finding.tool_severity or finding.severity.label
+        message = (
+            f"{message}\n\nGate severity {severity.label} ({weakness}, weakness table); "
+            f"{finding.scanner} said {said}."
+        )
+    return replace(finding, severity=severity, weakness=weakness, message=message)
 
 
 def _table_severity(finding: Finding, entry: Entry | None, klass: str) -> Severity:

@@ -77,6 +77,8 @@ def test_bandit_tests_get_the_tables_severity(
     judged = classify(finding("bandit", rule, tool, confidence=confidence, tool=tool.name))
     assert judged.severity is expected
     assert judged.tool_severity == tool.name  # the tool's word is kept
+    # ... and said in the message (every report format shows it) when the table moved it
+    assert (f"bandit said {tool.name}" in judged.message) is (expected is not tool)
 
 
 def test_unseen_semgrep_rule_by_metadata_cwe() -> None:
