@@ -124,7 +124,9 @@ class BanditScanner(Scanner):
         config = bandit_plan(context.root, context.files, mode_of(context.options))
         excluded = set(config.excluded)  # listed in the plan's settings, never silently dropped
         plan = _plan(context.root, [f for f in context.files if f not in excluded])
-        runtime = bandit_python.runtime(context.root, context.options)
+        runtime = bandit_python.runtime(
+            context.root, context.options, needed=bool(plan.direct or plan.views)
+        )
         tool = runtime.tool
         cache = ResultCache.for_scan(context.options)
         version = cache.tool_version(tool, lambda: self.version(tool))

@@ -265,8 +265,12 @@ def _named_by_policy(wanted: str, found: Sequence[Interpreter]) -> Interpreter:
     return Interpreter(version, wanted)
 
 
-def runtime(root: Path, options: Mapping[str, object]) -> BanditRuntime:
-    """The bandit to run for this scan (installing it for the interpreter if needed)."""
+def runtime(root: Path, options: Mapping[str, object], *, needed: bool = True) -> BanditRuntime:
+    """The bandit to run for this scan (installing it for the interpreter if needed).
+    Not `needed` (no Python file to scan): the gate's own, nothing read or installed."""
+    if not needed:
+        own = Interpreter(sys.version_info[:3], sys.executable)
+        return BanditRuntime(find_tool("bandit"), own, "no Python file to scan", None)
     requires = read_requires_python(root)
     if os.environ.get(env_override_name("bandit")):
         tool = find_tool("bandit")
