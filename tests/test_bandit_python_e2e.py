@@ -172,25 +172,29 @@ def test_requires_python_picks_the_interpreter_and_is_shown(tmp_path: Path) -> N
         ),
     ],
 )
-def test_unreadable_requires_python_is_exit_2_at_file_line(
+def test_unreadable_requires_python_is_named_at_file_line(
     tmp_path: Path, pyproject: str, expected: str
 ) -> None:
-    """The scanned tree's pyproject.toml is hostile input: a bad one is one line naming
-    file:line, exit 2, no traceback."""
-    root = repo(tmp_path / "tree", {"pyproject.toml": pyproject, "app.py": "x = 1\n"})
-    code, out, _ = scan(root, policy(tmp_path), tmp_path)
-    assert code == 2, out
-    assert expected in out
+    """The scanned tree's pyproject.toml is hostile input: a bad one is named at file:line
+    in the summary, no traceback, and bandit runs on the newest Python found (the parser
+    that reads the most: a broken file can neither pick an older one nor stop the scan)."""
+    newest = discover()[0]
+    root = repo(tmp_path / "tree", {"pyproject.toml": pyproject, "app.py": PY312})
+    code, out, found = scan(root, policy(tmp_path), tmp_path)
+    assert code in (0, 1), out
+    assert f"runs on python {newest.full} (the newest Python found)" in out
+    assert f"requires-python not read: {expected}" in out
+    assert "B301" in rules(found, "app.py")
     assert "Traceback" not in out
 
 
 def test_pyproject_too_large_is_not_read(tmp_path: Path) -> None:
-    """A pyproject.toml of megabytes (a bomb) is refused, not parsed."""
+    """A pyproject.toml of megabytes (a bomb) is refused, not parsed, and said."""
     root = repo(tmp_path / "tree", {"app.py": "x = 1\n"})
     (root / "pyproject.toml").write_text("# " + "x" * 5_000_000 + "\n")
     code, out, _ = scan(root, policy(tmp_path), tmp_path)
-    assert code == 2, out
-    assert "pyproject.toml: is larger than" in out
+    assert code == 0, out
+    assert "requires-python not read: pyproject.toml: is larger than" in out
 
 
 def test_bandit_missing_for_a_python_and_not_installable_names_the_command(

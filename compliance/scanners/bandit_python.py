@@ -8,7 +8,7 @@ as unparsable. So bandit runs under an interpreter at least as new as the code n
 2. otherwise the newest interpreter found (every `python3.N` on PATH, pyenv's and uv's
    installed versions, the gate's own) whose version satisfies the scanned project's
    `requires-python` (`pyproject.toml` at the scanned root), or the newest of all when none
-   does (said in the summary).
+   does or the file cannot be read (said in the summary, with file:line).
 
 The gate's own bandit serves its own minor version. For any other interpreter bandit, at
 exactly the gate's bandit version, lives in a venv per interpreter under
@@ -102,14 +102,17 @@ class BanditRuntime:
     interpreter: Interpreter | None  # None: a pinned bandit whose interpreter is unknown
     reason: str
     requires: RequiresPython | None
+    unread: str = ""
+    """Why the tree's requires-python could not be read (file:line), when it could not."""
 
     def describe(self) -> str:
         python = f"python {self.interpreter.full}" if self.interpreter else "python unknown"
-        wanted = (
-            f"; requires-python {self.requires.text!r} ({self.requires.where})"
-            if self.requires
-            else "; no requires-python in the scanned tree"
-        )
+        if self.unread:
+            wanted = f"; requires-python not read: {self.unread}"
+        elif self.requires:
+            wanted = f"; requires-python {self.requires.text!r} ({self.requires.where})"
+        else:
+            wanted = "; no requires-python in the scanned tree"
         return f"runs on {python} ({self.reason}){wanted}"
 
 
@@ -271,7 +274,14 @@ def runtime(root: Path, options: Mapping[str, object], *, needed: bool = True) -
     if not needed:
         own = Interpreter(sys.version_info[:3], sys.executable)
         return BanditRuntime(find_tool("bandit"), own, "no Python file to scan", None)
-    requires = read_requires_python(root)
+    # The tree is hostile: a pyproject.toml that cannot be read says so (file:line) in the
+    # summary and bandit runs on the newest Python found, which reads the most syntax; a
+    # broken file never picks an older parser, nor stops the scan by itself.
+    unread = ""
+    try:
+        requires = read_requires_python(root)
+    except ScannerFailure as exc:
+        requires, unread = None, exc.reason
     if os.environ.get(env_override_name("bandit")):
         tool = find_tool("bandit")
         python = script_interpreter(tool)
@@ -281,12 +291,13 @@ def runtime(root: Path, options: Mapping[str, object], *, needed: bool = True) -
             Interpreter(version, python) if version and python else None,
             f"bandit pinned by {env_override_name('bandit')}",
             requires,
+            unread,
         )
     wanted = options.get("python")
     interpreter, reason = choose(str(wanted) if wanted else None, requires, discover())
     if interpreter.version[:2] == sys.version_info[:2]:
-        return BanditRuntime(find_tool("bandit"), interpreter, reason, requires)
-    return BanditRuntime(bandit_for(interpreter), interpreter, reason, requires)
+        return BanditRuntime(find_tool("bandit"), interpreter, reason, requires, unread)
+    return BanditRuntime(bandit_for(interpreter), interpreter, reason, requires, unread)
 
 
 def gate_bandit_version() -> str:
