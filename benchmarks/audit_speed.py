@@ -87,7 +87,7 @@ class Run:
     target_cpu: float
 
 
-LAB_ERRORS = ("auditd-active:", "time-sync-active:", "cron-active:")
+LAB_ERRORS = ("auditd-active:", "time-sync-active:", "cron-active:", "firewall-in-use:")
 """Checks that are errors on every lab host for a known reason (no systemd as PID 1 in a
 lab host, so unit state cannot be read); any other error is a bug or a broken lab."""
 

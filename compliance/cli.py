@@ -23,6 +23,7 @@ from compliance.boundary import KINDS, guard_scan
 from compliance.code_scan import CodeScanRequest, run_code_scan
 from compliance.policy import ConfigError, load_policy, load_waivers
 from compliance.policy.pinned import PinnedPolicy, policy_for_scan
+from compliance.render.data import history_note
 from compliance.render.escape import terminal_safe
 from compliance.render.options import DEFAULT_GITLAB_SCHEMA, RenderOptions
 from compliance.render.outputs import (
@@ -260,6 +261,7 @@ def _scan(
         scanner_options=options,
         notes=(pinned.note,) if pinned.note else (),
         own_outputs=own_outputs,
+        merge_request=os.environ.get("CI_MERGE_REQUEST_IID") or None,
     )
     report = run_code_scan(request, store)
     emit_outputs(store, report.scan_id, output_specs, tree=path)
@@ -271,6 +273,8 @@ def _scan(
     else:
         used = report.baseline.source if report.baseline else None
         lines = summary(report.verdict, report.results, report.scan_id, report.target, used)
+        if note := history_note(store, report.scan_id):
+            lines.insert(1, f"  {note}")
         click.echo("\n".join(lines))
     send_drift_alert(store, report.scan_id, notify_url)
     sys.exit(report.verdict.exit_code)
@@ -601,7 +605,12 @@ def audit(
       compliance audit --inventory inventory/ansible-hosts.yml --concurrency 64
       compliance audit --inventory hosts.yml --shard 2/4 --group nightly-4711 --db $PG_URL
     """
-    from compliance.host_audit import HostAuditRequest, host_summary_line, run_host_audit
+    from compliance.host_audit import (
+        HostAuditRequest,
+        host_summary_line,
+        run_host_audit,
+        score_lines,
+    )
     from compliance.hosts.shard import Shard
     from compliance.scan_group import default_group
 
@@ -645,8 +654,13 @@ def audit(
         )
     )
     for host_report in report.hosts:
-        click.echo(terminal_safe(host_summary_line(host_report)))
+        score = report.scores.hosts.get(host_report.host.name)
+        click.echo(terminal_safe(host_summary_line(host_report, score)))
+    for line in score_lines(report.scores):
+        click.echo(terminal_safe(line))
     click.echo("\n".join(summary(report.verdict, [], report.scan_id, report.target)[1:]))
+    if note := history_note(store, report.scan_id):
+        click.echo(f"  {note}")
     emit_outputs(store, report.scan_id, output_specs)
     send_drift_alert(store, report.scan_id, notify_url)
     sys.exit(report.verdict.exit_code)
@@ -668,6 +682,9 @@ def policy_check_hosts(files: tuple[Path, ...]) -> None:
     for path in files:
         try:
             loaded = load_host_policy(path)
+            if loaded.unsupported:  # an audit runs the rest; each of these is an error there
+                problems.extend(loaded.unsupported)
+                continue
             click.echo(terminal_safe(f"ok: {path} ({len(loaded.checks)} checks)"))
         except ConfigError as exc:
             problems.extend(exc.problems)

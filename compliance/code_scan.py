@@ -53,6 +53,7 @@ class CodeScanRequest:
     scanner_options: dict[str, Any] = field(default_factory=dict)  # e.g. advisory_db
     notes: tuple[str, ...] = ()  # said in the summary and stored, e.g. where the policy came from
     own_outputs: OwnOutputs = NO_OWN_OUTPUTS  # the gate's files in the tree: never judged
+    merge_request: str | None = None  # $CI_MERGE_REQUEST_IID: the report asks "may it merge?"
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,7 @@ def run_code_scan(request: CodeScanRequest, store: Store) -> CodeScanReport:
                     "notes": list(request.notes),
                     "runtime": {r.scanner: r.runtime for r in results if r.runtime},
                     "baseline": _baseline_summary(baseline),
+                    "merge_request": request.merge_request,
                     "not_scanned": [
                         {
                             "scanner": r.scanner,

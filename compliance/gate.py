@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from compliance.findings import Finding, Severity
-from compliance.policy.model import Policy
+from compliance.policy.model import HOST_SCANNER, Policy
 from compliance.policy.waivers import WaiverEntry
 from compliance.scanners.interface import ScanError
 from compliance.weakness import members
@@ -87,6 +87,12 @@ class GateInput:
     """Fingerprints the baseline had suppressed inline: only those suppressions are old."""
     first_seen: Mapping[str, datetime] = field(default_factory=dict)
     today: date = field(default_factory=date.today)
+    violations: Sequence[str] = ()
+    """Policy rules broken by the findings taken together (a host scoring below
+    `hosts.min_score`): each one blocks, and is a reason as written."""
+    judged_by: str = ""
+    """The blocking rule in force, said in words, to explain why open findings do not block
+    (default: the gate's severity and confidence thresholds)."""
 
 
 def judge(data: GateInput) -> Verdict:
@@ -108,9 +114,8 @@ def judge(data: GateInput) -> Verdict:
     reasons: list[str] = [f"could not decide: {e.one_line()}" for e in blocking_errors]
     blocking = [d for d in decisions if d.blocking]
     if blocking:
-        by_severity = Counter(d.finding.severity for d in blocking)
-        parts = ", ".join(f"{by_severity[s]} {s.label}" for s in sorted(by_severity, reverse=True))
-        reasons.append(f"{len(blocking)} blocking finding(s): {parts}")
+        reasons.append(f"{len(blocking)} blocking finding(s): {_by_severity(blocking)}")
+    reasons.extend(data.violations)
     unhidden = [d.finding.location.display() for d in blocking if d.new_suppression]
     if unhidden:
         more = f" and {len(unhidden) - 10} more" if len(unhidden) > 10 else ""
@@ -125,11 +130,31 @@ def judge(data: GateInput) -> Verdict:
         for i, e in enumerate(data.waivers)
         if i in expired_matched
     )
-    outcome = Outcome.ERROR if blocking_errors else Outcome.FAIL if blocking else Outcome.PASS
+    violated = bool(blocking or data.violations)
+    outcome = Outcome.ERROR if blocking_errors else Outcome.FAIL if violated else Outcome.PASS
+    # failed host checks that do not block: never "nothing violates the policy" while
+    # checks failed; say how many and why they pass (code scans keep their wording)
+    quiet = [
+        d
+        for d in decisions
+        if d.status is Status.OPEN and not d.blocking and d.finding.scanner == HOST_SCANNER
+    ]
+    if quiet:
+        why = data.judged_by or policy.hosts.describe()
+        other = " other" if violated else ""
+        reasons.append(
+            f"{len(quiet)}{other} open finding(s) ({_by_severity(quiet)}) do not block: {why}"
+        )
     if outcome is Outcome.PASS:
-        reasons.insert(0, "everything asked was scanned and nothing violates the policy")
+        reasons.insert(
+            0,
+            "everything asked was scanned and nothing blocks"
+            if quiet
+            else "everything asked was scanned and nothing violates the policy",
+        )
     counts = Counter(d.status.value for d in decisions)
     counts["blocking"] = len(blocking)
+    counts["violations"] = len(data.violations)
     counts["overdue"] = sum(1 for d in decisions if d.overdue)
     return Verdict(
         outcome=outcome,
@@ -141,6 +166,12 @@ def judge(data: GateInput) -> Verdict:
         expired_waivers=expired,
         counts=dict(counts),
     )
+
+
+def _by_severity(decisions: Sequence[Decision]) -> str:
+    """'2 critical, 1 low': counts, most severe first."""
+    counted = Counter(d.finding.severity for d in decisions)
+    return ", ".join(f"{counted[s]} {s.label}" for s in sorted(counted, reverse=True))
 
 
 def _decide(
@@ -202,9 +233,11 @@ def _decide(
             overdue,
             new_suppression=new_suppression,
         )
-    # one flaw that several tools reported blocks when any of their findings would alone
+    # one flaw that several tools reported blocks when any of their findings would alone,
+    # each under its own scanner's threshold (hosts: hosts.fail_on)
     blocks = any(
-        m.severity >= policy.fail_on(m.scanner)
+        (threshold := policy.blocking_threshold(m.scanner)) is not None
+        and m.severity >= threshold
         and (m.confidence is None or m.confidence >= policy.min_confidence(m.scanner))
         for m in members(finding)
     )

@@ -20,9 +20,11 @@ from compliance.hosts.audit import HostReport, audit_hosts
 from compliance.hosts.checks.interface import CheckStatus
 from compliance.hosts.inventory import load_inventory
 from compliance.hosts.policy import HostCheck, HostPolicy, load_host_policy
+from compliance.hosts.score import Score, Scores, framework_of, scores, violations
 from compliance.hosts.shard import Shard
 from compliance.hosts.ssh import Connector, SshOptions
 from compliance.policy import ConfigError, LoadedPolicy, load_waivers
+from compliance.policy.model import Policy
 from compliance.render.data import waiver_summary
 from compliance.scanners.interface import ScanError
 from compliance.store import HostCheckRow, ScanMeta, ScanOutcome, Store
@@ -53,6 +55,7 @@ class HostAuditReport:
     verdict: Verdict
     hosts: tuple[HostReport, ...]
     checks: int
+    scores: Scores = field(default_factory=Scores)
 
 
 def host_policy_paths(request: HostAuditRequest) -> list[Path]:
@@ -89,6 +92,7 @@ def run_host_audit(
     if request.shard is not None:
         hosts = request.shard.select(hosts)
     host_policies, checks = load_checks(host_policy_paths(request))
+    _refuse_unreachable_scores(request.policy, checks)
     waivers = load_waivers(request.policy.waivers_path)
     policy = request.policy.policy
     if any(hp.unreachable == "warn" for hp in host_policies):
@@ -114,7 +118,9 @@ def run_host_audit(
         reports = audit_hosts(
             hosts, checks, connector, concurrency=request.concurrency, progress=progress
         )
-        findings, errors, records = _collect(reports, checks, policy_names)
+        owners = {check.id: hp.name for hp in host_policies for check in hp.checks}
+        findings, errors, records = _collect(reports, checks, owners)
+        found = scores(records)
         verdict = judge(
             GateInput(
                 findings=findings,
@@ -124,6 +130,8 @@ def run_host_audit(
                 errors=errors,
                 first_seen=store.first_seen(target, (f.fingerprint for f in findings)),
                 today=request.today,
+                violations=violations(found, policy.hosts),
+                judged_by=_judged_by(policy, found),
             )
         )
         reached = sum(1 for r in reports if r.failure is None)
@@ -143,6 +151,8 @@ def run_host_audit(
                     "hosts": len(hosts),
                     "checks": len(checks),
                     "statuses": _status_counts(records),
+                    "scores": found.as_dict(),
+                    "host_gate": policy.hosts.describe(),
                     "waivers": waiver_summary(waivers, verdict, target, request.today),
                 },
             ),
@@ -152,7 +162,34 @@ def run_host_audit(
         raise
     finally:
         connector.close()
-    return HostAuditReport(scan_id, target, verdict, tuple(reports), len(checks))
+    return HostAuditReport(scan_id, target, verdict, tuple(reports), len(checks), found)
+
+
+def _refuse_unreachable_scores(loaded: LoadedPolicy, checks: Sequence[HostCheck]) -> None:
+    """A minimum score for a framework no check cites could never block: a silent pass."""
+    cited = {framework_of(r) for check in checks for r in check.reference_list()}
+    problems = [
+        loaded.problem(
+            ("hosts", "min_framework_score", name),
+            f"no check of the host policies cites {name!r}, so this minimum can never block; "
+            f"frameworks cited: {', '.join(sorted(cited - {''})) or 'none'}",
+        )
+        for name in loaded.policy.hosts.min_framework_score
+        if name not in cited
+    ]
+    if problems:
+        raise ConfigError(problems)
+
+
+def _judged_by(policy: Policy, found: Scores) -> str:
+    """Why failed checks that do not block pass: the rule in force and the scores."""
+    gate = policy.hosts
+    text = f"{gate.describe()} (hosts: in the policy)"
+    if gate.min_score is not None:
+        low = min((s.percent for s in found.hosts.values() if s.percent is not None), default=None)
+        if low is not None:
+            text += f"; the lowest host score is {low:.0f}"
+    return text
 
 
 def _selection_digest(request: HostAuditRequest) -> str:
@@ -163,8 +200,9 @@ def _selection_digest(request: HostAuditRequest) -> str:
 
 
 def _collect(
-    reports: Sequence[HostReport], checks: Sequence[HostCheck], policy_names: str
+    reports: Sequence[HostReport], checks: Sequence[HostCheck], owners: dict[str, str]
 ) -> tuple[list[Finding], list[ScanError], list[HostCheckRow]]:
+    """`owners`: check id → the name of the host policy it comes from."""
     findings: list[Finding] = []
     errors: list[ScanError] = []
     records: list[HostCheckRow] = []
@@ -181,7 +219,9 @@ def _collect(
                 )
             )
             for check in checks:
-                records.append(_record(name, check, "not-run", "", failure.reason, policy_names))
+                records.append(
+                    _record(name, check, "not-run", "", failure.reason, owners[check.id])
+                )
             continue
         for result in report.results:
             check, verdict = result.check, result.verdict
@@ -190,7 +230,9 @@ def _collect(
             if verdict.reason and verdict.status is not CheckStatus.PASS:
                 observed = f"{observed}\n({verdict.reason})" if observed else verdict.reason
             records.append(
-                _record(name, check, verdict.status.value, verdict.expected, observed, policy_names)
+                _record(
+                    name, check, verdict.status.value, verdict.expected, observed, owners[meta.id]
+                )
             )
             if verdict.status is CheckStatus.ERROR:
                 errors.append(
@@ -203,8 +245,8 @@ def _collect(
                         rule_id=meta.id,
                         severity=meta.severity,
                         title=meta.title,
-                        message=f"expected: {verdict.expected}"
-                        + (f"; {verdict.reason}" if verdict.reason else "")
+                        message=f"expected: {verdict.expected}"  # first line: the summary shows it
+                        + (f"\n{verdict.reason}" if verdict.reason else "")
                         + (f"\n{meta.rationale}" if meta.rationale else ""),
                         location=Location(host=name),
                         fingerprint=fingerprint(SCANNER, name, meta.id),
@@ -241,7 +283,8 @@ def _status_counts(records: Sequence[HostCheckRow]) -> dict[str, int]:
     return counts
 
 
-def host_summary_line(report: HostReport) -> str:
+def host_summary_line(report: HostReport, score: Score | None = None) -> str:
+    """One line per host; `score`: its Wazuh-style score, printed beside the counts."""
     name = report.host.name
     if report.failure is not None:
         return f"  {name}: ERROR {report.failure.kind}: {report.failure.reason}"
@@ -253,4 +296,20 @@ def host_summary_line(report: HostReport) -> str:
     ]
     state = "ok" if not report.count(CheckStatus.ERROR) and not report.batch_problem else "ERROR"
     extra = f" ({report.batch_problem})" if report.batch_problem else ""
-    return f"  {name}: {state} {', '.join(parts)} in {report.seconds:.1f} s{extra}"
+    scored = f", score {score.text().split(' ', 1)[0]}" if score is not None else ""
+    return f"  {name}: {state} {', '.join(parts)}{scored} in {report.seconds:.1f} s{extra}"
+
+
+def score_lines(found: Scores) -> list[str]:
+    """The summary's score block: per policy (each host), the fleet's per-policy total."""
+    lines = ["scores (passed / (passed + failed) x 100, as Wazuh):"]
+    for policy_name, by_host in sorted(found.policies.items()):
+        total = Score(
+            sum(s.passed for s in by_host.values()), sum(s.failed for s in by_host.values())
+        )
+        lines.append(f"  policy {policy_name}: {total.text()} over {len(by_host)} host(s)")
+        if len(found.policies) > 1:
+            lines.extend(
+                f"    {host}: {score.text()}" for host, score in sorted(by_host.items())[:50]
+            )
+    return lines

@@ -23,3 +23,13 @@ def state_directory() -> Path:
     if not base.is_absolute():
         base = Path.home() / ".local" / "state"
     return base / "compliance"
+
+
+def new_file_mode() -> int:
+    """The mode `open()` would give a new file under the process umask. Files written via
+    mkstemp (for an atomic rename) start 0600, which would hide a report or an edited
+    waiver file from the team and the CI runner's other users; they are set to this.
+    (Reading the umask means setting it: done at once, restored at once.)"""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask

@@ -98,7 +98,9 @@ ansible = st.dictionaries(names, st.one_of(ansible_group, values), min_size=1, m
 def check_inventory(path: Path, data: bytes) -> Inventory | None:
     path.write_bytes(data)
     try:
-        inventory = load_inventory(path)
+        # our own reader (what runs without ansible-core); the ansible-inventory path is
+        # tested on real Ansible inventories in tests/hosts/test_inventory.py
+        inventory = load_inventory(path, ansible=None)
     except ConfigError as exc:
         assert exc.problems and all(str(path) in p for p in exc.problems), exc.problems
         assert all("\n" not in p for p in exc.problems)

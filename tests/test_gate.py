@@ -232,3 +232,27 @@ def test_waiver_accepts_a_new_inline_suppression_and_max_counts_keep_its_note():
     (d,) = gate([medium], policy, baseline=set()).decisions
     assert d.blocking and d.new_suppression
     assert d.note.startswith("new inline suppression at app.py:3") and "more than 0" in d.note
+
+
+def test_failed_host_checks_block_by_default_and_the_code_gate_does_not_apply():
+    low = finding("ssh-banner", Severity.INFO, scanner="host")
+    verdict = gate([low], Policy.model_validate({"gate": {"fail_on": "critical"}}))
+    assert verdict.exit_code == 1  # hosts.fail_on defaults to info: every failure blocks
+    verdict = gate([low], Policy.model_validate({"hosts": {"fail_on": "high"}}))
+    assert verdict.exit_code == 0
+    assert verdict.reasons[0] == "everything asked was scanned and nothing blocks"
+    assert (
+        "1 open finding(s) (1 info) do not block: failed checks of severity high"
+        in (verdict.reasons[1])
+    )
+
+
+def test_a_minimum_score_replaces_per_check_blocking_and_violations_block():
+    host = finding("ssh-root", Severity.CRITICAL, scanner="host")
+    policy = Policy.model_validate({"hosts": {"min_score": 80}})
+    assert policy.hosts.threshold() is None
+    assert gate([host], policy).exit_code == 0
+    verdict = gate([host], policy, violations=["host web1: score 50 (1 passed, 1 failed)"])
+    assert verdict.exit_code == 1
+    assert "host web1: score 50 (1 passed, 1 failed)" in verdict.reasons
+    assert not any("nothing violates" in r for r in verdict.reasons)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import re
 import shlex
 import subprocess
 import sys
+import threading
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -132,24 +135,33 @@ def test_the_template_keeps_database_and_cache_outside_the_checkout():
     assert any(f"{REPORTS}/compliance.html" in line for line in pages)
 
 
-def run_gate_job(checkout: Path, state: Path) -> subprocess.CompletedProcess[str]:
+def run_gate_job(
+    checkout: Path, state: Path, ci: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """The template's compliance-gate job as a runner would run it (its before_script's
     installation steps left out: this checkout's gate is on the path), with its state
-    folder under `state` instead of /tmp/compliance."""
+    folder under `state` instead of /tmp/compliance. `ci`: GitLab's predefined variables
+    for the kind of pipeline (branch, merge request) and CI/CD variables."""
     template = gitlab_yaml(TEMPLATE)
-    shim = state / "bin" / "compliance"
-    shim.parent.mkdir(parents=True, exist_ok=True)
-    shim.write_text(f'#!/bin/sh\nexec {sys.executable} -m compliance "$@"\n')
-    shim.chmod(0o755)
+    bin_dir = state / "bin"
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    for name, command in (("compliance", "-m compliance"), ("python", "")):
+        shim = bin_dir / name
+        shim.write_text(f'#!/bin/sh\nexec {sys.executable} {command} "$@"\n')
+        shim.chmod(0o755)
     env = {**os.environ, **{k: str(v) for k, v in template["variables"].items()}}
+    env.pop("CI_MERGE_REQUEST_IID", None)
     env.update(
-        PATH=f"{shim.parent}{os.pathsep}{os.environ['PATH']}",
+        CI="true",
+        PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
         CI_PROJECT_PATH="group/app",
         CI_PROJECT_DIR=str(checkout),
         COMPLIANCE_TARGET="group/app",
         COMPLIANCE_STATE_DIR=str(state / "compliance"),
         COMPLIANCE_DB=f"sqlite:///{state}/compliance/compliance.db",
         COMPLIANCE_CACHE_DIR=str(state / "compliance" / "cache"),
+        CI_JOB_NAME="compliance-gate",
+        **(ci or {}),
     )
     before = [line for line in template[".compliance-base"]["before_script"] if "mkdir" in line]
     script = "\n".join([*before, *template["compliance-gate"]["script"]])
@@ -228,3 +240,123 @@ def test_a_reports_folder_symlink_committed_by_the_merge_request_is_removed(tmp_
         and (checkout / REPORTS / "compliance.sarif").is_file()
     )
     assert sorted(p.name for p in outside.iterdir()) == ["keep.txt"]
+
+
+class ArtifactsAPI:
+    """GitLab's job artifacts API on a loopback port, as far as the template uses it: the
+    raw file of the latest successful pipeline of a ref, for a job token. `artifacts`
+    maps (ref, job) to the database file a finished pipeline left; every request is
+    recorded, so a test can show that a pipeline asked for nothing."""
+
+    TOKEN = "job-token-of-this-pipeline"
+
+    def __init__(self) -> None:
+        self.artifacts: dict[tuple[str, str], bytes] = {}
+        self.requests: list[str] = []
+        api = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                api.requests.append(self.path)
+                url = urllib.parse.urlsplit(self.path)
+                match = re.fullmatch(
+                    r"/api/v4/projects/42/jobs/artifacts/([^/]+)/raw/compliance-reports/"
+                    r"compliance\.db",
+                    url.path,
+                )
+                job = urllib.parse.parse_qs(url.query).get("job", [""])[0]
+                body = None
+                if match and self.headers.get("JOB-TOKEN") == api.TOKEN:
+                    body = api.artifacts.get((urllib.parse.unquote(match[1]), job))
+                self.send_response(200 if body else 404)
+                self.end_headers()
+                self.wfile.write(body or b'{"message":"404 Not found"}')
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def pipeline(self, **predefined: str) -> dict[str, str]:
+        """GitLab's predefined variables of one pipeline, with history from main on."""
+        return {
+            "CI_API_V4_URL": f"http://127.0.0.1:{self.server.server_address[1]}/api/v4",
+            "CI_PROJECT_ID": "42",
+            "CI_JOB_TOKEN": self.TOKEN,
+            "CI_DEFAULT_BRANCH": "main",
+            "COMPLIANCE_HISTORY_FROM_MAIN": "1",
+            **predefined,
+        }
+
+
+@pytest.mark.e2e
+def test_history_comes_from_the_previous_main_pipeline_and_never_from_a_merge_request(
+    tmp_path,
+):
+    """The per-job SQLite database holds one pipeline: without history the summary and the
+    report say so. With COMPLIANCE_HISTORY_FROM_MAIN a protected main-branch pipeline starts
+    from the previous main pipeline's database artifact (here from a loopback stand-in for
+    GitLab's artifacts API), so its report has a real trend; a merge request pipeline
+    never asks for it (its own artifact is never restored either) and has no history."""
+    api = ArtifactsAPI()
+    try:
+        checkout = git_checkout(tmp_path / "checkout", VULNERABLE_APP)
+        main = api.pipeline(CI_COMMIT_BRANCH="main", CI_COMMIT_REF_PROTECTED="true")
+        first = run_gate_job(checkout, tmp_path / "runner-1", main)
+        assert first.returncode == 1, first.stdout + first.stderr
+        assert "history: none restored" in first.stdout
+        assert "no history: single-pipeline database" in first.stdout
+        html = (checkout / REPORTS / "compliance.html").read_text()
+        assert "no history: single-pipeline database" in html and 'class="trend"' not in html
+        api.artifacts[("main", "compliance-gate")] = (
+            checkout / REPORTS / "compliance.db"
+        ).read_bytes()
+
+        second = run_gate_job(checkout, tmp_path / "runner-2", main)
+        assert second.returncode == 1, second.stdout + second.stderr
+        assert "history: restored the previous main pipeline's database" in second.stdout
+        assert "no history" not in second.stdout
+        html = (checkout / REPORTS / "compliance.html").read_text()
+        assert html.count('<g class="bar') == 2 and "no history" not in html
+        assert "May this code meet the policy?" in html  # a branch pipeline: no merge
+        history = checkout / REPORTS / "compliance.db"
+        assert len(run_cli("scans", "--db", history, "--json").json()) == 2
+        asked = len(api.requests)
+
+        # a merge request pipeline, even one whose source branch is called main
+        mr = api.pipeline(CI_MERGE_REQUEST_IID="7", CI_COMMIT_REF_PROTECTED="false")
+        third = run_gate_job(checkout, tmp_path / "runner-3", mr)
+        assert third.returncode == 1, third.stdout + third.stderr
+        assert len(api.requests) == asked, api.requests[asked:]
+        assert "no history: single-pipeline database" in third.stdout
+        html = (checkout / REPORTS / "compliance.html").read_text()
+        assert "May merge request !7 be merged? No: 1 finding(s) block." in html
+        assert len(run_cli("scans", "--db", history, "--json").json()) == 1
+        # an unprotected branch that names itself main gets nothing either
+        fake = api.pipeline(CI_COMMIT_BRANCH="main", CI_COMMIT_REF_PROTECTED="false")
+        assert run_gate_job(checkout, tmp_path / "runner-4", fake).returncode == 1
+        assert len(api.requests) == asked
+    finally:
+        api.server.shutdown()
+
+
+@pytest.mark.e2e
+def test_a_postgresql_url_from_ci_variables_keeps_history_across_pipelines(tmp_path, postgres):
+    """COMPLIANCE_DB_URL (a masked, protected CI/CD variable) is the documented way to
+    history: two pipelines on fresh runners write one real PostgreSQL database, and the
+    second's report has a two-scan trend and no "no history" line."""
+    url = postgres.new_database()
+    checkout = git_checkout(tmp_path / "checkout", VULNERABLE_APP)
+    for n in (1, 2):
+        job = run_gate_job(checkout, tmp_path / f"runner-{n}", {"COMPLIANCE_DB_URL": url})
+        assert job.returncode == 1, job.stdout + job.stderr
+    assert "no history" not in job.stdout
+    html = (checkout / REPORTS / "compliance.html").read_text()
+    assert html.count('<g class="bar') == 2 and "no history" not in html
+    assert len(run_cli("scans", "--db", url, "--json").json()) == 2
+    assert not (checkout / REPORTS / "compliance.db").exists()  # nothing copied from SQLite
+    text = TEMPLATE.read_text()
+    assert "PROTECTED" in text and "single-pipeline database" in text
+    docs = (ROOT / "docs" / "ci-history.md").read_text()
+    assert "COMPLIANCE_DB_URL" in docs and "COMPLIANCE_HISTORY_FROM_MAIN" in docs

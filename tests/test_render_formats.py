@@ -397,10 +397,17 @@ def test_html_scores_per_framework_and_host_count_unaudited_checks_against(tmp_p
     scan_id = rs.record(store, [], target="fleet/scores", kind="hosts", host_checks=checks)
     stored_checks = json.loads(FORMATS["json"].render(load_report(store, scan_id), RenderOptions()))
     counted: dict[str, dict[str, int]] = {}
+    controls: dict[str, set[str]] = {}
+    failing: dict[str, set[str]] = {}
     for check in stored_checks["host_checks"]:
         names = {r.split(" ")[0] for r in check["references"]} | {"host " + check["host"]}
         for name in names:
             counted.setdefault(name, dict.fromkeys(HOST_STATUSES, 0))[check["status"]] += 1
+        for ref in check["references"]:
+            name = ref.split(" ")[0]
+            controls.setdefault(name, set()).add(ref)
+            if check["status"] in ("fail", "error", "not-run"):
+                failing.setdefault(name, set()).add(ref)
 
     def expected_score(counts: dict[str, int]) -> str:
         applicable = sum(counts[s] for s in ("pass", "fail", "error", "not-run"))
@@ -411,7 +418,9 @@ def test_html_scores_per_framework_and_host_count_unaudited_checks_against(tmp_p
     assert set(frameworks) == {"CIS", "PCI-DSS"}
     for name, (cells, score) in frameworks.items():
         c = counted[name]
-        assert cells[1:] == [c["pass"], c["fail"], c["error"] + c["not-run"], c["not-applicable"]]
+        # controls (distinct framework ids) and results (per host and check) in their own columns
+        assert cells[:2] == [len(controls[name]), len(failing.get(name, ()))]
+        assert cells[2:] == [c["pass"], c["fail"], c["error"] + c["not-run"], c["not-applicable"]]
         assert score == expected_score(c)
     hosts = _score_table(html, "Compliance score per host")
     assert next(iter(hosts)) == "down.example"  # worst first
@@ -451,3 +460,22 @@ def test_findings_stream_in_chunks_on_both_backends(store_url, monkeypatch):
         assert report_schemas.errors(report_schemas.MINIMAL[fmt], rendered_doc) == []
     assert "python.sqli" in FORMATS["junit"].render(data, RenderOptions())
     assert "python.sqli" in FORMATS["html"].render(data, RenderOptions())
+
+
+def test_no_history_is_said_only_when_the_database_holds_no_earlier_scan(stored, monkeypatch):
+    """A report of a target's only scan says why it has no trend: in CI on SQLite, the
+    template's per-job database ("single-pipeline"); elsewhere, a first scan."""
+    monkeypatch.delenv("CI", raising=False)
+    assert report(stored, "code").no_history is None  # three scans of shop/api
+    assert report(stored, "fleet").no_history == (
+        "no history: the first scan of this target in this database"
+    )
+    monkeypatch.setenv("CI", "true")
+    note = report(stored, "fleet").no_history
+    assert note is not None and note.startswith("no history: single-pipeline database (")
+    assert "COMPLIANCE_DB" in note
+    document = json.loads(rendered(stored, "fleet", "json"))
+    assert document["no_history"] == note and len(document["trend"]) == 1
+    html = rendered(stored, "fleet", "html")
+    assert "Trend: one scan only" in html and '<svg class="trend"' not in html
+    assert json.loads(rendered(stored, "code", "json"))["no_history"] is None

@@ -42,7 +42,19 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         )
         for i in range(1, 351)
     ]
+    long_ids = [
+        rs.control_check(
+            f"db-{h}.a-rather-long-datacenter-name.example.internal",
+            (f"unattended-upgrades-installed-and-enabled-{c}", "long id", ("CIS 1.9",), "yes"),
+            "fail" if h == c else "pass",
+            "no" if h == c else "yes",
+        )
+        for h in range(3)
+        for c in range(4)
+    ]
     ids = {
+        "first": rs.record(store, many[:5], target="first/repo"),
+        "long": rs.record(store, [], target="fleet/long", kind="hosts", host_checks=long_ids),
         "code": rs.code_history(store),
         "fleet": rs.fleet(store),
         "hostile": rs.hostile(store),
@@ -280,3 +292,111 @@ def test_report_prints(browser, pages, tmp_path):
     data = base64.b64decode(pdf)
     (tmp_path / "fleet.pdf").write_bytes(data)
     assert data.startswith(b"%PDF") and len(data) > 20_000
+
+
+WIDTHS = (1400, 390)
+
+
+@pytest.fixture(scope="module", params=WIDTHS, ids=lambda w: f"{w}px")
+def sized(request: pytest.FixtureRequest) -> Iterator[Browser]:
+    """A browser as wide as a desktop window, and as a phone (390 px)."""
+    binary = find_chromium()
+    if binary is None:
+        pytest.fail("chromium is not installed: run scripts/test.sh")
+    with Browser(binary, width=request.param, height=844) as b:
+        yield b
+
+
+def load_all(browser: Browser, path: Path) -> None:
+    """Load, and draw the matrix too (it is drawn when scrolled near)."""
+    load(browser, path)
+    browser.eval("document.getElementById('matrix')?.scrollIntoView()")
+    browser.wait_until(
+        "!document.getElementById('matrix') || !!document.querySelector('#matrix table')"
+    )
+
+
+@pytest.mark.parametrize("name", ["code", "fleet", "hostile", "many", "first", "long"])
+def test_no_report_scrolls_sideways(sized, pages, name):
+    """At 390 px the page used to be up to 1076 px wide (grids with a 420 px minimum, the
+    findings table's fixed columns, long unbreakable titles). Now nothing sticks out of
+    the page; wide tables and the matrix scroll inside their own box."""
+    load_all(sized, pages[name])
+    assert sized.problems() == []
+    width = sized.eval("document.documentElement.clientWidth")
+    assert sized.eval("document.documentElement.scrollWidth") <= width
+    sticking_out = sized.eval(
+        """Array.from(document.querySelectorAll('main *, header *, footer *'))
+             .filter(e => !e.closest('.scroll, table.compact, svg'))
+             .filter(e => e.getBoundingClientRect().right
+                             > document.documentElement.clientWidth + 0.5)
+             .map(e => e.tagName + '.' + e.className)"""
+    )
+    assert sticking_out == []
+
+
+def test_at_390_px_each_finding_is_one_block_with_its_title_on_a_line_of_its_own(sized, pages):
+    load(sized, pages["code"])
+    layout = sized.eval(
+        """Array.from(document.querySelectorAll('#rows tr.row')).map(tr => {
+             const r = tr.getBoundingClientRect(), t = tr.cells[4].getBoundingClientRect();
+             return [r.width, t.width, getComputedStyle(tr).display];
+           })"""
+    )
+    assert len(layout) == 6
+    width = sized.eval("document.querySelector('#findings').getBoundingClientRect().width")
+    for row_width, title_width, display in layout:
+        assert row_width <= width + 0.5
+        if sized.width == 390:
+            assert display == "flex" and title_width >= row_width - 10  # the whole line
+        else:
+            assert display == "table-row"
+
+
+def test_matrix_column_headers_are_readable(sized, pages):
+    """Control ids stand rotated, at a readable size; one too long for its header is cut
+    with "…" and its tooltip names it whole, as it does a cut host name."""
+    load_all(sized, pages["long"])
+    headers = sized.eval(
+        """Array.from(document.querySelectorAll('#matrix th.control')).map(th => {
+             const s = getComputedStyle(th);
+             return [th.textContent, th.title, parseFloat(s.fontSize), s.writingMode,
+                     th.scrollHeight > th.clientHeight + 1, s.textOverflow];
+           })"""
+    )
+    assert len(headers) == 4
+    for text, title, size, mode, cut, overflow in headers:
+        assert text.startswith("unattended-upgrades-installed-and-enabled-")
+        assert size >= 12 and mode == "vertical-rl"
+        assert title.startswith(text + ": ")  # the whole id and the check's title
+        assert overflow == "ellipsis" and cut  # 44 characters do not fit 12em: cut, told
+    hosts = sized.eval(
+        "Array.from(document.querySelectorAll('#matrix tbody th.host')).map(th => "
+        "[th.textContent, th.title, th.scrollWidth > th.clientWidth])"
+    )
+    assert len(hosts) == 3 and all(text == title for text, title, _ in hosts)
+    assert all(cut for *_, cut in hosts)  # 50 characters: cut at both widths, still told
+
+
+def test_a_first_scan_has_no_trend_no_new_list_and_says_why(browser, pages):
+    load(browser, pages["first"])
+    assert browser.eval("document.querySelectorAll('svg.trend').length") == 0
+    text = browser.eval("document.getElementById('summary').innerText")
+    assert "Trend: one scan only" in text and "no history: the first scan" in text
+    changes = browser.eval("document.getElementById('changes')")
+    assert changes is not None
+    assert browser.eval("document.querySelectorAll('#changes table').length") == 0
+    assert "nothing is marked new or fixed" in browser.eval(
+        "document.getElementById('changes').innerText"
+    )
+    assert browser.eval("document.getElementById('f-new').disabled") is True
+    assert not any("new" in r[1] for r in rows(browser))  # no "· new" on every row
+
+
+def test_scanner_errors_are_shown_once(browser, pages):
+    load(browser, pages["hostile"])
+    body = browser.eval("document.body.innerText")
+    assert body.count("garbage") == 1
+    assert "could not decide: 1 problem(s), listed below" in browser.eval(
+        "document.querySelector('.reasons').innerText"
+    )

@@ -6,6 +6,8 @@ import json
 import os
 import re
 import stat
+import subprocess
+import sys
 import threading
 import xml.etree.ElementTree as ET
 
@@ -252,3 +254,26 @@ def test_report_of_a_stored_scan_shows_the_waivers_of_that_scan(tmp_path, db, po
     assert "expired (debt)" in by_state["expired"]
     assert "1 expired waiver(s): security debt" in section
     assert "dave@example.com" not in section
+
+
+@pytest.mark.parametrize("umask", ["027", "002"])
+def test_report_files_get_the_permissions_of_the_umask(stored_db, tmp_path, umask):
+    """Reports are written to a temporary file and renamed into place; mkstemp made that
+    file 0600, so an HTML report was unreadable to the team and to a web server, unlike
+    every other file the job writes. Run under a real umask: the report gets the mode a
+    file created by the shell under that umask gets."""
+    db, scan_id = stored_db
+    out, other = tmp_path / "out", tmp_path / "by-the-shell"
+    out.mkdir()
+    command = f"umask {umask} && : > {other} && for fmt in html sarif; do " + (
+        f"{sys.executable} -m compliance report --db {db} --scan {scan_id} "
+        f"--format $fmt --output {out}/r.$fmt || exit 1; done"
+    )
+    run = subprocess.run(["sh", "-c", command], capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stderr
+    expected = stat.S_IMODE(other.stat().st_mode)
+    assert expected == 0o666 & ~int(umask, 8)
+    assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in out.iterdir()} == {
+        "r.html": expected,
+        "r.sarif": expected,
+    }

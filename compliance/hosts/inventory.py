@@ -1,7 +1,14 @@
 """Which hosts to audit and how to reach them, from our YAML inventory or an Ansible one.
 
-Ops teams already keep an Ansible inventory, so we read that form as it is; our own form is
-the same idea with fewer surprises (no host patterns, no plugins, no literal passwords).
+Ops teams already keep an Ansible inventory, so we read that form as Ansible does: when
+`ansible-inventory` is installed (beside our Python, or on PATH), any Ansible inventory —
+INI, YAML, a directory, host ranges such as `web[01:03]`, group_vars/ and host_vars/ — is
+read through `ansible-inventory -i PATH --list` (a subprocess with a time limit; any failure
+of it is an error, never an empty fleet). Without it, our own reader takes Ansible's YAML
+form and expands host ranges itself; an INI file, a directory, or group_vars/host_vars
+beside the file (which only Ansible would apply) is refused, naming what to install. Our
+own form is the same idea with fewer surprises (no host patterns, no plugins, no literal
+passwords).
 Settings resolve as: `defaults` < group `vars` (groups in file order) < the host itself.
 A password is never written in an inventory: `password_env` names an environment variable
 that holds it, so inventories can be committed and logged without leaking anything.
@@ -9,7 +16,13 @@ that holds it, so inventories can be committed and logged without leaking anythi
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -99,20 +112,174 @@ class Inventory:
         return tuple(h for h in self.hosts if h.name in chosen)
 
 
-def load_inventory(path: Path) -> Inventory:
-    doc = load_yaml(path, what="inventory")
+ANSIBLE_TIMEOUT = 120.0
+"""Seconds `ansible-inventory --list` may take (it imports all of Ansible: ~2 s)."""
+AUTO = "auto"
+
+
+def ansible_inventory_command() -> str | None:
+    """The `ansible-inventory` of our own environment first, else the one on PATH."""
+    beside = Path(sys.executable).parent / "ansible-inventory"
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
+    return shutil.which("ansible-inventory")
+
+
+def load_inventory(path: Path, *, ansible: str | None = AUTO) -> Inventory:
+    """`ansible`: the ansible-inventory command to read Ansible inventories with, None for
+    our own reader only, or AUTO (found as `ansible_inventory_command` does)."""
+    command = ansible_inventory_command() if ansible == AUTO else ansible
+    if path.is_dir():
+        return _through_ansible(path, command, "a directory inventory")
+    if not path.exists():
+        raise ConfigError([f"{path}: inventory not found"])
+    try:
+        doc = load_yaml(path, what="inventory")
+    except ConfigError as exc:
+        if path.suffix in (".yml", ".yaml"):
+            raise
+        if command is None:
+            raise ConfigError(
+                [
+                    f"{exc.problems[0]}; if it is an Ansible INI inventory, it is read through "
+                    "ansible-inventory, which is not installed: pip install ansible-core"
+                ]
+            ) from None
+        return _through_ansible(path, command, "an INI inventory")  # not YAML: Ansible's INI
     data = doc.data
+    if isinstance(data, str | list) and path.suffix not in (".yml", ".yaml"):
+        return _through_ansible(path, command, "an INI inventory")  # `[web]` lines parse as YAML
     if not isinstance(data, dict) or not data:
         raise ConfigError(
             [doc.problem((), "an inventory is a mapping with `hosts:` (or Ansible's `all:`)")]
         )
     if "hosts" in data or "defaults" in data or "groups" in data:
-        raw = _read_native(doc, data)
-        fmt = "compliance"
-    else:
-        raw = _read_ansible(doc, data)
-        fmt = "ansible"
-    return _resolve(doc, raw, fmt)
+        return _resolve(doc, _read_native(doc, data), "compliance")
+    raw = _read_ansible(doc, data)  # file:line errors (a literal password) even with Ansible
+    if command is not None:
+        return _through_ansible(path, command, "an Ansible inventory")
+    beside = [d for d in ("group_vars", "host_vars") if (path.parent / d).is_dir()]
+    if beside:
+        raise ConfigError(
+            [
+                f"{path}: {' and '.join(beside)}/ beside this inventory would change its hosts' "
+                "settings, and only Ansible reads them: install ansible-core (ansible-inventory) "
+                "or move the settings into the inventory"
+            ]
+        )
+    return _resolve(doc, raw, "ansible")
+
+
+class _ListingDocument(YamlDocument):
+    """Problems in what `ansible-inventory --list` printed: named by host and variable
+    (the listing has no lines of the files Ansible merged)."""
+
+    def problem(self, key: Sequence[str | int], message: str) -> str:
+        dotted = ".".join(str(part) for part in key) or "(top level)"
+        return f"{self.path}: {dotted} (as ansible-inventory reads it): {message}"
+
+
+def _through_ansible(path: Path, command: str | None, what: str) -> Inventory:
+    if command is None:
+        raise ConfigError(
+            [
+                f"{path}: {what} is read through ansible-inventory, which is not installed: "
+                "pip install ansible-core (or write the inventory in YAML)"
+            ]
+        )
+    listing = _ansible_listing(path, command)
+    doc = _ListingDocument(path, listing)
+    return _resolve(doc, _read_listing(doc, listing), "ansible")
+
+
+def _ansible_listing(path: Path, command: str) -> Any:
+    """Ansible's own reading of the inventory, as JSON. Only the ini, yaml and toml
+    inventory plugins (an executable inventory script is never run); a source Ansible
+    cannot parse fails instead of being skipped with a warning; no ansible.cfg is read."""
+    with tempfile.TemporaryDirectory(prefix="compliance-ansible-") as tmp:
+        config = Path(tmp) / "ansible.cfg"
+        config.write_text("[defaults]\n")  # not the ansible.cfg of the cwd or of ~
+        env = {
+            **os.environ,
+            "ANSIBLE_CONFIG": str(config),
+            "ANSIBLE_INVENTORY_ENABLED": "ini,yaml,toml",
+            "ANSIBLE_INVENTORY_UNPARSED_FAILED": "true",
+            "ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED": "true",
+            "ANSIBLE_HOME": tmp,
+            "ANSIBLE_LOCAL_TEMP": tmp,
+            "ANSIBLE_NOCOLOR": "1",
+            # Ansible refuses to start under a non-UTF-8 locale (LC_ALL=C in cron, CI)
+            "LC_ALL": "C.UTF-8",
+            "PYTHONWARNINGS": "ignore",
+        }
+        try:
+            done = subprocess.run(
+                [command, "-i", str(path), "--list"],
+                capture_output=True,
+                text=True,
+                timeout=ANSIBLE_TIMEOUT,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise ConfigError(
+                [f"{path}: ansible-inventory did not finish in {ANSIBLE_TIMEOUT:.0f} s"]
+            ) from None
+        except OSError as exc:
+            raise ConfigError([f"{path}: cannot run {command}: {exc}"]) from None
+    if done.returncode != 0:
+        said = [line for line in done.stderr.splitlines() if "ERROR" in line or "rror" in line]
+        reason = (said or done.stderr.strip().splitlines() or ["no message"])[-1][:300]
+        raise ConfigError(
+            [f"{path}: ansible-inventory could not read it (exit {done.returncode}): {reason}"]
+        )
+    try:
+        return json.loads(done.stdout)
+    except ValueError:
+        raise ConfigError(
+            [f"{path}: ansible-inventory printed something that is not JSON: {done.stdout[:200]!r}"]
+        ) from None
+
+
+def _read_listing(doc: YamlDocument, listing: Any) -> _Raw:
+    """`ansible-inventory --list` → our layers. Ansible has already merged group_vars,
+    host_vars and group precedence into each host's variables."""
+    if not isinstance(listing, dict):
+        raise ConfigError([doc.problem((), "ansible-inventory printed no inventory mapping")])
+    meta = listing.get("_meta", {})
+    hostvars = meta.get("hostvars", {}) if isinstance(meta, dict) else None
+    if not isinstance(hostvars, dict):
+        raise ConfigError([doc.problem(("_meta",), "ansible-inventory printed no hostvars")])
+    groups = {
+        str(name): body
+        for name, body in listing.items()
+        if name != "_meta" and isinstance(body, dict)
+    }
+
+    def members(name: str, seen: tuple[str, ...]) -> list[str]:
+        body = groups.get(name, {})
+        found = [str(h) for h in body.get("hosts", []) or []]
+        for child in body.get("children", []) or []:
+            if str(child) not in seen:
+                found += [h for h in members(str(child), (*seen, str(child))) if h not in found]
+        return found
+
+    raw = _Raw()
+    for name in [*hostvars, *(h for g in groups for h in members(g, (g,)))]:
+        if name not in raw.layers:
+            values = hostvars.get(name) or {}
+            key: Key = ("hosts", name)
+            raw.layers[name] = [
+                (_ansible_vars(doc, _mapping(doc, values, key, "host vars"), key), key)
+            ]
+    for name in groups:
+        if name == "all":
+            continue
+        found = members(name, (name,))
+        if found or name != "ungrouped":
+            raw.groups[name] = found
+    return raw
 
 
 @dataclass
@@ -231,13 +398,18 @@ def _read_ansible(doc: YamlDocument, data: dict[str, Any]) -> _Raw:
                 vars_key,
             )
         raw.groups.setdefault(gname, [])
-        for hname, hvars in _mapping(doc, body.get("hosts"), (*key, "hosts"), "hosts").items():
-            hkey: Key = (*key, "hosts", hname)
+        for pattern, hvars in _mapping(doc, body.get("hosts"), (*key, "hosts"), "hosts").items():
+            hkey: Key = (*key, "hosts", pattern)
             settings = _ansible_vars(doc, _mapping(doc, hvars, hkey, "host vars"), hkey)
-            raw.layers.setdefault(str(hname), []).append((settings, hkey))
-            for group in (*parents, gname):
-                if str(hname) not in raw.groups.setdefault(group, []):
-                    raw.groups[group].append(str(hname))
+            try:
+                names = expand_host_pattern(str(pattern))
+            except ValueError as exc:
+                raise ConfigError([doc.problem(hkey, str(exc))]) from None
+            for hname in names:
+                raw.layers.setdefault(hname, []).append((settings, hkey))
+                for group in (*parents, gname):
+                    if hname not in raw.groups.setdefault(group, []):
+                        raw.groups[group].append(hname)
         children = _mapping(doc, body.get("children"), (*key, "children"), "children")
         for child, child_body in children.items():
             walk(str(child), child_body, (*key, "children", child), (*parents, gname))
@@ -248,6 +420,37 @@ def _read_ansible(doc: YamlDocument, data: dict[str, Any]) -> _Raw:
         raw.defaults = raw.group_vars.pop("all")
         raw.groups.pop("all", None)
     return raw
+
+
+_RANGE = re.compile(r"\[([0-9a-zA-Z]+):([0-9a-zA-Z]+)(?::([0-9]+))?\]")
+RANGE_LIMIT = 100_000
+"""Hosts one pattern may name (a typo like `[1:9999999]` would otherwise eat memory)."""
+
+
+def expand_host_pattern(pattern: str) -> list[str]:
+    """Ansible's host ranges: `web[01:03]` → web01 web02 web03 (a leading zero keeps the
+    width), `db-[a:c]`, a stride `[0:10:5]`, several ranges in one name."""
+    match = _RANGE.search(pattern)
+    if match is None:
+        return [pattern]
+    start, end, stride = match.group(1), match.group(2), int(match.group(3) or 1)
+    head, tail = pattern[: match.start()], pattern[match.end() :]
+    numeric = start.isdigit() and end.isdigit()
+    if numeric:
+        first, last = int(start), int(end)
+    elif len(start) == 1 == len(end) and start.isalpha() and end.isalpha():
+        first, last = ord(start), ord(end)
+    else:
+        raise ValueError(f"host range {match.group(0)}: give numbers or single letters")
+    steps = range(first, last + 1, stride or 1)
+    if not steps or stride == 0:
+        raise ValueError(f"host range {match.group(0)} names no host (start after end?)")
+    rests = expand_host_pattern(tail)
+    if len(steps) * len(rests) > RANGE_LIMIT:  # counted before any name is made
+        raise ValueError(f"host range {match.group(0)} names more than {RANGE_LIMIT} hosts")
+    width = len(start) if numeric and start.startswith("0") and len(start) > 1 else 0
+    items = [f"{i:0{width}d}" if numeric else chr(i) for i in steps]
+    return [f"{head}{item}{rest}" for item in items for rest in rests]
 
 
 def _validate(doc: YamlDocument, values: dict[str, Any], key: Key) -> HostSettings:

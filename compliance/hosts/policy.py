@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
@@ -95,6 +95,9 @@ class HostPolicy:
     description: str
     unreachable: str
     checks: tuple[HostCheck, ...]
+    unsupported: tuple[str, ...] = ()
+    """file:line problems of checks that cannot run (Wazuh files): each such check is an
+    error on every host, the others run; `policy check-hosts` reports them (exit 2)."""
 
 
 def load_host_policy(path: Path) -> HostPolicy:
@@ -103,7 +106,8 @@ def load_host_policy(path: Path) -> HostPolicy:
     from compliance.hosts.wazuh.loader import is_wazuh_policy, read_wazuh_policy
 
     if is_wazuh_policy(data):  # a Wazuh SCA file runs as it is (docs/wazuh.md)
-        return read_wazuh_policy(doc).policy
+        loaded = read_wazuh_policy(doc)
+        return replace(loaded.policy, unsupported=loaded.unsupported)
     if not isinstance(data, dict):
         raise ConfigError([doc.problem((), "a host policy is a mapping with name: and checks:")])
     try:

@@ -328,7 +328,7 @@ class HostSession:
             self.close()
             raise HostFailure(
                 "host-key",
-                f"host key for {host.address}:{host.port} CHANGED: known_hosts {known} has "
+                f"host key for {host.address}:{host.port} CHANGED: known_hosts {known.path} has "
                 f"{exc.expected_key.get_name()} SHA256:{_sha256(exc.expected_key)}, the host "
                 f"offered {exc.key.get_name()} SHA256:{_sha256(exc.key)}",
                 hint="someone may be intercepting the connection, or the host was "

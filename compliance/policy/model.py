@@ -112,6 +112,65 @@ class GateSettings(Strict):
     overdue: Literal["fail", "warn"] = "warn"
 
 
+HOST_SCANNER = "host"
+"""The scanner name host checks carry (host_audit.SCANNER): judged by `hosts:`, not `gate:`."""
+
+
+def _host_fail_on(value: object) -> object:
+    if isinstance(value, str) and value.strip().lower() == "none":
+        return "none"
+    return Severity.parse(value)  # type: ignore[arg-type]
+
+
+class HostGateSettings(Strict):
+    """What makes a host audit block (exit 1). By default every failed check does, as
+    InSpec and OpenSCAP do; a policy may instead block by severity or by score."""
+
+    fail_on: Annotated[
+        Severity | Literal["none"] | None,
+        BeforeValidator(lambda v: None if v is None else _host_fail_on(v)),
+        PlainSerializer(lambda s: s.label if isinstance(s, Severity) else s),
+    ] = None
+    """Failed checks at or above this severity block; `none`: no single failed check
+    blocks (the scores decide). Unset: `info` (every failed check) unless a minimum score is
+    set, then `none`."""
+    min_score: float | None = Field(default=None, ge=0, le=100)
+    """A host whose score (passed / (passed + failed) x 100, as Wazuh's) is below blocks."""
+    min_framework_score: dict[str, Annotated[float, Field(ge=0, le=100)]] = Field(
+        default_factory=dict
+    )
+    """Per framework (a references key such as cis-debian-12 or pci_dss): a host whose
+    score over the checks citing it is below blocks."""
+
+    def threshold(self) -> Severity | None:
+        """The severity at which one failed check blocks; None: none does."""
+        if isinstance(self.fail_on, Severity):
+            return self.fail_on
+        if self.fail_on == "none":
+            return None
+        if self.min_score is not None or self.min_framework_score:
+            return None
+        return Severity.INFO
+
+    def describe(self) -> str:
+        """The rule in force, as the summary states it."""
+        threshold = self.threshold()
+        parts = []
+        if threshold is Severity.INFO:
+            parts.append("every failed check blocks")
+        elif threshold is not None:
+            parts.append(f"failed checks of severity {threshold.label} or above block")
+        else:
+            parts.append("no single failed check blocks (hosts.fail_on: none)")
+        if self.min_score is not None:
+            parts.append(f"a host scoring below {self.min_score:g} blocks (hosts.min_score)")
+        for name, score in sorted(self.min_framework_score.items()):
+            parts.append(
+                f"a host scoring below {score:g} on {name} blocks (hosts.min_framework_score)"
+            )
+        return "; ".join(parts)
+
+
 class DependencySettings(Strict):
     """How dependencies are audited (pip-audit) and when their advisories block."""
 
@@ -140,6 +199,8 @@ class Policy(Strict):
     unknown_severity: SeverityField = Severity.HIGH
     report: ReportSettings = ReportSettings()
     gate: GateSettings = GateSettings()
+    hosts: HostGateSettings = HostGateSettings()
+    """What blocks a host audit (`compliance audit`); `gate:` judges code scans."""
     per_scanner: dict[str, ScannerSettings] = Field(default_factory=_default_per_scanner)
     """Replaces the default as a whole: a policy that sets it keeps only what it names."""
     dependencies: DependencySettings = DependencySettings()
@@ -171,6 +232,13 @@ class Policy(Strict):
 
     def fail_on(self, scanner: str) -> Severity:
         return self.scanner(scanner).fail_on or self.gate.fail_on
+
+    def blocking_threshold(self, scanner: str) -> Severity | None:
+        """The severity at which one open finding of `scanner` blocks (None: none does).
+        Host checks are judged by `hosts.fail_on`, everything else by `fail_on`."""
+        if scanner == HOST_SCANNER:
+            return self.hosts.threshold()
+        return self.fail_on(scanner)
 
     def min_confidence(self, scanner: str) -> Severity:
         return self.scanner(scanner).min_confidence or self.gate.min_confidence

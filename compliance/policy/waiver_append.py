@@ -23,6 +23,7 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 from ruamel.yaml.tokens import CommentToken
 from ruamel.yaml.util import load_yaml_guess_indent
 
+from compliance.paths import new_file_mode
 from compliance.policy.waivers import Waiver, load_waivers
 from compliance.policy.yaml_source import ConfigError
 
@@ -124,13 +125,6 @@ def _dump(yml: YAML, data: Any) -> str:
     return out.getvalue()
 
 
-def _new_file_mode() -> int:
-    """What `open()` would have created (mkstemp's 0600 would hide it from the team)."""
-    umask = os.umask(0o022)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
 def _replace_checked(path: Path, text: str, waiver: Waiver, count: int) -> None:
     """Write `text` next to `path`, read it back as the gate would, then move it in place."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -147,7 +141,7 @@ def _replace_checked(path: Path, text: str, waiver: Waiver, count: int) -> None:
             ) from None
         if len(entries) != count or entries[-1].waiver != waiver:
             raise ConfigError([f"{path}: the appended waiver did not read back; file unchanged"])
-        os.chmod(temp, path.stat().st_mode & 0o7777 if path.exists() else _new_file_mode())
+        os.chmod(temp, path.stat().st_mode & 0o7777 if path.exists() else new_file_mode())
         os.replace(temp, path)
     finally:
         temp.unlink(missing_ok=True)

@@ -8,6 +8,7 @@ scan (the store only does so when the scanner that found it completed).
 
 from __future__ import annotations
 
+import os
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -73,6 +74,9 @@ class ReportData:
     """Findings this scan showed fixed, as last seen, with status 'fixed'."""
     trend: list[TrendPoint]
     waivers: list[WaiverView]
+    no_history: str | None = None
+    """Set when the database holds no earlier scan of this target: why there is no trend,
+    nothing fixed and no "new" (see `no_history_note`)."""
     generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     version: str = field(default_factory=tool_version)
 
@@ -90,13 +94,7 @@ def load_report(store: Store, scan_ref: str | int) -> ReportData:
     scan = store.resolve_scan(str(scan_ref))
     assert scan.id is not None
     findings = FindingStream(store, scan.id)
-    history = [
-        s
-        for s in store.scans(limit=500, target=scan.target)
-        if (s.id or 0) <= scan.id
-        # the slice before this one of a sharded audit covered other hosts: not "previous"
-        and (s.shard_index, s.shard_count) == (scan.shard_index, scan.shard_count)
-    ]
+    history = _history(store, scan)
     previous = next((s for s in history if s.id != scan.id and s.status == "complete"), None)
     new = load_new_fingerprints(store, scan.id, previous.id if previous else None)
     fixed = load_fixed(store, scan.id, scan.target)
@@ -109,7 +107,45 @@ def load_report(store: Store, scan_ref: str | int) -> ReportData:
         fixed=fixed,
         trend=_trend(store, history[:TREND_SCANS]),
         waivers=stored_waivers(scan, findings.noted()),
+        no_history=no_history_note(store, len(history) - 1),
     )
+
+
+def _history(store: Store, scan: ScanRecord) -> list[ScanRecord]:
+    """This scan and the earlier scans of its target, newest first."""
+    assert scan.id is not None
+    return [
+        s
+        for s in store.scans(limit=500, target=scan.target)
+        if (s.id or 0) <= scan.id
+        # the slice before this one of a sharded audit covered other hosts: not "previous"
+        and (s.shard_index, s.shard_count) == (scan.shard_index, scan.shard_count)
+    ]
+
+
+SINGLE_PIPELINE = "no history: single-pipeline database"
+
+
+def history_note(store: Store, scan_id: int) -> str | None:
+    """`no_history_note` for a stored scan: what the summary printed after a scan says."""
+    return no_history_note(store, len(_history(store, store.resolve_scan(str(scan_id)))) - 1)
+
+
+def no_history_note(store: Store, earlier_scans: int) -> str | None:
+    """None when the database holds earlier scans of the target; else one line saying why
+    there is no trend, nothing fixed and nothing new, so a report never draws a one-point
+    trend as if it were history. In CI with SQLite that is the per-job database of the
+    shipped template: it holds this pipeline's scan only, and the line says how to keep
+    history (docs/ci-history.md). Decided when the report is rendered, from `$CI`."""
+    if earlier_scans > 0:
+        return None
+    if os.environ.get("CI") and store.engine.dialect.name == "sqlite":
+        return (
+            f"{SINGLE_PIPELINE} (this job's SQLite file holds only this pipeline's scan; "
+            "for trend, fixed and SLA tracking set COMPLIANCE_DB to a PostgreSQL URL in a "
+            "masked, protected CI/CD variable: docs/ci-history.md)"
+        )
+    return "no history: the first scan of this target in this database"
 
 
 def _trend(store: Store, scans: Sequence[ScanRecord]) -> list[TrendPoint]:

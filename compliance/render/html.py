@@ -32,7 +32,7 @@ from compliance.render.data import ReportData, TrendPoint
 from compliance.render.options import RenderOptions
 from compliance.render.references import Reference, frameworks, parse_references
 from compliance.render.rows import StoredFinding
-from compliance.store.models import HostCheckRecord
+from compliance.store.models import HostCheckRecord, ScanRecord
 
 MAX_BLOCKING_CARDS = 50
 MAX_CHANGES_LISTED = 100
@@ -121,6 +121,12 @@ class _Score:
             return None
         return round(100 * self.counts["pass"] / self.applicable)
 
+    @property
+    def wazuh(self) -> int | None:
+        """Wazuh's score: passed / (passed + failed); what the host gate's minimums read."""
+        judged = self.counts["pass"] + self.counts["fail"]
+        return round(100 * self.counts["pass"] / judged) if judged else None
+
 
 def _view(report: ReportData, findings: list[StoredFinding]) -> dict[str, Any]:
     scan = report.scan
@@ -129,8 +135,12 @@ def _view(report: ReportData, findings: list[StoredFinding]) -> dict[str, Any]:
     for f in open_findings:
         by_scanner[f.scanner][f.severity] += 1
     blocking = [f for f in findings if f.blocking]
-    new = [f for f in findings if report.is_new(f)]
+    # a first scan has nothing to compare with: listing every finding as "new" repeats
+    # the whole table, so the page says so instead
+    first = report.no_history is not None
+    new = [] if first else [f for f in findings if report.is_new(f)]
     verdict = scan.verdict or "error"
+    errors = list(scan.errors or [])
     return {
         "scan": scan,
         "scan_id": report.scan_id,
@@ -139,9 +149,9 @@ def _view(report: ReportData, findings: list[StoredFinding]) -> dict[str, Any]:
         "generated": iso_z(report.generated_at),
         "version": report.version,
         "verdict": verdict,
-        "question": _question(verdict, len(blocking), scan.kind),
-        "reasons": list(scan.reasons or []),
-        "errors": list(scan.errors or []),
+        "question": _question(verdict, len(blocking), scan, len(open_findings)),
+        "reasons": _reasons(list(scan.reasons or []), len(errors)),
+        "errors": errors,
         "severities": SEVERITIES,
         "open_by_severity": Counter(f.severity for f in open_findings),
         "all_by_status": Counter(f.status for f in findings),
@@ -150,11 +160,14 @@ def _view(report: ReportData, findings: list[StoredFinding]) -> dict[str, Any]:
         "blocking": [_card(f) for f in blocking[:MAX_BLOCKING_CARDS]],
         "blocking_total": len(blocking),
         "previous": report.previous,
+        "first": first,
+        "no_history": report.no_history,
         "new": [_card(f) for f in new[:MAX_CHANGES_LISTED]],
         "new_total": len(new),
         "fixed": [_card(f) for f in report.fixed[:MAX_CHANGES_LISTED]],
         "fixed_total": len(report.fixed),
-        "trend": _trend_chart(report.trend),
+        "trend": _trend_chart(report.trend) if len(report.trend) > 1 else None,
+        "trend_points": len(report.trend),
         "waivers": sorted(
             report.waivers, key=lambda w: ({"expired": 0}.get(w.state, 1), w.expires)
         ),
@@ -165,13 +178,33 @@ def _view(report: ReportData, findings: list[StoredFinding]) -> dict[str, Any]:
     }
 
 
-def _question(verdict: str, blocking: int, kind: str) -> str:
-    subject = "this fleet meet the policy" if kind == "hosts" else "this merge go ahead"
+def _question(verdict: str, blocking: int, scan: ScanRecord, open_count: int = 0) -> str:
+    """The banner's question. It speaks of a merge only for a scan stored from a merge
+    request pipeline ($CI_MERGE_REQUEST_IID at scan time): a branch, tag or local scan is
+    not a merge, and diff-aware mode alone (`--baseline`) is not one either."""
+    if scan.kind == "hosts":
+        subject = "this fleet meet the policy"
+    elif (scan.summary or {}).get("merge_request"):
+        subject = f"merge request !{scan.summary['merge_request']} be merged"
+    else:
+        subject = "this code meet the policy"
+    if verdict == "pass" and open_count and scan.kind == "hosts":
+        # failed checks the host gate lets pass: never "nothing violates the policy"
+        return f"May {subject}? Yes: nothing blocks, but {open_count} failed check(s) do not."
     if verdict == "pass":
         return f"May {subject}? Yes: nothing violates the policy."
     if verdict == "fail":
         return f"May {subject}? No: {blocking} finding(s) block."
     return f"May {subject}? Unknown: the gate could not decide, so it blocks."
+
+
+def _reasons(reasons: list[str], errors: int) -> list[str]:
+    """The verdict's reasons with each "could not decide: <error>" folded into one line:
+    the errors are listed in full once, right under the banner."""
+    kept = [r for r in reasons if not r.startswith("could not decide: ")]
+    if errors and len(kept) < len(reasons):
+        kept.insert(0, f"could not decide: {len(reasons) - len(kept)} problem(s), listed below")
+    return kept if errors else reasons
 
 
 def _card(f: StoredFinding) -> dict[str, Any]:
@@ -230,12 +263,17 @@ def _trend_chart(points: list[TrendPoint]) -> dict[str, Any] | None:
 def _fleet(checks: list[HostCheckRecord]) -> dict[str, Any]:
     hosts: dict[str, _Score] = {}
     frames: dict[str, _Score] = {}
+    policies: dict[str, _Score] = {}
     controls: dict[str, set[str]] = defaultdict(set)
+    failing_controls: dict[str, set[str]] = defaultdict(set)
     for c in checks:
         hosts.setdefault(c.host, _Score(c.host)).counts[c.status] += 1
+        policies.setdefault(c.policy, _Score(c.policy)).counts[c.status] += 1
         for name, control in frameworks(c.references).items():
             frames.setdefault(name, _Score(name)).counts[c.status] += 1
             controls[name].add(control)
+            if c.status in ("fail", "error", "not-run"):
+                failing_controls[name].add(control)
     ordered = sorted(
         hosts.values(), key=lambda s: (s.percent if s.percent is not None else 101, s.name)
     )
@@ -243,7 +281,10 @@ def _fleet(checks: list[HostCheckRecord]) -> dict[str, Any]:
     return {
         "hosts": ordered,
         "frameworks": sorted(frames.values(), key=lambda s: s.name),
+        "policies": sorted(policies.values(), key=lambda s: s.name),
+        # controls are framework ids (CIS 5.2.10); results are one per host and check, counted apart
         "controls": {name: len(ids) for name, ids in controls.items()},
+        "failing_controls": {name: len(failing_controls[name]) for name in controls},
         "failing": failing,
         "statuses": HOST_STATUSES,
     }
@@ -293,7 +334,7 @@ def _client_data(report: ReportData, findings: list[StoredFinding]) -> dict[str,
             f.start_line or 0,
         ),
     )
-    new = report.new_fingerprints
+    new = report.new_fingerprints if report.no_history is None else frozenset()
     cols: dict[str, list[Any]] = {
         "sc": s.column([f.scanner for f in ordered]),
         "ru": s.column([f.rule_id for f in ordered]),

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import IO, Any
 
+from compliance.hosts.score import scores
 from compliance.render.common import iso_z
 from compliance.render.data import ReportData
 from compliance.render.jsonstream import Array, write_json
@@ -48,6 +49,8 @@ def report_json(report: ReportData) -> dict[str, Any]:
             {**finding_json(f.as_record()), "new": report.is_new(f)} for f in report.findings
         ),
         "host_checks": [host_check_json(c) for c in report.host_checks],
+        # Wazuh-style: passed / (passed + failed) x 100, per host, policy and framework
+        "scores": scores(report.host_checks).as_dict() if report.host_checks else None,
         "fixed": [finding_json(f.as_record()) for f in report.fixed],
         "waivers": [asdict(w) for w in report.waivers],
         "trend": [
@@ -61,6 +64,7 @@ def report_json(report: ReportData) -> dict[str, Any]:
             }
             for p in report.trend
         ],
+        "no_history": report.no_history,
     }
 
 

@@ -14,6 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from compliance.hosts.score import scores
 from compliance.render.common import iso_z, location_text
 from compliance.render.data import ReportData
 from compliance.render.options import RenderOptions
@@ -162,6 +163,17 @@ def _host_suite(root: ET.Element, checks: list[HostCheckRecord], stamp: str) -> 
             suite.outcome(case, "error", f"{c.check_id} could not be checked on {c.host}", detail)
         elif c.status != "pass":
             suite.outcome(case, "skipped", f"{c.status}: {c.observed}"[:1000])
+    # Wazuh-style scores as suite properties (JUnit puts <properties> before the cases)
+    found = scores(checks)
+    properties = ET.Element("properties")
+    for host, score in sorted(found.hosts.items()):
+        ET.SubElement(properties, "property", name=_text(f"score.host.{host}"), value=score.text())
+    for policy, by_host in sorted(found.policies.items()):
+        for host, score in sorted(by_host.items()):
+            name = _text(f"score.policy.{policy}.{host}")
+            ET.SubElement(properties, "property", name=name, value=score.text())
+    if len(properties):
+        suite.element.insert(0, properties)
     return suite.close()
 
 

@@ -21,7 +21,7 @@ from functools import partial
 from pathlib import Path
 from typing import IO
 
-from compliance.paths import state_directory
+from compliance.paths import new_file_mode, state_directory
 from compliance.render.data import ReportData, load_report
 from compliance.render.options import RenderError, RenderOptions
 from compliance.render.registry import FORMATS, get_format
@@ -117,6 +117,7 @@ def write_atomically(
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
         try:
+            os.fchmod(fd, new_file_mode())  # like any other output, not mkstemp's 0600
             with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
                 write(handle)
             os.replace(tmp, path)

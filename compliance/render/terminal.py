@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from compliance.findings import Severity
+from compliance.findings import Finding, Severity
 from compliance.gate import Decision, Outcome, Status, Verdict
 from compliance.render.escape import terminal_safe
 from compliance.render.repository_config import repository_config_lines
@@ -61,6 +61,8 @@ def summary(
                 f"  {f.severity.label.upper():8} {f.location.display()}  {f.scanner} {f.rule_id}: "
                 f"{f.title}{note}"
             )
+            if f.location.host is not None:
+                lines.append(_observed_line(f))
         if len(blocking) > MAX_LISTED:
             lines.append(
                 f"  … and {len(blocking) - MAX_LISTED} more (compliance findings --scan {scan_id})"
@@ -82,6 +84,17 @@ def summary(
     lines.append(f"verdict: {label} (exit {verdict.exit_code})")
     lines.extend(f"  {reason}" for reason in verdict.reasons)
     return [terminal_safe(line) for line in lines]
+
+
+def _observed_line(f: Finding) -> str:
+    """A failed host check: what the host showed beside what the policy expects."""
+    observed = f.evidence.strip().split("\n", 1)[0] or "(nothing)"
+    expected = f.message.split("\n", 1)[0].removeprefix("expected: ")
+    return f"           observed: {_cut(observed)}   expected: {_cut(expected)}"
+
+
+def _cut(text: str, limit: int = 120) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _new_suppression_line(d: Decision) -> str:

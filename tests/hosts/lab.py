@@ -71,6 +71,9 @@ class HostSpec:
     """TCP ports something listens on inside the netns (a stand-in 'legacy service')."""
     setup: tuple[str, ...] = ()
     """Shell commands run inside the namespaces before sshd starts (e.g. create a file)."""
+    etc_overlay: bool = False
+    """A writable overlay (on a private tmpfs) over /etc, first: `setup` may then create or
+    change any file in /etc (an /etc/crontab the machine lacks) without touching the real one."""
 
 
 @dataclass
@@ -124,7 +127,17 @@ class Lab:
             source.write_text(content.replace("@HOSTKEY@", str(host_key)))
             source.chmod(spec.modes.get(target, 0o644))
             binds.append(f"mount --bind {source} {target}")
-        setup = [*binds]
+        setup = []
+        if spec.etc_overlay:
+            ov = hdir / "etc-overlay"
+            ov.mkdir()
+            setup += [
+                f"mount -t tmpfs lab-etc {ov}",
+                f"mkdir {ov}/upper {ov}/work",
+                f"mount -t overlay lab-etc -o lowerdir=/etc,upperdir={ov}/upper,workdir={ov}/work "
+                "/etc",
+            ]
+        setup += binds
         if spec.tmp_options is not None:
             setup.append(f"mount -t tmpfs -o {spec.tmp_options or 'defaults'} lab-tmp /tmp")
         if spec.netns:

@@ -66,6 +66,7 @@ def test_wrong_host_key_is_refused(lab: Lab, tmp_path: Path) -> None:
     report = audit_host(host, checks(tmp_path), Connector(SshOptions(trust_on_first_use=True)))
     assert report.failure is not None and report.failure.kind == "host-key"
     assert "CHANGED" in report.failure.reason
+    assert f"known_hosts {known} has ssh-ed25519 SHA256:" in report.failure.reason
     assert known.read_text().count("\n") == 1  # TOFU never overwrites a changed key
 
 

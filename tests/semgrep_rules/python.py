@@ -29,26 +29,22 @@ cur = db.cursor()
 @app.route("/hello")
 def hello():
     name = request.args.get("name", "")
-    # ruleid: python-ssti-request-template
     return render_template_string("<h1>Hello " + name + "</h1>")
 
 
 @app.route("/tpl")
 def tpl():
-    # ruleid: python-ssti-request-template
     return Template(request.form["template"]).render()
 
 
 @app.route("/hello-safe")
 def hello_safe():
     name = request.args.get("name", "")
-    # ok: python-ssti-request-template
     return render_template_string("<h1>Hello {{ name }}</h1>", name=name)
 
 
 @app.route("/hello-file")
 def hello_file():
-    # ok: python-ssti-request-template
     return render_template("hello.html", name=request.args.get("name"))
 
 
@@ -76,13 +72,9 @@ def user_by_name(name, uid, table):
 @app.route("/fetch")
 def fetch():
     url = request.args["url"]
-    # ruleid: python-ssrf-request-url
     data = requests.get(url, timeout=5).text
-    # ruleid: python-ssrf-request-url
     requests.post(request.form.get("callback"), json={"ok": True}, timeout=5)
-    # ok: python-ssrf-request-url
     requests.get("https://api.example.com/status", params={"q": url}, timeout=5)
-    # ok: python-ssrf-request-url
     httpx.get("https://api.example.com/items", timeout=5)
     return data
 
@@ -90,14 +82,10 @@ def fetch():
 @app.route("/download")
 def download():
     name = request.args.get("file")
-    # ruleid: python-path-traversal-request-path
     with open(os.path.join("/srv/files", name)) as handle:
         body = handle.read()
-    # ruleid: python-path-traversal-request-path
     send_file(request.args["path"])
-    # ok: python-path-traversal-request-path
     send_file(os.path.join("/srv/files", secure_filename(name)))
-    # ok: python-path-traversal-request-path
     with open("/srv/files/index.txt") as handle:
         body += handle.read()
     return body

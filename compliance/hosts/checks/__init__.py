@@ -15,6 +15,7 @@ from compliance.hosts.checks.local_users import LocalUsers
 from compliance.hosts.checks.mount_options import MountOptions
 from compliance.hosts.checks.package import Package
 from compliance.hosts.checks.service import Service
+from compliance.hosts.checks.sshd_config import SshdConfig
 from compliance.hosts.checks.sysctl import Sysctl
 from compliance.hosts.wazuh.kind import WazuhSca
 
@@ -27,6 +28,7 @@ REGISTRY: dict[str, CheckKind[Any]] = {
         FileAbsent(),
         Command(),
         Sysctl(),
+        SshdConfig(),
         Package(),
         Service(),
         ListeningPorts(),

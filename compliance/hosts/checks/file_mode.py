@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fnmatch
+import re
 import shlex
 from collections.abc import Sequence
 
@@ -26,6 +28,9 @@ class FileModeParams(Params):
     owner: tuple[str, ...] | None = None
     group: tuple[str, ...] | None = None
     missing: Missing = "fail"
+    glob: bool = False
+    """`path` is a shell pattern (`/etc/ssh/ssh_host_*_key`) expanded on the host: every
+    file it matches must hold; `missing` says what no match at all means."""
 
     @field_validator("owner", "group", mode="before")
     @classmethod
@@ -46,9 +51,23 @@ class FileModeParams(Params):
         return f"{number:04o}"
 
 
-def _stat(paths: Sequence[str], budget: float) -> Section:
-    """Existence by builtin test, then ONE `stat` for all paths that exist."""
-    quoted = " ".join(shlex.quote(p) for p in paths)
+_GLOB = re.compile(r"(\*|\?|\[[^]/]*\])")
+
+
+def _word(path: str, glob: bool) -> str:
+    """The path as one shell word: quoted whole, or (a pattern) with only its wildcards
+    left bare so that the host's shell expands them and nothing else."""
+    if not glob:
+        return shlex.quote(path)
+    return "".join(
+        part if _GLOB.fullmatch(part) else shlex.quote(part) for part in _GLOB.split(path) if part
+    )
+
+
+def _stat(paths: Sequence[tuple[str, bool]], budget: float) -> Section:
+    """Existence by builtin test, then ONE `stat` for all paths that exist (a pattern
+    that matches nothing stays itself and is reported missing, as a path would be)."""
+    quoted = " ".join(_word(p, g) for p, g in paths)
     script = (
         f"set --\nfor _p in {quoted}; do\n"
         '  if [ -e "$_p" ]; then set -- "$@" "$_p"; else printf \'missing %s\\n\' "$_p"; fi\n'
@@ -58,15 +77,18 @@ def _stat(paths: Sequence[str], budget: float) -> Section:
     return Section(script, budget, 4096 + 512 * len(paths))
 
 
-def _answer(output: str, path: str) -> tuple[str, str, str] | str | None:
-    """(mode, owner, group), "missing", or None when the output says nothing of `path`."""
+def _answers(output: str, path: str, glob: bool) -> list[tuple[str, str, str, str]] | str:
+    """[(mode, owner, group, name)] of `path` (every match of a pattern), or "missing"."""
+    found = []
     for line in output.splitlines():
         if line == f"missing {path}":
             return "missing"
         fields = line.split(" ", 4)
-        if len(fields) == 5 and fields[0] == "mode" and fields[4] == path:
-            return fields[1], fields[2], fields[3]
-    return None
+        if (len(fields) == 5 and fields[0] == "mode") and (
+            fields[4] == path or (glob and fnmatch.fnmatchcase(fields[4], path))
+        ):
+            found.append((fields[1], fields[2], fields[3], fields[4]))
+    return found
 
 
 class FileMode(CheckKind[FileModeParams]):
@@ -74,10 +96,10 @@ class FileMode(CheckKind[FileModeParams]):
     params = FileModeParams
 
     def section(self, params: FileModeParams, budget: float) -> Section:
-        return _stat([params.path], budget)
+        return _stat([(params.path, params.glob)], budget)
 
     def shared_section(self, params: Sequence[FileModeParams], budget: float) -> Section:
-        return _stat(sorted({p.path for p in params}), budget)
+        return _stat(sorted({(p.path, p.glob) for p in params}), budget)
 
     def evaluate(self, params: FileModeParams, result: SectionResult) -> Verdict:
         wanted = []
@@ -88,10 +110,10 @@ class FileMode(CheckKind[FileModeParams]):
         if params.group:
             wanted.append(f"group {'|'.join(params.group)}")
         expected = f"{params.path}: " + ", ".join(wanted or ["exists"])
-        answer = _answer(result.output, params.path)
-        if answer == "missing":
+        answers = _answers(result.output, params.path, params.glob)
+        if isinstance(answers, str):
             return on_missing(params.missing, params.path, expected)
-        if not isinstance(answer, tuple) or not answer[0].isdigit():
+        if not answers or not all(a[0].isdigit() for a in answers):
             said = result.output.strip() or "no output"
             return Verdict(
                 CheckStatus.ERROR,
@@ -100,14 +122,18 @@ class FileMode(CheckKind[FileModeParams]):
                 f"stat gave no answer for {params.path} (exit status {result.status}): "
                 f"{said.splitlines()[0][:200]}",
             )
-        mode, owner, group = answer
-        observed = f"mode {int(mode, 8):04o} owner {owner} group {group}"
-        problems = []
-        if params.mode is not None and int(mode, 8) & ~int(params.mode, 8):
-            problems.append(f"mode {int(mode, 8):04o} is wider than {params.mode}")
-        if params.owner and owner not in params.owner:
-            problems.append(f"owner {owner}")
-        if params.group and group not in params.group:
-            problems.append(f"group {group}")
+        seen: list[str] = []
+        problems: list[str] = []
+        for mode, owner, group, name in answers:
+            shown = f"mode {int(mode, 8):04o} owner {owner} group {group}"
+            seen.append(f"{name}: {shown}" if params.glob else shown)
+            wrong = []
+            if params.mode is not None and int(mode, 8) & ~int(params.mode, 8):
+                wrong.append(f"mode {int(mode, 8):04o} is wider than {params.mode}")
+            if params.owner and owner not in params.owner:
+                wrong.append(f"owner {owner}")
+            if params.group and group not in params.group:
+                wrong.append(f"group {group}")
+            problems.extend(f"{name}: {w}" if params.glob else w for w in wrong)
         status = CheckStatus.FAIL if problems else CheckStatus.PASS
-        return Verdict(status, observed, expected, "; ".join(problems))
+        return Verdict(status, "; ".join(seen), expected, "; ".join(problems))

@@ -1,9 +1,10 @@
 """`service`: a systemd unit active and/or enabled (or, for legacy services, neither).
 
 `name` may list alternatives (`[chrony, chronyd, systemd-timesyncd]`): `active: true`
-holds when any is active, `active: false` when none is. A host not running systemd cannot
-answer and gets an error, never a silent pass; a policy that also audits such hosts says
-so with `when:`.
+holds when any is active, `active: false` when none is; `single: true` asks that exactly
+one of them is active (CIS: a single time daemon, a single firewall utility). A host not
+running systemd cannot answer and gets an error, never a silent pass; a policy that also
+audits such hosts says so with `when:`.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class ServiceParams(Params):
     name: tuple[str, ...]
     active: bool | None = None
     enabled: bool | None = None
+    single: bool = False
 
     @field_validator("name", mode="before")
     @classmethod
@@ -46,6 +48,8 @@ class ServiceParams(Params):
     def _something(self) -> ServiceParams:
         if self.active is None and self.enabled is None:
             raise ValueError("give active: true|false and/or enabled: true|false")
+        if self.single and self.active is not True:
+            raise ValueError("single: true means exactly one is active: give active: true")
         return self
 
 
@@ -58,9 +62,12 @@ class Service(CheckKind[ServiceParams]):
         script = (
             f"[ -d /run/systemd/system ] || exit {NO_SYSTEMD}\n"
             f"for u in {names}; do\n"
-            '  printf \'%s %s %s\\n\' "$u" "$(systemctl is-active -- "$u" 2>/dev/null)" '
-            '"$(systemctl is-enabled -- "$u" 2>/dev/null)"\n'
-            "done"
+            '  printf \'%s %s %s %s\\n\' "$u" "$(systemctl is-active -- "$u" 2>/dev/null)" '
+            '"$(systemctl is-enabled -- "$u" 2>/dev/null)"'
+            # single: the unit's real name, so an alias (Debian's chronyd.service for
+            # chrony.service) is not counted as a second daemon
+            + (' "$(systemctl show -p Id --value -- "$u" 2>/dev/null)"' if params.single else "")
+            + "\ndone"
         )
         return Section(script, budget, 4096)
 
@@ -68,7 +75,13 @@ class Service(CheckKind[ServiceParams]):
         names = "|".join(params.name)
         wanted = []
         if params.active is not None:
-            wanted.append("active" if params.active else "not active")
+            wanted.append(
+                "exactly one active"
+                if params.single
+                else "active"
+                if params.active
+                else "not active"
+            )
         if params.enabled is not None:
             wanted.append("enabled" if params.enabled else "not enabled")
         expected = f"{names}: " + ", ".join(wanted)
@@ -81,9 +94,11 @@ class Service(CheckKind[ServiceParams]):
             )
         if result.status != 0:
             return failed_section(result, "systemctl")
-        states = {}
+        states, ids = {}, {}
         for line in result.output.splitlines():
             parts = line.split()
+            if len(parts) > 3:
+                ids[parts[0]] = parts[3]
             if parts:
                 states[parts[0]] = (
                     parts[1] if len(parts) > 1 else "unknown",
@@ -93,6 +108,11 @@ class Service(CheckKind[ServiceParams]):
         any_active = any(a == "active" for a, _ in states.values())
         any_enabled = any(e in ENABLED for _, e in states.values())
         problems = []
+        running = list(
+            dict.fromkeys(ids.get(u, u) for u, (a, _) in states.items() if a == "active")
+        )
+        if params.single and len(running) > 1:
+            problems.append(f"{len(running)} active: {', '.join(running)}")
         if params.active is not None and any_active != params.active:
             problems.append("active" if any_active else "not active")
         if params.enabled is not None and any_enabled != params.enabled:

@@ -6,8 +6,8 @@ inside them), takes the process list once, and runs each distinct command once u
 own time budget and output limit. Nothing is matched on the host: regexes are evaluated
 locally (evaluate.py), so the dialect is the same on every target whatever grep it has.
 
-Commands are split into arguments like Wazuh's `wm_exec` does (quotes and backslashes as
-in a POSIX shell) and executed directly, without a shell: no pipes, globs or `$`
+Commands are split into arguments like the agent's tokenizer (rules.split_command: double
+quotes and backslashes only) and executed directly, without a shell: no pipes, globs or `$`
 expansion, exactly as the agent runs them. Each argument is quoted with shlex.quote when
 rendered, so the policy text cannot smuggle shell syntax into our script.
 
@@ -67,7 +67,7 @@ _f() {{
   printf '\\n%s E %s %s\\n' "$M" "$1" "$_s"
 }}
 _t() {{
-  if [ -L "$1" ]; then if [ -f "$1" ]; then _y=f; else _y=o; fi
+  if [ -L "$1" ]; then _y=l
   elif [ -d "$1" ]; then _y=d
   elif [ -f "$1" ]; then _y=f
   else _y=o
@@ -236,7 +236,7 @@ class FileFact:
 class DirFact:
     state: DirState
     entries: tuple[tuple[str, str], ...] = ()
-    """(type, path): type d directory, f regular file (symlinks followed), o anything else."""
+    """(type, path): d directory, f regular file, l symbolic link, o anything else."""
     truncated: bool = False
 
 
@@ -304,7 +304,7 @@ def parse(plan_: Plan, output: str, problem: str = "") -> Collected:
         entries = []
         for line in piece.body.splitlines():
             kind, _, entry = line.partition(" ")
-            if kind in ("d", "f", "o") and entry:
+            if kind in ("d", "f", "l", "o") and entry:
                 entries.append((kind, entry))
         collected.dirs[path] = DirFact(
             _DIR_STATES[piece.status], tuple(entries), _over(piece.body, LISTING_LIMIT)

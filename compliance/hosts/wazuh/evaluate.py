@@ -9,21 +9,27 @@ stops where Wazuh's engine stops:
 - any:  the first FOUND passes it; otherwise undecided if any rule was, else failed.
 - none: the first FOUND fails it; otherwise undecided if any rule was, else passed.
 
-Content is matched line by line: an expression holds when ONE line satisfies every
-minterm, except a lone negated minterm, which holds when NO line matches it. Empty
-content never holds (as in Wazuh). Data our collection lost (cut off, truncated where it
-matters) is a Gap, never a guess: the check becomes an error.
+Content is matched as the agent's sca::PatternMatches does (wazuh/wazuh
+src/wazuh_modules/sca/sca_impl/src/sca_utils.cpp): line by line (std::getline: split on
+"\n", a "\r" stays part of the line), an expression holds when ONE line satisfies every
+minterm, except a lone negated minterm, which holds when NO line matches it; a minterm the
+agent cannot evaluate (an `n:` number it cannot read) makes the whole rule invalid.
+Empty content never holds. A plain-text pattern (not starting with r:, !r:, n:, !n:) is
+compared whole and case-sensitively: with each line of a file, with the whole output of
+a command (trimmed of leading and trailing newlines, as the agent trims). Data our
+collection lost (cut off, truncated where it matters) is a Gap, never a guess: the check
+becomes an error.
 """
 
 from __future__ import annotations
 
 import posixpath
-import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from compliance.hosts.wazuh.collect import Collected, FileFact
-from compliance.hosts.wazuh.rules import Expression, Minterm, Rule
+from compliance.hosts.wazuh.collect import Collected, DirFact, FileFact
+from compliance.hosts.wazuh.regex import Uncapturable
+from compliance.hosts.wazuh.rules import Expression, Minterm, Rule, read_int
 
 EVIDENCE_LINE = 300
 
@@ -59,30 +65,37 @@ class Aggregate:
 
 
 def lines_of(text: str) -> list[str]:
+    """std::getline's lines: a final newline ends the last line, "\r" is kept."""
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
-    return [line[:-1] if line.endswith("\r") else line for line in lines]
+    return lines
 
 
 def _number(text: str) -> int:
-    match = re.match(r"\s*([+-]?\d+)", text)  # strtol: leading blanks, sign, digits
-    if not match:
-        raise Invalid(f"captured {text!r}, which is not a number")
-    return int(match.group(1))
+    value, why = read_int(text)  # std::stoi, as the agent reads the captured value
+    if value is None:
+        raise Invalid(f"captured {text!r}, which {why}")
+    return value
 
 
 def minterm_matches(minterm: Minterm, line: str) -> bool:
     if minterm.kind == "literal":
-        return line.lower() == minterm.text.lower()
+        return line == minterm.text  # the agent: content == minterm, case-sensitive
     assert minterm.regex is not None
-    match = minterm.regex.search(line)
-    if minterm.kind == "r" or match is None:
-        return match is not None
-    captured = match.group(1) if minterm.regex.groups else match.group(0)
+    if minterm.kind == "r":
+        return minterm.regex.search(line)
+    if minterm.value is None:  # std::stoi of the expected value throws before matching
+        raise Invalid(minterm.invalid)
+    try:
+        captured = minterm.regex.capture(line)
+    except Uncapturable as exc:
+        raise Invalid(str(exc)) from None
     if captured is None:
-        raise Invalid(f"{minterm.text!r} matched {line!r} but its group captured nothing")
+        return False
     number = _number(captured)
+    if minterm.invalid:  # an operator the agent does not know: it throws after matching
+        raise Invalid(minterm.invalid)
     return {
         "<": number < minterm.value,
         "<=": number <= minterm.value,
@@ -151,7 +164,7 @@ def _loose(minterm: Minterm, line: str) -> bool:
     """An n: minterm counts when its regex matches, whatever the comparison says."""
     if minterm.kind == "n":
         assert minterm.regex is not None
-        return minterm.regex.search(line) is not None
+        return minterm.regex.search(line)
     return minterm_matches(minterm, line)
 
 
@@ -230,30 +243,67 @@ def _dir_rule(rule: Rule, data: Collected) -> tuple[Result, str]:
             continue
         if fact.truncated:
             raise Gap(f"the listing of {path} is larger than the collection limit")
-        matched: list[tuple[str, FileFact]] = []
-        for kind, entry in fact.entries:
-            if kind == "d" or not rule.file_pattern.search(posixpath.basename(entry)):
+        found, shown = _walk(rule, path, fact, data)
+        if found is Result.FOUND:
+            return found, shown
+        if found is Result.INVALID:
+            result, evidence = found, shown
+        elif result is Result.NOT_FOUND:
+            evidence = shown
+    return result, evidence
+
+
+def _walk(rule: Rule, root: str, fact: DirFact, data: Collected) -> tuple[Result, str]:
+    """DirRuleEvaluator::CheckDirectoryForContents: directories from a stack (last pushed
+    first), each level's entries in listing order; symbolic links are skipped, directories
+    pushed, anything else is a file whose name is matched. With an `r:` name pattern, a
+    level that has entries but no file is invalid at once, before its subdirectories are
+    visited (the agent's `hadValue`)."""
+    assert rule.file_pattern is not None
+    children: dict[str, list[tuple[str, str]]] = {}
+    for kind, entry in fact.entries:
+        children.setdefault(posixpath.dirname(entry.rstrip("/")), []).append((kind, entry))
+    top = posixpath.dirname(fact.entries[0][1].rstrip("/")) if fact.entries else root
+    regex = rule.file_pattern_text.startswith("r:")
+    matched: list[tuple[str, FileFact]] = []
+    problem: tuple[Result, str] | None = None
+    stack = [top]
+    while stack:
+        level = stack.pop()
+        entries = children.get(level, [])
+        if not entries:
+            continue
+        had_file = False
+        for kind, entry in entries:
+            if kind == "l":
                 continue
-            if kind == "o":
-                result, evidence = Result.INVALID, f"{entry} is not a regular file"
+            if kind == "d":
+                stack.append(entry.rstrip("/"))
+                continue
+            had_file = True
+            if not rule.file_pattern.search(posixpath.basename(entry)):
                 continue
             if rule.expression is None:
                 return Result.FOUND, f"{entry} exists"
+            if kind == "o":
+                problem = (Result.INVALID, f"{entry} is not a regular file")
+                continue
             content = data.dir_files.get(entry)
             if content is None:
                 raise Gap(f"{entry}: not collected ({data.problem or 'output cut off'})")
             matched.append((entry, content))
-        if rule.expression is not None and matched:
-            found, shown = _files_content(rule.expression, matched)
-            if found is Result.FOUND:
-                return found, shown
-            if found is Result.INVALID:
-                result, evidence = found, shown
-            elif result is Result.NOT_FOUND:
-                evidence = shown
-        elif result is Result.NOT_FOUND and not matched:
-            evidence = f"{path}: no entry matches {rule.file_pattern_text}"
-    return result, evidence
+        if regex and not had_file:
+            return Result.INVALID, (
+                f"{level}: no file at this level, only directories or links "
+                f"(the agent stops here: invalid)"
+            )
+    if rule.expression is not None and matched:
+        found, shown = _files_content(rule.expression, matched)
+        if found is not Result.NOT_FOUND or problem is None:
+            return found, shown
+    if problem is not None:
+        return problem
+    return Result.NOT_FOUND, f"{root}: no file matches {rule.file_pattern_text}"
 
 
 def _command_rule(rule: Rule, data: Collected) -> tuple[Result, str]:
@@ -263,14 +313,32 @@ def _command_rule(rule: Rule, data: Collected) -> tuple[Result, str]:
         raise Gap(f"`{command}`: not run ({data.problem or 'output cut off'})")
     if fact.timed_out:
         return Result.NOT_RUN, f"`{command}` did not finish within its time budget"
-    if fact.status in (126, 127):
+    if fact.status == 127:
+        # wm_exec's child exits 127 when it cannot execute the command; the agent then
+        # has no result and the rule is invalid. Any other status (126 too) is evaluated.
         said = fact.output.strip().splitlines()[:1]
-        why = "not found" if fact.status == 127 else "not executable"
-        return Result.INVALID, f"`{command}`: command {why}" + (f" ({said[0]})" if said else "")
+        return Result.INVALID, f"`{command}`: command not found (exit 127)" + (
+            f" ({said[0]})" if said else ""
+        )
     if rule.expression is None:
         return Result.FOUND, f"`{command}` ran (exit {fact.status})"
-    output = fact.output.rstrip("\n")
+    output = fact.output.strip("\n")  # Utils::trim(output, "\n")
+    if rule.expression.plain:
+        return _whole_output(rule.expression, output, fact.truncated, f"`{command}`")
     return _content(rule.expression, output, fact.truncated, f"`{command}`")
+
+
+def _whole_output(
+    expression: Expression, output: str, truncated: bool, where: str
+) -> tuple[Result, str]:
+    """A plain-text pattern against a command: the whole trimmed output, exactly."""
+    if truncated:
+        raise Gap(f"{where} printed more than the collection limit; cannot compare it whole")
+    if output == expression.text:
+        return Result.FOUND, f"{where}: output is exactly {_show(expression.text)!r}"
+    first = output.split("\n", 1)[0]
+    more = " …" if "\n" in output else ""
+    return Result.NOT_FOUND, f"{where}: output {_show(first)!r}{more} is not exactly the text"
 
 
 def _process_rule(rule: Rule, data: Collected) -> tuple[Result, str]:

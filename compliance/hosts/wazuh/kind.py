@@ -37,8 +37,14 @@ class RuleSet:
     title: str
     condition: str
     rules: tuple[Rule, ...]
+    unsupported: tuple[str, ...] = ()
+    """file:line problems that keep this check from running as the agent would run it:
+    the check is an error on every host (exit 2 unless `hosts.check` is downgraded), the
+    rest of the policy runs."""
 
     def expected(self) -> str:
+        if self.unsupported:
+            return "cannot be evaluated: " + "; ".join(self.unsupported)
         return f"{self.condition} of: " + " ; ".join(r.text for r in self.rules)
 
 
@@ -87,6 +93,8 @@ class Program:
     def verdict(self, index: int, result: SectionResult) -> Verdict:
         check = self.checks[index]
         expected = check.expected()
+        if check.unsupported:
+            return Verdict(CheckStatus.ERROR, "", expected, "; ".join(check.unsupported))
         data, required = self.read(result)
         if isinstance(required, Gap):
             return Verdict(CheckStatus.ERROR, "", expected, f"policy requirements: {required}")

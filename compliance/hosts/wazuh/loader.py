@@ -46,6 +46,8 @@ class WazuhPolicy:
     program: Program
     warnings: tuple[str, ...]
     """file:line: warning: … for rules Wazuh reads in a surprising way (still loaded)."""
+    unsupported: tuple[str, ...] = ()
+    """file:line: … for checks that cannot run (each is an error on every host)."""
 
 
 def load_wazuh_policy(path: Path, *, command_timeout: float = COMMAND_TIMEOUT) -> WazuhPolicy:
@@ -56,6 +58,8 @@ def read_wazuh_policy(doc: YamlDocument, command_timeout: float = COMMAND_TIMEOU
     loaded = _Loader(doc).load(command_timeout)
     for warning in loaded.warnings:  # shown on stderr even where nothing configures logging
         _log.warning("%s", warning)
+    for problem in loaded.unsupported:
+        _log.warning("%s (this check is an error on every host; the others run)", problem)
     return loaded
 
 
@@ -95,6 +99,7 @@ class _Loader:
                 data["requirements"], ("requirements",), "requirements", variables, dialect
             )
         checks: list[RuleSet] = []
+        unsupported: list[str] = []
         metas: list[CheckMeta] = []
         seen: dict[int, int] = {}
         for index, raw in enumerate(raw_checks):
@@ -114,9 +119,15 @@ class _Loader:
                 continue
             seen[check_id] = index
             check_dialect = self._dialect(raw, key, default=dialect)
+            outer, self.problems = self.problems, []
             rule_set = self._rule_set(raw, key, str(check_id), variables, check_dialect)
-            if rule_set is None:
-                continue
+            own, self.problems = self.problems, outer
+            if own or rule_set is None:
+                # run the rest of the policy; this check is an error on every host
+                unsupported.extend(own)
+                title = raw.get("title", raw.get("name"))
+                title = title.strip() if isinstance(title, str) and title.strip() else str(check_id)
+                rule_set = RuleSet(str(check_id), title, "all", (), tuple(own))
             meta = self._meta(policy_id, check_id, raw, key, rule_set.title)
             if meta is not None:
                 checks.append(rule_set)
@@ -135,7 +146,7 @@ class _Loader:
         policy = HostPolicy(
             name, doc.path.resolve(), digest, str(description or ""), "error", host_checks
         )
-        return WazuhPolicy(policy, program, tuple(self.warnings))
+        return WazuhPolicy(policy, program, tuple(self.warnings), tuple(unsupported))
 
     def _text(self, mapping: dict[str, Any], key: tuple[str | int, ...], name: str) -> str:
         value = mapping.get(name)

@@ -1,14 +1,15 @@
-"""Wazuh's regex dialects (PCRE2 and OS_Regex) translated to Python `re`, or refused.
+"""Wazuh's regex dialects: PCRE2 through the real library, OS_Regex translated to `re`.
 
-Wazuh 5.x evaluates `r:` and `n:` with PCRE2; 4.x defaults to its own OS_Regex unless the
-policy says `regex_type: pcre2`. Python's `re` is close to PCRE but not equal, and a
-pattern that compiles in both yet means different things is the worst case for a gate
-(a check that silently passes). So every pattern goes through a small translator that
-rewrites what `re` spells differently, and refuses — with a message naming the feature —
-what `re` cannot express. The table of features is in docs/wazuh.md.
+PCRE2 (5.x, and 4.x files with `regex_type: pcre2`): every pattern is compiled by the real
+PCRE2 library (the `pcre2` binding) with the options the agent's C++ SCA engine uses,
+`PCRE2_CASELESS | PCRE2_MULTILINE` and no UTF mode (wazuh/wazuh
+src/wazuh_modules/sca/sca_impl/src/sca_utils.cpp, Pcre2Match), and matched against the
+UTF-8 bytes of one line, as the agent matches a `std::string`. So the whole PCRE2 dialect
+works (\\K, recursion, verbs, POSIX classes, `(?x)` …) and means exactly what it means to
+the agent; a pattern PCRE2 refuses is refused with PCRE2's own message.
 
-All patterns are compiled with IGNORECASE (Wazuh matches case-insensitively) and ASCII
-(PCRE2 without UTF/UCP: `\\d`, `\\w`, `\\s` are ASCII classes, not Unicode ones).
+OS_Regex (4.x files without `regex_type`): Wazuh's own small engine, translated to
+Python's `re` (IGNORECASE, ASCII), or refused naming the feature.
 """
 
 from __future__ import annotations
@@ -16,60 +17,105 @@ from __future__ import annotations
 import re
 import warnings
 
+import pcre2
+
 FLAGS = re.IGNORECASE | re.ASCII
+PCRE2_OPTIONS = pcre2.IGNORECASE | pcre2.MULTILINE
+"""PCRE2_CASELESS | PCRE2_MULTILINE, as the agent compiles; bytes patterns: no UTF, no UCP."""
 
 
 class PatternError(ValueError):
     """A pattern that cannot be evaluated faithfully; the message names the feature."""
 
 
-_POSIX = {
-    "alnum": "A-Za-z0-9",
-    "alpha": "A-Za-z",
-    "ascii": "\\x00-\\x7f",
-    "blank": " \\t",
-    "cntrl": "\\x00-\\x1f\\x7f",
-    "digit": "0-9",
-    "graph": "\\x21-\\x7e",
-    "lower": "a-z",
-    "print": "\\x20-\\x7e",
-    "punct": "!-/:-@\\[-`{-~",
-    "space": " \\t\\n\\r\\f\\v",
-    "upper": "A-Z",
-    "word": "A-Za-z0-9_",
-    "xdigit": "0-9A-Fa-f",
-}
-_H = "\\t \\xa0"
-_V = "\\n\\x0b\\f\\r\\x85"
-_SIMPLE = {  # PCRE escape → Python text, outside a class
-    "z": "\\Z",
-    "Z": "(?=\\n?\\Z)",
-    "h": f"[{_H}]",
-    "H": f"[^{_H}]",
-    "v": f"[{_V}]",
-    "V": f"[^{_V}]",
-    "R": f"(?:\\r\\n|[{_V}])",
-    "e": "\\x1b",
-}
-_PASS = set("AbBdDwWsSfnrtax0123456789")
-_REFUSED = {
-    "K": "\\K (reset match start)",
-    "G": "\\G (match start anchor)",
-    "X": "\\X (grapheme cluster)",
-    "C": "\\C (single code unit)",
-    "p": "\\p{…} (Unicode property)",
-    "P": "\\P{…} (Unicode property)",
-}
-_FLAG_GROUP = re.compile(r"\(\?([a-zA-Z]*)(?:-([a-zA-Z]*))?([:)])")
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+class Uncapturable(ValueError):
+    """The match has no value the agent could read (a later group set, group 1 not)."""
 
 
-def compile_pcre(pattern: str) -> re.Pattern[str]:
-    return _compile(translate_pcre(pattern), pattern)
+class LinePattern:
+    """A compiled pattern: does it match a line, and what value would `n:` read from it."""
+
+    __slots__ = ("source",)
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def search(self, line: str) -> bool:
+        raise NotImplementedError
+
+    def capture(self, line: str) -> str | None:
+        """None: no match. Group 1 when any group matched, else the whole match (as the
+        agent: `rc >= 2 ? group 1 : group 0`)."""
+        raise NotImplementedError
 
 
-def compile_osregex(pattern: str) -> re.Pattern[str]:
-    return _compile(translate_osregex(pattern), pattern)
+class Pcre2Pattern(LinePattern):
+    __slots__ = ("_code",)
+
+    def __init__(self, source: str) -> None:
+        super().__init__(source)
+        try:
+            self._code = pcre2.compile(source.encode("utf-8", "surrogateescape"), PCRE2_OPTIONS)
+        except pcre2.PatternError as exc:
+            raise PatternError(f"PCRE2 refuses {source!r}: {exc}") from None
+        except pcre2.LibraryError as exc:  # pragma: no cover - resource limits
+            raise PatternError(f"PCRE2 cannot compile {source!r}: {exc}") from None
+
+    def search(self, line: str) -> bool:
+        return self._code.search(line.encode("utf-8", "surrogateescape")) is not None
+
+    def capture(self, line: str) -> str | None:
+        match = self._code.search(line.encode("utf-8", "surrogateescape"))
+        if match is None:
+            return None
+        value = match.group(0)
+        groups = [match.group(i) for i in range(1, self._code.groups + 1)]
+        if any(g is not None for g in groups):
+            if groups[0] is None:
+                raise Uncapturable(f"{self.source!r} matched {line!r} but group 1 is unset")
+            value = groups[0]
+        return bytes(value).decode("utf-8", "replace")
+
+
+class RePattern(LinePattern):
+    __slots__ = ("_re",)
+
+    def __init__(self, source: str, compiled: re.Pattern[str]) -> None:
+        super().__init__(source)
+        self._re = compiled
+
+    def search(self, line: str) -> bool:
+        return self._re.search(line) is not None
+
+    def capture(self, line: str) -> str | None:
+        match = self._re.search(line)
+        if match is None:
+            return None
+        if self._re.groups and match.group(1) is not None:
+            return match.group(1)
+        if any(match.groups()):
+            raise Uncapturable(f"{self.source!r} matched {line!r} but group 1 is unset")
+        return match.group(0)
+
+
+class ExactText(LinePattern):
+    """A plain `d:` file-name pattern: the whole name, case-sensitive (`==` in the agent)."""
+
+    __slots__ = ()
+
+    def search(self, line: str) -> bool:
+        return line == self.source
+
+    def capture(self, line: str) -> str | None:
+        return line if line == self.source else None
+
+
+def compile_pcre(pattern: str) -> LinePattern:
+    return Pcre2Pattern(pattern)
+
+
+def compile_osregex(pattern: str) -> LinePattern:
+    return RePattern(pattern, _compile(translate_osregex(pattern), pattern))
 
 
 def _compile(python: str, original: str) -> re.Pattern[str]:
@@ -79,205 +125,6 @@ def _compile(python: str, original: str) -> re.Pattern[str]:
             return re.compile(python, FLAGS)
     except (re.error, FutureWarning) as exc:
         raise PatternError(f"invalid regular expression {original!r}: {exc}") from None
-
-
-def translate_pcre(pattern: str) -> str:
-    out: list[str] = []
-    i = 0
-    n = len(pattern)
-    while i < n:
-        ch = pattern[i]
-        if ch == "\\":
-            text, i = _escape(pattern, i, in_class=False)
-            out.append(text)
-        elif ch == "[":
-            text, i = _char_class(pattern, i)
-            out.append(text)
-        elif ch == "(":
-            text, i = _group_open(pattern, i, at_start=not out)
-            out.append(text)
-        elif ch == "{" and re.match(r"\{,\d", pattern[i:]):
-            raise PatternError(
-                f"quantifier {{,n}} at offset {i} means 'literal text' in PCRE2 before 10.43 "
-                "and {0,n} after; write {0,n} or escape the brace"
-            )
-        else:
-            out.append(ch)
-            i += 1
-    return "".join(out)
-
-
-def _escape(pattern: str, i: int, *, in_class: bool) -> tuple[str, int]:
-    """Translate the escape at pattern[i] == '\\'; return (python text, next index)."""
-    if i + 1 >= len(pattern):
-        raise PatternError("pattern ends with a lone backslash")
-    c = pattern[i + 1]
-    rest = pattern[i + 2 :]
-    if c == "Q":
-        end = pattern.find("\\E", i + 2)
-        literal = pattern[i + 2 :] if end < 0 else pattern[i + 2 : end]
-        stop = len(pattern) if end < 0 else end + 2
-        if in_class:
-            return "".join("\\" + x if not x.isalnum() else x for x in literal), stop
-        return re.escape(literal), stop
-    if c == "E":
-        return "", i + 2
-    if c == "x" and rest.startswith("{"):
-        close = rest.find("}")
-        digits = rest[1:close] if close > 0 else ""
-        if not re.fullmatch(r"[0-9A-Fa-f]{1,6}", digits):
-            raise PatternError(f"bad \\x{{…}} escape at offset {i}")
-        return _char_escape(int(digits, 16)), i + 3 + close
-    if c == "o" and rest.startswith("{"):
-        close = rest.find("}")
-        digits = rest[1:close] if close > 0 else ""
-        if not re.fullmatch(r"[0-7]{1,8}", digits):
-            raise PatternError(f"bad \\o{{…}} escape at offset {i}")
-        return _char_escape(int(digits, 8)), i + 3 + close
-    if c == "c":
-        if not rest or not rest[0].isascii() or not rest[0].isprintable():
-            raise PatternError(f"bad \\c escape at offset {i}")
-        return _char_escape(ord(rest[0].upper()) ^ 0x40), i + 3
-    if c in _REFUSED:
-        raise PatternError(f"{_REFUSED[c]} has no Python equivalent")
-    if in_class:
-        if c == "h":
-            return _H, i + 2
-        if c == "v":
-            return _V, i + 2
-        if c in "HVRNZzAGKbB" and c != "b":
-            raise PatternError(f"\\{c} inside a character class is not supported")
-        if c == "e":
-            return "\\x1b", i + 2
-        if c in _PASS or not c.isalnum():
-            return "\\" + c, i + 2
-        raise PatternError(f"unknown escape \\{c} at offset {i}")
-    if c == "N" and not rest.startswith("{"):
-        return "[^\\n]", i + 2
-    if c in ("g", "k"):
-        return _backreference(pattern, i)
-    if c in _SIMPLE:
-        return _SIMPLE[c], i + 2
-    if c in _PASS or not c.isalnum():
-        return "\\" + c, i + 2
-    raise PatternError(f"unknown escape \\{c} at offset {i}")
-
-
-def _char_escape(code: int) -> str:
-    if code > 0x10FFFF:
-        raise PatternError(f"character code {code:#x} is out of range")
-    return f"\\x{code:02x}" if code < 0x100 else f"\\U{code:08x}"
-
-
-def _backreference(pattern: str, i: int) -> tuple[str, int]:
-    m = re.match(r"\\g(?:\{(-?\d+)\}|(-?\d+))", pattern[i:])
-    if m:
-        number = int(m.group(1) or m.group(2))
-        if number <= 0:
-            raise PatternError("relative back-references (\\g{-n}) are not supported")
-        return f"(?:\\{number})", i + m.end()
-    m = re.match(r"\\[gk](?:\{([A-Za-z_]\w*)\}|<([A-Za-z_]\w*)>|'([A-Za-z_]\w*)')", pattern[i:])
-    if m:
-        name = m.group(1) or m.group(2) or m.group(3)
-        return f"(?P={name})", i + m.end()
-    if pattern[i + 1] == "g" and re.match(r"\\g[<']", pattern[i:]):
-        raise PatternError("subroutine calls (\\g<…>) are not supported")
-    raise PatternError(f"bad back-reference at offset {i}")
-
-
-def _char_class(pattern: str, i: int) -> tuple[str, int]:
-    out = ["["]
-    j = i + 1
-    n = len(pattern)
-    if j < n and pattern[j] == "^":
-        out.append("^")
-        j += 1
-    first = True
-    while j < n:
-        ch = pattern[j]
-        if ch == "]" and not first:
-            out.append("]")
-            return "".join(out), j + 1
-        first = False
-        if ch == "[":
-            m = re.match(r"\[:(\^?)([a-z]+):\]", pattern[j:])
-            if m:
-                body = _POSIX.get(m.group(2))
-                if body is None:
-                    raise PatternError(f"unknown POSIX class [:{m.group(2)}:]")
-                if m.group(1):
-                    raise PatternError(f"negated POSIX class [:^{m.group(2)}:] is not supported")
-                out.append(body)
-                j += m.end()
-                continue
-            if re.match(r"\[[.=]", pattern[j:]):
-                raise PatternError("POSIX collating elements [. .] / [= =] are not supported")
-            out.append("\\[")
-            j += 1
-        elif ch == "\\":
-            text, j = _escape(pattern, j, in_class=True)
-            out.append(text)
-        elif ch in "&~|":
-            out.append("\\" + ch)
-            j += 1
-        elif ch == "-" and out[-1].endswith("-"):
-            out.append("\\-")
-            j += 1
-        else:
-            out.append(ch)
-            j += 1
-    raise PatternError(f"character class opened at offset {i} is never closed")
-
-
-def _group_open(pattern: str, i: int, *, at_start: bool) -> tuple[str, int]:
-    rest = pattern[i:]
-    if rest.startswith("(*"):
-        raise PatternError("backtracking control verbs (*…) are not supported")
-    if not rest.startswith("(?"):
-        return "(", i + 1
-    two = rest[2:3]
-    if rest.startswith(("(?:", "(?=", "(?!", "(?<=", "(?<!", "(?>", "(?#")):
-        if rest.startswith("(?#"):
-            close = rest.find(")")
-            return "", i + (close + 1 if close > 0 else len(rest))
-        return rest[: 4 if rest.startswith(("(?<=", "(?<!")) else 3], i + (
-            4 if rest.startswith(("(?<=", "(?<!")) else 3
-        )
-    if rest.startswith("(?P<") or rest.startswith("(?P="):
-        return rest[:4], i + 4
-    if rest.startswith("(?P>"):
-        raise PatternError("recursion (?P>name) is not supported")
-    m = re.match(r"\(\?(?:<([A-Za-z_]\w*)>|'([A-Za-z_]\w*)')", rest)
-    if m:
-        return f"(?P<{m.group(1) or m.group(2)}>", i + m.end()
-    if two == "|":
-        raise PatternError("branch reset groups (?|…) are not supported")
-    if re.match(r"\(\?(?:R|[+-]?\d+|&)", rest):
-        raise PatternError(
-            "recursion and subroutine calls ((?R), (?1), (?&name)) are not supported"
-        )
-    if two == "(":
-        m = re.match(r"\(\?\((?:(\d+)|<([A-Za-z_]\w*)>|'([A-Za-z_]\w*)'|([A-Za-z_]\w*))\)", rest)
-        if not m or (m.group(4) and m.group(4).startswith("R")) or m.group(4) == "DEFINE":
-            raise PatternError("only (?(n)…) and (?(name)…) conditionals are supported")
-        ref = m.group(1) or m.group(2) or m.group(3) or m.group(4)
-        return f"(?({ref})", i + m.end()
-    m = _FLAG_GROUP.match(rest)
-    if m:
-        on, off, end = m.group(1), m.group(2) or "", m.group(3)
-        unsupported = set(on + off) - set("imsx")
-        if unsupported:
-            raise PatternError(f"inline flag(s) {''.join(sorted(unsupported))} not supported")
-        if "x" in on + off:
-            raise PatternError("extended mode (?x) is not supported; remove the whitespace")
-        if "i" in off:
-            raise PatternError("(?-i) would make part of the pattern case-sensitive; not supported")
-        if end == ":":
-            # scoped flags: s and m are meaningless on a single line; i is always on
-            return "(?:", i + m.end()
-        # (?i) (?s) (?m) anywhere: no-ops here (always caseless, one line at a time)
-        return "", i + m.end()
-    raise PatternError(f"unsupported group syntax at offset {i}: {rest[:6]!r}")
 
 
 # -- OS_Regex (Wazuh 4.x default engine) -----------------------------------------------
@@ -328,7 +175,7 @@ def translate_osregex(pattern: str) -> str:
     return "".join(out)
 
 
-def compile_osmatch(pattern: str) -> re.Pattern[str]:
+def compile_osmatch(pattern: str) -> LinePattern:
     """OS_Match (file names in 4.x `d:` rules): literal text, ^ $ anchors, | alternatives."""
     alternatives = []
     for alt in pattern.split("|"):
@@ -336,4 +183,4 @@ def compile_osmatch(pattern: str) -> re.Pattern[str]:
         end = alt.endswith("$") and len(alt) > int(start)
         core = alt[int(start) : len(alt) - int(end)]
         alternatives.append(("^" if start else "") + re.escape(core) + ("$" if end else ""))
-    return re.compile("|".join(alternatives), FLAGS)
+    return RePattern(pattern, re.compile("|".join(alternatives), FLAGS))

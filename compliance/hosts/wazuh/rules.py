@@ -1,21 +1,26 @@
 """Parse one Wazuh rule string: `[not ]TYPE:target[ -> [file pattern -> ]EXPR]`.
 
-Parsing follows Wazuh's own splitting exactly (the first ' -> ' separates the target, a
-`d:` rule splits once more for the file-name pattern, minterms are split on ' && ', a
-leading '!' negates a minterm), so a rule means here what it means to the agent. What the
-agent would silently mis-evaluate (a regex that does not compile, `n:` without
-`compare`, an unbalanced quote in a command) is a RuleError here: the loader turns it
-into a file:line error.
+Parsing follows the agent's own (wazuh/wazuh src/wazuh_modules/sca/sca_impl/src/
+sca_policy_check.cpp RuleEvaluatorFactory and sca_utils.cpp): the first ' -> ' separates
+the target, a `d:` rule splits once more for the file-name pattern; a pattern is a regex
+expression only when it starts with `r:`, `!r:`, `n:` or `!n:` (then minterms are split on
+' && ', a leading '!' negates one), otherwise it is plain text compared whole; `n:` is
+read like the agent reads it (the first `compare`, then an operator and a number read by
+`std::stoi`). Commands are split like the agent's tokenizer (`w_strtok`: spaces separate,
+double quotes group, a backslash escapes the next character; single quotes are ordinary
+characters). What the agent would silently mis-evaluate (a regex PCRE2 refuses, `n:`
+without `compare`) is a RuleError here: the loader reports it as that check's error.
 """
 
 from __future__ import annotations
 
 import re
-import shlex
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from compliance.hosts.wazuh.regex import (
+    ExactText,
+    LinePattern,
     PatternError,
     compile_osmatch,
     compile_osregex,
@@ -24,7 +29,12 @@ from compliance.hosts.wazuh.regex import (
 
 Dialect = Literal["pcre2", "osregex"]
 RuleType = Literal["f", "d", "p", "c"]
-_OPS = ("<=", ">=", "==", "!=", "<", ">", "=")
+_OPS = ("<", "<=", "==", "!=", ">=", ">")
+"""The agent's comparison operators (`=` is not one: it makes the rule invalid)."""
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+_STOI = re.compile(r"[ \t\n\v\f\r]*([+-]?[0-9]+)")
+REGEX_PREFIXES = ("r:", "!r:", "n:", "!n:")
+"""A pattern is a regex expression only when it starts so (sca::IsRegexOrNumericPattern)."""
 _VARIABLE = re.compile(r"\$[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -37,9 +47,12 @@ class Minterm:
     text: str
     negated: bool
     kind: Literal["r", "n", "literal"]
-    regex: re.Pattern[str] | None = None
+    regex: LinePattern | None = None
     op: str = ""
-    value: int = 0
+    value: int | None = 0
+    """n: the number compared with; None when the agent cannot read it (see `invalid`)."""
+    invalid: str = ""
+    """n: why the agent evaluates this minterm as invalid (operator or number it cannot read)."""
 
     def describe(self) -> str:
         return ("!" if self.negated else "") + self.text
@@ -47,10 +60,13 @@ class Minterm:
 
 @dataclass(frozen=True)
 class Expression:
-    """Minterms joined by ' && ' (see evaluate.expression_holds for the semantics)."""
+    """Minterms joined by ' && ' (see evaluate.expression_holds for the semantics), or,
+    when `plain`, one text compared whole: with each line of a file, with a command's
+    whole output."""
 
     text: str
     minterms: tuple[Minterm, ...]
+    plain: bool = False
 
 
 @dataclass(frozen=True)
@@ -60,7 +76,7 @@ class Rule:
     negated: bool
     targets: tuple[str, ...]
     """Files or directories (a variable may expand to several), one command, one process."""
-    file_pattern: re.Pattern[str] | None = None
+    file_pattern: LinePattern | None = None
     """d: rules: which entries (by name) to look at."""
     file_pattern_text: str = ""
     expression: Expression | None = None
@@ -68,11 +84,42 @@ class Rule:
 
     @property
     def argv(self) -> tuple[str, ...]:
-        """c: rules: the command split like Wazuh's wm_exec does (no shell involved)."""
-        try:
-            return tuple(shlex.split(self.targets[0]))
-        except ValueError:
-            return tuple(_unclosed_quote(self.targets[0]))
+        """c: rules: the command split like the agent's `w_strtok` (no shell involved)."""
+        return split_command(self.targets[0])
+
+
+def split_command(command: str) -> tuple[str, ...]:
+    """Arguments as the agent's tokenizer makes them (wazuh/wazuh src/shared/string_op.c
+    `w_strtok`, used by `wm_exec`): a space ends an argument outside double quotes, a
+    double quote toggles quoting (and is dropped; `""` is an empty argument), a backslash
+    takes the next character literally, anywhere. Tabs and single quotes are ordinary
+    characters; an unclosed double quote runs to the end."""
+    args: list[str] = []
+    current: list[str] | None = None
+    quoting = False
+    i, n = 0, len(command)
+    while i < n:
+        ch = command[i]
+        if ch == " " and not quoting:
+            if current is not None:
+                args.append("".join(current))
+                current = None
+        elif ch == '"':
+            if quoting and current is None:
+                current = []
+            quoting = not quoting
+        elif ch == "\\":
+            if i + 1 < n:
+                current = current if current is not None else []
+                current.append(command[i + 1])
+            i += 1
+        else:
+            current = current if current is not None else []
+            current.append(ch)
+        i += 1
+    if current is not None:
+        args.append("".join(current))
+    return tuple(args)
 
 
 def parse_rule(text: object, variables: dict[str, str], dialect: Dialect) -> Rule:
@@ -82,6 +129,13 @@ def parse_rule(text: object, variables: dict[str, str], dialect: Dialect) -> Rul
         for m in (rule.expression.minterms if rule.expression else ())
         if m.kind == "literal" and m.text.strip()[:2].lower() in ("r:", "n:")
     ]
+    unreadable = tuple(
+        f"{m.invalid}: the agent evaluates this rule as invalid (not applicable)"
+        for m in (rule.expression.minterms if rule.expression else ())
+        if m.invalid
+    )
+    if unreadable:
+        rule = replace(rule, warnings=rule.warnings + unreadable)
     if suspicious:
         extra = tuple(
             f"minterm {text!r} is compared as a literal line because of the space before "
@@ -162,13 +216,16 @@ def _command_rule(
     warnings: list[str],
 ) -> Rule:
     command = _substitute(location, variables)
-    try:
-        argv = shlex.split(command)
-    except ValueError:
-        argv = _unclosed_quote(command)
+    argv = split_command(command)
+    if "'" in command:
         warnings.append(
-            f"command {command!r} has an unclosed quote; it is read as if the quote closed "
-            f"at the end of the command: {argv!r}"
+            f"command {command!r} contains a single quote: the agent's tokenizer does not "
+            f"treat it as a quote (only double quotes group), so it runs {list(argv)!r}"
+        )
+    if _unclosed(command):
+        warnings.append(
+            f"command {command!r} has an unclosed double quote; the agent reads the rest of "
+            f"the command as quoted: {list(argv)!r}"
         )
     if not argv:
         raise RuleError(f"c: rule without a command: {text!r}")
@@ -176,13 +233,15 @@ def _command_rule(
     return Rule(text, "c", negated, (command,), expression=expression, warnings=tuple(warnings))
 
 
-def _unclosed_quote(command: str) -> list[str]:
-    for closing in ('"', "'", "'\"", "\"'"):
-        try:
-            return shlex.split(command + closing)
-        except ValueError:
-            continue
-    raise RuleError(f"command {command!r} cannot be split into arguments (unbalanced quotes)")
+def _unclosed(command: str) -> bool:
+    quoting, i = False, 0
+    while i < len(command):
+        if command[i] == "\\":
+            i += 1
+        elif command[i] == '"':
+            quoting = not quoting
+        i += 1
+    return quoting
 
 
 def _substitute(location: str, variables: dict[str, str]) -> str:
@@ -207,13 +266,14 @@ def _expand(location: str, variables: dict[str, str]) -> tuple[str, ...]:
     return targets
 
 
-def _file_name_pattern(text: str, dialect: Dialect) -> re.Pattern[str]:
+def _file_name_pattern(text: str, dialect: Dialect) -> LinePattern:
     try:
+        if dialect == "pcre2":
+            if text.startswith("r:"):
+                return compile_pcre(text[2:])
+            return ExactText(text)  # the agent: file.filename() == pattern
         if text.startswith(("r:", "R:")):
-            source = text[2:]
-            return compile_pcre(source) if dialect == "pcre2" else compile_osregex(source)
-        if dialect == "pcre2":  # Wazuh 5.x: a plain file pattern is the exact name
-            return re.compile("^" + re.escape(text) + r"\Z")
+            return compile_osregex(text[2:])
         return compile_osmatch(text)
     except PatternError as exc:
         raise RuleError(f"file-name pattern {text!r}: {exc}") from None
@@ -222,6 +282,9 @@ def _file_name_pattern(text: str, dialect: Dialect) -> re.Pattern[str]:
 def parse_expression(text: str, dialect: Dialect) -> Expression:
     if not text:
         raise RuleError("empty pattern after ' -> '")
+    if not text.startswith(REGEX_PREFIXES):
+        # plain text, compared whole and case-sensitively (" && " and "!" included)
+        return Expression(text, (Minterm(text, False, "literal"),), plain=True)
     minterms = []
     for part in text.split(" && "):
         negated = part.startswith("!")
@@ -232,7 +295,7 @@ def parse_expression(text: str, dialect: Dialect) -> Expression:
     return Expression(text, tuple(minterms))
 
 
-def _compile(source: str, dialect: Dialect) -> re.Pattern[str]:
+def _compile(source: str, dialect: Dialect) -> LinePattern:
     try:
         return compile_pcre(source) if dialect == "pcre2" else compile_osregex(source)
     except PatternError as exc:
@@ -240,19 +303,47 @@ def _compile(source: str, dialect: Dialect) -> re.Pattern[str]:
 
 
 def _minterm(body: str, negated: bool, dialect: Dialect) -> Minterm:
-    head = body[:2].lower()
+    head = body[:2]
     if head == "r:":
         return Minterm(body, negated, "r", _compile(body[2:], dialect))
     if head == "n:":
-        source, found, comparison = body[2:].partition(" compare ")
-        if not found:
-            raise RuleError(f"{body!r}: n: needs 'REGEX compare OP NUMBER'")
-        match = re.fullmatch(r"\s*(<=|>=|==|!=|<|>|=)\s*([+-]?\d+)\s*", comparison)
-        if not match:
-            raise RuleError(
-                f"{body!r}: cannot read the comparison {comparison!r}; "
-                f"expected one of {' '.join(_OPS)} and an integer"
-            )
-        op = "==" if match.group(1) == "=" else match.group(1)
-        return Minterm(body, negated, "n", _compile(source, dialect), op, int(match.group(2)))
+        return _numeric(body, negated, dialect)
     return Minterm(body, negated, "literal")
+
+
+def _numeric(body: str, negated: bool, dialect: Dialect) -> Minterm:
+    """`n:REGEX compare OP NUMBER` read as EvaluateNumericRegexComparison reads it: the
+    regex ends one character before the first `compare`; OP and NUMBER are the next two
+    whitespace-separated words; NUMBER goes through std::stoi (leading blanks, a sign,
+    digits; anything after is ignored). An operator the agent does not know, or a number
+    stoi cannot read or that overflows a 32-bit int, makes the minterm evaluate as invalid
+    (the agent throws, and the rule is invalid), never as found or not found."""
+    expression = body[2:]
+    position = expression.find("compare")
+    if position < 0:
+        raise RuleError(f"{body!r}: n: needs 'REGEX compare OP NUMBER'")
+    source = expression[: position - 1] if position > 0 else expression
+    words = expression[position + len("compare") + 1 :].split()
+    if len(words) < 2:
+        raise RuleError(
+            f"{body!r}: cannot read an operator and a number after 'compare'; "
+            f"expected one of {' '.join(_OPS)} and an integer"
+        )
+    op, number = words[0], words[1]
+    value, invalid = read_int(number)
+    if invalid:
+        invalid = f"{body!r}: the number {number!r} {invalid}"
+    elif op not in _OPS:
+        invalid = f"{body!r}: the agent has no operator {op!r} (use one of {' '.join(_OPS)})"
+    return Minterm(body, negated, "n", _compile(source, dialect), op, value, invalid)
+
+
+def read_int(text: str) -> tuple[int | None, str]:
+    """std::stoi: (value, "") or (None, why it throws)."""
+    match = _STOI.match(text)
+    if not match:
+        return None, "is not a number (std::stoi cannot read it)"
+    value = int(match.group(1))
+    if not INT_MIN <= value <= INT_MAX:
+        return None, "is beyond a 32-bit int (std::stoi throws out_of_range)"
+    return value, ""

@@ -236,7 +236,9 @@
           if (!bad) return;
         }
         var tr = el("tr");
-        tr.appendChild(el("th", "host", host));
+        var hostCell = el("th", "host", host);
+        hostCell.title = host;  // a long name is cut with "…" on a narrow screen
+        tr.appendChild(hostCell);
         for (var c2 = 0; c2 < C; c2++) {
           var at = h * C + c2, st = M.status[at], td = el("td");
           var name = st < 0 ? "missing" : M.statuses[st];

@@ -33,6 +33,9 @@ GOOD_SETUP = (
     "printf 'Storage=persistent\\n' > /tmp/wz/conf.d/nested/journal.conf",
     "printf 'not a conf\\n' > /tmp/wz/conf.d/readme.txt",
     "mkfifo /tmp/wz/fifo",
+    "mkdir -p /tmp/wz/onlydirs/sub",
+    "printf 'x\\n' > /tmp/wz/onlydirs/sub/match.conf",
+    "printf '#!/bin/sh\\necho denied\\nexit 126\\n' > /tmp/wz/e126 && chmod 755 /tmp/wz/e126",
 )
 BAD_SETUP = (
     "mkdir -p /tmp/wz/conf.d",

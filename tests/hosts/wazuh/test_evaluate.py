@@ -36,10 +36,17 @@ def holds(expression: str, text: str) -> bool:
     return expression_holds(parse_expression(expression, "pcre2"), lines_of(text))[0]
 
 
-def test_matching_is_case_insensitive_for_regexes_and_literals() -> None:
+def test_regexes_are_caseless_plain_text_is_exact() -> None:
+    """The agent compiles with PCRE2_CASELESS but compares plain text with ==."""
     assert holds("r:^permitrootlogin NO", CONF)
-    assert holds("banner /ETC/issue.net", CONF)  # a literal is a whole line
-    assert not holds("banner", CONF)
+    assert holds("Banner /etc/issue.net", CONF)  # plain text is a whole line, exactly
+    assert not holds("banner /ETC/issue.net", CONF)
+    assert not holds("Banner", CONF)
+    # a literal minterm inside a regex expression is compared exactly too
+    assert holds("r:^Banner && Banner /etc/issue.net", CONF)
+    assert not holds("r:^Banner && banner /etc/issue.net", CONF)
+    # only a pattern that STARTS with r:, !r:, n:, !n: is an expression: the rest is text
+    assert not holds("Banner /etc/issue.net && r:^Banner", CONF)
 
 
 def test_a_compound_expression_needs_one_line_satisfying_every_minterm() -> None:
@@ -67,11 +74,31 @@ def test_empty_content_never_holds_as_in_wazuh() -> None:
 
 @pytest.mark.parametrize(
     ("comparison", "expected"),
-    [("<= 3", True), ("< 3", False), ("== 3", True), ("= 3", True), ("!= 3", False),
+    [("<= 3", True), ("< 3", False), ("== 3", True), ("!= 3", False),
      (">= 4", False), ("> 2", True)],
 )  # fmt: skip
 def test_numeric_comparisons(comparison: str, expected: bool) -> None:
     assert holds(f"n:^MaxAuthTries\\s+(\\d+) compare {comparison}", CONF) is expected
+
+
+@pytest.mark.parametrize("comparison", ["= 3", "> 2147483648", "< -2147483649", "> three", "=~ 3"])
+def test_numbers_and_operators_the_agent_cannot_read_make_the_rule_invalid(
+    comparison: str,
+) -> None:
+    """std::stoi throws beyond a 32-bit int; `=` is not one of the agent's operators."""
+    outcome = evaluate_rule(
+        rule(f"f:/etc/x -> n:^MaxAuthTries\\s+(\\d+) compare {comparison}"),
+        data({"/etc/x": CONF}),
+    )
+    assert outcome.result is Result.INVALID, outcome
+
+
+def test_a_captured_number_beyond_32_bits_is_invalid() -> None:
+    outcome = evaluate_rule(
+        rule("f:/etc/x -> n:^Key\\s+(\\d+) compare > 1"), data({"/etc/x": "Key 99999999999\n"})
+    )
+    assert outcome.result is Result.INVALID
+    assert "32-bit" in outcome.evidence
 
 
 def test_numeric_capture_that_is_not_a_number_is_invalid() -> None:
@@ -138,7 +165,7 @@ def test_directories_names_and_nested_contents() -> None:
 def test_processes() -> None:
     collected = Collected(processes=("sshd", "/usr/sbin/sshd -D", "cron"))
     assert evaluate_rule(rule("p:sshd"), collected).result is Result.FOUND
-    assert evaluate_rule(rule("p:SSHD"), collected).result is Result.FOUND
+    assert evaluate_rule(rule("p:SSHD"), collected).result is Result.NOT_FOUND  # == in the agent
     assert evaluate_rule(rule("p:telnetd"), collected).result is Result.NOT_FOUND
     assert evaluate_rule(rule("p:r:^/usr/sbin/sshd"), collected).result is Result.FOUND
 
