@@ -37,7 +37,8 @@ MAX_LINKS = 40  # as the kernel's ELOOP limit
 
 _WHAT_TO_DO: dict[Kind, str] = {
     "database": "pass --db (or set COMPLIANCE_DB) to a path outside it",
-    "cache": "set COMPLIANCE_CACHE_DIR to a folder outside it (or to 'off')",
+    "cache": "set COMPLIANCE_CACHE_DIR (and COMPLIANCE_TOOLS_DIR) to a folder outside it "
+    "(or the cache to 'off')",
     "reports": "pass --output FMT:FILE with a path outside it",
 }
 
@@ -147,9 +148,11 @@ def guard_scan(
     (`--db`, $COMPLIANCE_DB or the default file), the result cache, the advisory index
     cache when `advisories` are audited, and every report path."""
     from compliance.cache import default_directory
+    from compliance.scanners.bandit_python import tools_directory
     from compliance.store.engine import sqlite_file
 
-    caches = [folder for folder in (default_directory(),) if folder is not None]
+    # the tools folder holds the bandit venvs per Python: code the gate runs
+    caches = [folder for folder in (default_directory(), tools_directory()) if folder]
     if advisories:
         from compliance.advisories import default_cache_dir
 

@@ -15,9 +15,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from compliance import weakness
 from compliance.baseline import Baseline, BaselineError, resolve_baseline
 from compliance.boundary import NO_OWN_OUTPUTS, OwnOutputs, drop_own_outputs
-from compliance.findings import Finding
 from compliance.gate import GateInput, Verdict, judge
 from compliance.policy import ConfigError, LoadedPolicy
 from compliance.policy.scan_waivers import read_scan_waivers
@@ -96,7 +96,9 @@ def run_code_scan(request: CodeScanRequest, store: Store) -> CodeScanReport:
         files, results, problems = scan_tree(
             root, loaded, names, request.scanner_options, request.own_outputs
         )
-        findings: list[Finding] = [f for r in results for f in r.findings]
+        findings = weakness.judged_findings(
+            [f for r in results for f in r.findings], policy.classification.overrides()
+        )
         errors = (
             [_problem_error(p) for p in problems]
             + [e for r in results for e in r.errors]
@@ -130,7 +132,9 @@ def run_code_scan(request: CodeScanRequest, store: Store) -> CodeScanReport:
                 errors=errors,
                 baseline=baseline.fingerprints if baseline else None,
                 baseline_suppressed=baseline.suppressed if baseline else frozenset(),
-                first_seen=store.first_seen(target, (f.fingerprint for f in findings)),
+                first_seen=store.first_seen(
+                    target, (m.fingerprint for f in findings for m in weakness.members(f))
+                ),
                 today=request.today,
             )
         )
@@ -160,6 +164,7 @@ def run_code_scan(request: CodeScanRequest, store: Store) -> CodeScanReport:
                         policy.repository_config, results
                     ),
                     "notes": list(request.notes),
+                    "runtime": {r.scanner: r.runtime for r in results if r.runtime},
                     "baseline": _baseline_summary(baseline),
                     "dependencies": _dependency_summary(results),
                     "merge_request": request.merge_request,
@@ -276,6 +281,7 @@ def _run_scanner(
             options={
                 "unknown_severity": policy.unknown_severity.label,
                 "rules": [str(loaded.path.parent / rule) for rule in settings.rules],
+                "python": settings.python,
                 "dependencies": policy.dependencies.model_dump(),
                 "repository_config": policy.repository_config,
                 **extra,

@@ -87,6 +87,14 @@ class Finding:
     suppressed: bool = False
     """Suppressed inline in the source (`# nosec`, `# nosemgrep`): kept and shown, never blocks."""
     fix_versions: tuple[str, ...] = field(default=())
+    tool_severity: str = ""
+    """The tool's own word for the severity (bandit `MEDIUM`, semgrep `WARNING`): `severity`
+    is the gate's, from the weakness table (weakness.py); this one stays visible."""
+    weakness: str = ""
+    """`CWE-n class` from the weakness table; empty where the table has nothing to say."""
+    also: tuple[Finding, ...] = ()
+    """The same flaw as other tools reported it, merged into this one (weakness.merge_flaws):
+    their waivers, baseline entries and lifecycles apply to this finding too."""
 
     def __post_init__(self) -> None:
         for name in ("title", "message", "evidence", "remediation"):

@@ -17,6 +17,7 @@ from compliance.findings import Finding, Severity
 from compliance.policy.model import HOST_SCANNER, Policy
 from compliance.policy.waivers import WaiverEntry
 from compliance.scanners.interface import ScanError
+from compliance.weakness import members
 
 
 class Outcome(StrEnum):
@@ -183,8 +184,8 @@ def _decide(
     unhidden = ""  # why a suppression does not hide this finding
     new_suppression = False
     if finding.suppressed:
-        new_suppression = (
-            data.baseline is not None and finding.fingerprint not in data.baseline_suppressed
+        new_suppression = data.baseline is not None and not any(
+            m.fingerprint in data.baseline_suppressed for m in members(finding)
         )
         if not new_suppression:
             return Decision(finding, Status.SUPPRESSED, False, reported, "suppressed inline", due)
@@ -203,7 +204,8 @@ def _decide(
         )
     note = ""
     for i, entry in enumerate(data.waivers):
-        if not entry.waiver.matches(finding, data.target):
+        # one flaw two tools reported: a waiver of either tool's finding applies
+        if not any(entry.waiver.matches(m, data.target) for m in members(finding)):
             continue
         if entry.waiver.expired(data.today):
             expired_matched.add(i)
@@ -220,7 +222,7 @@ def _decide(
             due,
             new_suppression=new_suppression,
         )
-    if data.baseline is not None and finding.fingerprint in data.baseline:
+    if data.baseline is not None and any(m.fingerprint in data.baseline for m in members(finding)):
         return Decision(
             finding,
             Status.PREEXISTING,
@@ -231,14 +233,13 @@ def _decide(
             overdue,
             new_suppression=new_suppression,
         )
-    threshold = policy.blocking_threshold(finding.scanner)
-    blocks = (
-        threshold is not None
-        and finding.severity >= threshold
-        and (
-            finding.confidence is None
-            or finding.confidence >= policy.min_confidence(finding.scanner)
-        )
+    # one flaw that several tools reported blocks when any of their findings would alone,
+    # each under its own scanner's threshold (hosts: hosts.fail_on)
+    blocks = any(
+        (threshold := policy.blocking_threshold(m.scanner)) is not None
+        and m.severity >= threshold
+        and (m.confidence is None or m.confidence >= policy.min_confidence(m.scanner))
+        for m in members(finding)
     )
     if overdue:
         note = f"{note}; " if note else ""
@@ -266,7 +267,10 @@ def _due_date(finding: Finding, data: GateInput) -> date | None:
     days = data.policy.sla_days.get(finding.severity)
     if days is None:
         return None
-    seen = data.first_seen.get(finding.fingerprint)
+    sightings = [
+        data.first_seen[m.fingerprint] for m in members(finding) if m.fingerprint in data.first_seen
+    ]
+    seen = min(sightings) if sightings else None
     start = seen.date() if seen else data.today
     return start + timedelta(days=days)
 

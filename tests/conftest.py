@@ -21,6 +21,10 @@ from hypothesis import settings as hypothesis_settings
 # Rule: no network but loopback. Any pip-audit run a test did not point at its own mirror
 # goes to a closed loopback port and fails closed, instead of reaching api.osv.dev.
 os.environ.setdefault("COMPLIANCE_OSV_URL", "http://127.0.0.1:9/v1/query")
+# bandit runs under the newest Python found, from a venv per interpreter that the gate
+# installs on first use (bandit_python.py). Tests give each scan its own cache folder, so the
+# venvs get one folder for the whole run (kept between runs): installed once, not per test.
+os.environ.setdefault("COMPLIANCE_TOOLS_DIR", str(Path.home() / ".cache" / "compliance-test-tools"))
 
 # The property tests draw the same examples on every run by default, so a landing is never
 # refused for an input nobody has seen before; `HYPOTHESIS_PROFILE=explore` draws fresh ones
@@ -222,6 +226,15 @@ def git(root: Path, *args: str) -> str:
         capture_output=True,
         text=True,
     ).stdout.strip()
+
+
+def committed_repo(root: Path, files: dict[str, str]) -> Path:
+    """A git repository holding `files` (dedented), all committed: a clean tree to scan."""
+    write_tree(root, files)
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "fixture")
+    return root
 
 
 def bandit_baseline(root: Path, *targets: str, out: str = "bandit-baseline.json") -> Path:

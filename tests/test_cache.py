@@ -304,6 +304,7 @@ def test_semgrep_key_follows_the_resolved_rules_and_the_timeout(tmp_path: Path) 
 def test_bandit_key_follows_every_applied_settings_file(tmp_path: Path) -> None:
     from compliance.scanners.bandit import _namespace
     from compliance.scanners.bandit_config import bandit_plan
+    from compliance.scanners.bandit_python import Interpreter
 
     root = tmp_path / "tree"
     root.mkdir()
@@ -313,8 +314,10 @@ def test_bandit_key_follows_every_applied_settings_file(tmp_path: Path) -> None:
     (root / "conf" / "bandit.yml").write_text("skips: [B101]\n")
     (root / "b.json").write_text('{"results": []}')
 
-    def key(mode: str) -> str:
-        return _namespace("1.9.4", bandit_plan(root, ["a.py"], mode))
+    py313 = Interpreter((3, 13, 0), "/opt/python3.13")
+
+    def key(mode: str, python: Interpreter = py313) -> str:
+        return _namespace("1.9.4", bandit_plan(root, ["a.py"], mode), python)
 
     applied, reported, ignored = key("apply"), key("report"), key("ignore")
     assert len({applied, reported, ignored}) == 3
@@ -323,4 +326,7 @@ def test_bandit_key_follows_every_applied_settings_file(tmp_path: Path) -> None:
     changed = key("apply")
     (root / "b.json").write_text('{"results": [], "note": "other"}')
     assert key("apply") != changed
-    assert _namespace("1.9.5", bandit_plan(root, ["a.py"], "report")) != reported
+    assert _namespace("1.9.5", bandit_plan(root, ["a.py"], "report"), py313) != reported
+    # the Python bandit parses with decides what parses: part of the key
+    assert key("report", Interpreter((3, 11, 7), "/opt/python3.11")) != reported
+    assert key("report", Interpreter((3, 13, 1), "/opt/python3.13")) != reported

@@ -170,13 +170,20 @@ def test_checkout_elsewhere_keeps_fingerprints(tmp_path, db):
 
 
 def test_bandit_missing_from_path_and_venv_exits_2(tmp_path, db):
-    """Run the package from a bare interpreter copy whose bin dir has no bandit."""
+    """Run the package from a bare interpreter copy whose bin dir has no bandit, on a
+    machine with no other Python (no pyenv, no uv): nothing can run bandit."""
     tree = write_tree(tmp_path / "repo", CLEAN)
     bare = tmp_path / "bin"
     bare.mkdir()
     (bare / "python").symlink_to(sys.executable)
     site = next(p for p in sys.path if p.endswith("site-packages"))
-    env = {**os.environ, "PATH": "/nonexistent", "PYTHONPATH": f"{Path.cwd()}:{site}"}
+    env = {
+        **os.environ,
+        "PATH": "/nonexistent",
+        "PYTHONPATH": f"{Path.cwd()}:{site}",
+        "PYENV_ROOT": "/nonexistent",
+        "UV_PYTHON_INSTALL_DIR": "/nonexistent",
+    }
     env.pop("COMPLIANCE_DB", None)
     proc = subprocess.run(
         [str(bare / "python"), "-m", "compliance", "scan", str(tree), "--db", db],

@@ -218,9 +218,16 @@ def test_database_from_a_newer_release_is_refused(store_url):
 def test_cli_scan_on_either_backend(store_url, tmp_path):
     tree = write_tree(tmp_path / "repo", {"a.py": "import pickle\npickle.loads(b'')\n"})
     run = run_cli("scan", tree, "--db", store_url)
-    assert run.code == 0, run.stderr  # pickle is medium: reported, not blocking
+    # pickle.loads is a deserialization sink: high by the weakness table (bandit: MEDIUM)
+    assert run.code == 1, run.stderr
     rows = run_cli("findings", "--db", store_url, "--json").json()
     assert {r["rule_id"] for r in rows} == {"B403", "B301"}
+    load = next(r for r in rows if r["rule_id"] == "B301")
+    assert (load["severity"], load["tool_severity"], load["weakness"]) == (
+        "high",
+        "MEDIUM",
+        "CWE-502 deserialization",
+    )
     assert run_cli("scans", "--db", store_url, "--json").json()[0]["status"] == "complete"
 
 

@@ -8,9 +8,17 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+)
 
 from compliance.findings import Severity
+from compliance.weakness import Overrides
 
 SeverityField = Annotated[
     Severity,
@@ -64,6 +72,9 @@ class ScannerSettings(Strict):
     exclude: tuple[str, ...] = ()
     rules: tuple[str, ...] = ()
     """semgrep: rule files or folders, relative to the policy file (default: the shipped pack)."""
+    python: str | None = Field(default=None, pattern=r"^(?:(?:python)?3\.\d{1,2}|/\S+)$")
+    """bandit: the Python it runs under (`3.13`, `python3.13` or an absolute path); default:
+    the newest found that the scanned project's requires-python admits (bandit_python.py)."""
 
 
 # shared (the model is frozen): the gate asks for a scanner's settings once per finding
@@ -73,6 +84,22 @@ _NO_SCANNER_SETTINGS = ScannerSettings()
 def _default_per_scanner() -> dict[str, ScannerSettings]:
     """bandit's LOW-confidence findings are mostly noise; the shipped file says so too."""
     return {"bandit": ScannerSettings(min_confidence=Severity.MEDIUM)}
+
+
+CweKey = Annotated[str, StringConstraints(pattern=r"^CWE-[0-9]{1,5}$")]
+
+
+class ClassificationSettings(Strict):
+    """Overrides of the weakness table's gate severity (weakness.py): by rule id (a bandit
+    test id such as B608, a semgrep rule id) or by CWE (`CWE-89`). A rule wins over its CWE."""
+
+    rules: dict[str, SeverityField] = Field(default_factory=dict)
+    cwe: dict[CweKey, SeverityField] = Field(default_factory=dict)
+
+    def overrides(self) -> Overrides:
+        return Overrides(
+            dict(self.rules), {int(key.removeprefix("CWE-")): s for key, s in self.cwe.items()}
+        )
 
 
 class ReportSettings(Strict):
@@ -183,6 +210,7 @@ class Policy(Strict):
     """Replaces the default as a whole: a policy that sets it keeps only what it names."""
     dependencies: DependencySettings = DependencySettings()
     exceptions: ExceptionSettings = ExceptionSettings()
+    classification: ClassificationSettings = ClassificationSettings()
     errors: dict[str, Literal["error", "warn"]] = Field(default_factory=dict)
     sla_days: dict[SeverityField, int] = Field(default_factory=lambda: dict(DEFAULT_SLA_DAYS))
     waivers: str | None = "waivers.yml"

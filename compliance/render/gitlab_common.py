@@ -120,6 +120,11 @@ def identifiers(f: StoredFinding) -> list[dict[str, str]]:
     if rule_url:
         primary["url"] = rule_url
     result = [primary]
+    # the same flaw as other tools reported it (weakness.merge_flaws): their rules too
+    for m in f.also or []:
+        if isinstance(m, dict) and m.get("scanner") and m.get("rule_id"):
+            scanner, rule = str(m["scanner"]), str(m["rule_id"])
+            result.append({"type": f"{scanner}_id", "name": f"{scanner} {rule}", "value": rule})
     for r in refs:
         if r.kind in ("cwe", "cve", "ghsa", "osv") and r.id != f.rule_id:
             value = r.id.split("-", 1)[1] if r.kind == "cwe" else r.id

@@ -47,6 +47,9 @@ def finding_json(record: FindingRecord) -> dict[str, Any]:
         "note": record.note,
         "first_seen_at": _iso(record.first_seen_at),
         "due_date": _iso(record.due_date),
+        "tool_severity": record.tool_severity,
+        "weakness": record.weakness,
+        "also": list(record.also or []),
     }
 
 
@@ -73,6 +76,7 @@ def scan_json(record: ScanRecord) -> dict[str, Any]:
         "errors": list(record.errors or []),
         "counts": dict((record.summary or {}).get("counts", {})),
         "repository_config": (record.summary or {}).get("repository_config"),
+        "runtime": dict((record.summary or {}).get("runtime") or {}),
         "scan_group": record.scan_group,
         "shard": f"{record.shard_index}/{record.shard_count}" if record.shard_index else None,
     }

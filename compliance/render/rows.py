@@ -53,6 +53,9 @@ class StoredFinding:
     due_date: date | None
     first_seen_at: datetime | None
     inline_suppressed: bool | None
+    tool_severity: str | None
+    weakness: str | None
+    also: list[dict[str, Any]] | None
 
     def __post_init__(self) -> None:
         if self.references is None:

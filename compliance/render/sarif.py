@@ -183,6 +183,14 @@ def _result(report: ReportData, f: StoredFinding, index: int) -> dict[str, Any]:
     }
     if f.note:
         result["properties"]["note"] = f.note
+    if f.tool_severity:  # the tool's own word; `severity` is the gate's (weakness table)
+        result["properties"]["tool-severity"] = f.tool_severity
+    if f.weakness:
+        result["properties"]["weakness"] = f.weakness
+    if f.also:  # the same flaw as other tools reported it (one result, not two)
+        result["properties"]["also"] = [
+            f"{m.get('scanner')} {m.get('rule_id')}" for m in f.also if isinstance(m, dict)
+        ]
     if report.previous is not None:
         result["baselineState"] = "new" if report.is_new(f) else "unchanged"
     if f.status == "waived":

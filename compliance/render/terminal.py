@@ -35,6 +35,8 @@ def summary(
             f"  {r.scanner}{version}: {r.files_scanned}/{r.files_requested} files, "
             f"{len(r.findings)} findings, {state}"
         )
+        if r.runtime:
+            lines.append(f"    {r.runtime}")
         lines.extend(f"    {note.one_line()}" for note in r.not_scanned)
         lines.extend(f"    {manifest.one_line()}" for manifest in r.manifests)
     counted = [d for d in verdict.decisions if d.status is Status.OPEN]

@@ -29,8 +29,15 @@ from typing import Any
 from compliance import cache as cache_module
 from compliance.cache import ResultCache, gate_identity, group_by_file
 from compliance.findings import Finding, Location, Severity, code_fingerprints
-from compliance.scanners import bandit_config
+from compliance.scanners import bandit_config, bandit_python
 from compliance.scanners.bandit_config import BanditPlan, bandit_plan
+from compliance.scanners.bandit_python import (
+    PARSE_ERROR,
+    BanditRuntime,
+    Interpreter,
+    newer_syntax,
+    newer_syntax_reason,
+)
 from compliance.scanners.cpu import SLOTS
 from compliance.scanners.interface import (
     NotScanned,
@@ -104,8 +111,8 @@ class BanditScanner(Scanner):
         shebang whatever their name (bandit reads any file it is named)."""
         return [f for f in files if python_kind(root, f)]
 
-    def version(self) -> str:
-        run = run_tool([find_tool("bandit"), "--version"], tool="bandit", timeout=60)
+    def version(self, tool: str | None = None) -> str:
+        run = run_tool([tool or find_tool("bandit"), "--version"], tool="bandit", timeout=60)
         first = run.stdout.strip().splitlines()[:1]
         if run.returncode != 0 or not first:
             raise ScannerFailure(
@@ -117,13 +124,16 @@ class BanditScanner(Scanner):
         config = bandit_plan(context.root, context.files, mode_of(context.options))
         excluded = set(config.excluded)  # listed in the plan's settings, never silently dropped
         plan = _plan(context.root, [f for f in context.files if f not in excluded])
-        tool = find_tool("bandit")
+        runtime = bandit_python.runtime(
+            context.root, context.options, needed=bool(plan.direct or plan.views)
+        )
+        tool = runtime.tool
         cache = ResultCache.for_scan(context.options)
-        version = cache.tool_version(tool, self.version)
+        version = cache.tool_version(tool, lambda: self.version(tool))
         with tempfile.TemporaryDirectory(prefix="compliance-bandit-ini-") as folder:
             ini = Path(folder) / "gate.ini"
             ini.write_text(config.ini, encoding="utf-8")
-            run = _Run(cache, tool, version, config, config.argv(context.root, ini))
+            run = _Run(cache, tool, version, config, config.argv(context.root, ini), runtime)
             parts = [self._scan_part(context, plan.direct, plan.maps, run)]
             if plan.views:
                 with mirror(context.root, plan.views) as copies_folder:
@@ -144,6 +154,7 @@ class BanditScanner(Scanner):
             not_scanned=tuple(plan.notes),
             repository_config=config.describe([r for part in parts for r in part.raw]),
             secrets=tuple(s for part in parts for s in part.secrets),
+            runtime=runtime.describe(),
         )
 
     def _scan_part(
@@ -159,10 +170,15 @@ class BanditScanner(Scanner):
             return _Part([], [], 0, [], [])
         cache, tool, version, plan = run.cache, run.tool, run.version, run.config
         cached = cache.lookup(
-            tool, context.root, files, lambda v: _namespace(v, plan), version=version
+            tool,
+            context.root,
+            files,
+            lambda v: _namespace(v, plan, run.runtime.interpreter),
+            version=version,
         )
         todo = cached.todo(files)
-        raw, suppressed, metrics, errors = self._scan_fresh(context, todo, run.config_args)
+        raw, suppressed, metrics, errors = self._scan_fresh(context, todo, run)
+        errors = _explain_syntax(context, errors, run.runtime.interpreter)
         parse_failed = {e.path for e in errors if e.path}
         scanned = [f for f in files if (f in metrics or f in cached.hits) and f not in parse_failed]
         missing = [f for f in todo if f not in metrics and f not in parse_failed]
@@ -199,7 +215,7 @@ class BanditScanner(Scanner):
         return _Part(findings, shown, len(scanned), secrets, raw + matched)
 
     def _scan_fresh(
-        self, context: ScanContext, files: list[str], config_args: list[str]
+        self, context: ScanContext, files: list[str], run: _Run
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any], list[ScanError]]:
         """Both passes over the files the cache could not answer for; results trimmed."""
         if not files:
@@ -209,9 +225,7 @@ class BanditScanner(Scanner):
         # to find nosec comments (~12 % of its time on the standard library).
         nosec = {f: _may_hold_nosec(context.root / f) for f in files}
         marked, plain = [f for f in files if nosec[f]], [f for f in files if not nosec[f]]
-        raw, metrics, errors = self._run_shards(
-            context, [(plain, True), (marked, False)], config_args
-        )
+        raw, metrics, errors = self._run_shards(context, [(plain, True), (marked, False)], run)
         with_nosec = [
             f
             for f in files
@@ -219,9 +233,7 @@ class BanditScanner(Scanner):
         ]
         suppressed: list[dict[str, Any]] = []
         if with_nosec:
-            everything, _, more_errors = self._run_shards(
-                context, [(with_nosec, True)], config_args
-            )
+            everything, _, more_errors = self._run_shards(context, [(with_nosec, True)], run)
             errors.extend(more_errors)
             kept = {_identity(r) for r in raw}
             suppressed = [r for r in everything if _identity(r) not in kept]
@@ -232,7 +244,7 @@ class BanditScanner(Scanner):
         self,
         context: ScanContext,
         groups: Sequence[tuple[list[str], bool]],
-        config_args: list[str],
+        run: _Run,
     ) -> tuple[list[dict[str, Any]], dict[str, Any], list[ScanError]]:
         """Bandit over each group of files (with `--ignore-nosec` when its flag says so),
         split into shards run side by side when the tree is big enough (see shards()); each
@@ -250,13 +262,13 @@ class BanditScanner(Scanner):
         if not plan:
             return results, metrics, errors
 
-        def run(job: tuple[list[str], bool]) -> Any:
+        def one(job: tuple[list[str], bool]) -> Any:
             with SLOTS.slot():
-                return self._run_once(context, job[0], config_args, ignore_nosec=job[1])
+                return self._run_once(context, job[0], run, ignore_nosec=job[1])
 
         pool = ThreadPoolExecutor(max_workers=min(len(plan), SLOTS.count))
         try:
-            reports = list(pool.map(run, plan))
+            reports = list(pool.map(one, plan))
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
         for report in reports:
@@ -277,28 +289,28 @@ class BanditScanner(Scanner):
         return results, metrics, errors
 
     def _run_once(
-        self, context: ScanContext, batch: list[str], config_args: list[str], *, ignore_nosec: bool
+        self, context: ScanContext, batch: list[str], run: _Run, *, ignore_nosec: bool
     ) -> Any:
         """One bandit process. `config_args` always include the gate's own `--ini`, so
         bandit reads no settings from the tree unless the plan applies them."""
         with tempfile.TemporaryDirectory(prefix="compliance-bandit-") as tmp:
             out = Path(tmp) / "bandit.json"
-            argv = [find_tool("bandit"), "--format", "json", "--output", str(out), "--quiet"]
-            argv += config_args
+            argv = [run.tool, "--format", "json", "--output", str(out), "--quiet"]
+            argv += run.config_args
             if ignore_nosec:
                 argv.append("--ignore-nosec")
             argv += ["--", *batch]
-            run = run_tool(argv, tool="bandit", timeout=context.timeout, cwd=context.root)
-            if run.returncode not in (0, 1):
+            done = run_tool(argv, tool="bandit", timeout=context.timeout, cwd=context.root)
+            if done.returncode not in (0, 1):
                 raise ScannerFailure(
                     "scanner.crash",
-                    f"bandit exited with code {run.returncode}: {stderr_tail(run.stderr)}",
+                    f"bandit exited with code {done.returncode}: {stderr_tail(done.stderr)}",
                 )
             try:
                 report = json.loads(out.read_text(encoding="utf-8"))
             except FileNotFoundError:
                 raise ScannerFailure(
-                    "scanner.output", f"bandit wrote no report: {stderr_tail(run.stderr)}"
+                    "scanner.output", f"bandit wrote no report: {stderr_tail(done.stderr)}"
                 ) from None
             except (ValueError, UnicodeDecodeError) as exc:
                 raise ScannerFailure(
@@ -412,6 +424,7 @@ class BanditScanner(Scanner):
                     references=references,
                     remediation=f"See {more_info}" if more_info else "",
                     suppressed=is_suppressed,
+                    tool_severity=str(result.get("issue_severity", "")).upper()[:20],
                 )
             )
         return findings, secrets
@@ -437,9 +450,7 @@ class _Passwords:
             except OSError:
                 tree = None
             self._index[path] = (
-                LiteralIndex(tree, self.wanted.get(path))
-                if tree is not None
-                else None
+                LiteralIndex(tree, self.wanted.get(path)) if tree is not None else None
             )
         index = self._index[path]
         if index is None:  # bandit parsed it, we cannot: every quoted text on the lines
@@ -579,6 +590,7 @@ class _Run:
     version: str
     config: BanditPlan
     config_args: list[str]
+    runtime: BanditRuntime
 
 
 @dataclass(frozen=True)
@@ -590,11 +602,33 @@ class _Part:
     raw: list[dict[str, Any]]  # bandit's results, for what the tree's settings did to them
 
 
-def _namespace(version: str, plan: BanditPlan) -> str:
+def _namespace(version: str, plan: BanditPlan, python: Interpreter | None) -> str:
     """Everything a per-file result depends on besides the file and the executable (which
-    the cache adds): the adapter, bandit's version, what of the tree's settings applies."""
-    gate = gate_identity(sys.modules[__name__], bandit_config, cache_module)
-    return f"bandit|gate={gate}|trim-v3|tool={version}|config={plan.mode}:{plan.digest}"
+    the cache adds): the adapter, bandit's version, the interpreter bandit ran on (its
+    `ast` decides what parses), what of the tree's settings applies."""
+    gate = gate_identity(sys.modules[__name__], bandit_config, bandit_python, cache_module)
+    on = f"{python.full}:{python.path}" if python else "pinned"
+    return f"bandit|gate={gate}|trim-v3|tool={version}|python={on}|config={plan.mode}:{plan.digest}"
+
+
+def _explain_syntax(
+    context: ScanContext, errors: list[ScanError], ran_on: Interpreter | None
+) -> list[ScanError]:
+    """A file bandit could not parse that a newer Python found here reads says so, and how
+    to scan it (never "exclude it": it is Python, only newer than bandit's interpreter)."""
+    unparsed = [
+        e.path for e in errors if e.path and e.kind == "scanner.parse" and PARSE_ERROR in e.reason
+    ]
+    if ran_on is None or not unparsed:
+        return errors
+    newer = newer_syntax(context.root, unparsed, ran_on, context.timeout)
+    explained = []
+    for e in errors:
+        minor = newer.get(e.path or "") if e.kind == "scanner.parse" else None
+        if minor is not None:
+            e = replace(e, reason=newer_syntax_reason(minor, ran_on), hint="")
+        explained.append(e)
+    return explained
 
 
 def _trim(result: dict[str, Any]) -> dict[str, Any]:

@@ -390,7 +390,7 @@ class _Reading:
         if data is None:
             return None
         try:
-            document = _toml(data, PYPROJECT)
+            document = parse_toml(data, PYPROJECT)
         except Unreadable as exc:
             if b"bandit" in data:  # a broken pyproject.toml without bandit settings is not ours
                 self._problem(exc, would_apply=would_apply)
@@ -412,7 +412,7 @@ class _Reading:
             if data is None:
                 raise Unreadable(f"{path}: does not exist (named by {INI} configfile)")
             if toml:
-                document = _toml(data, path)
+                document = parse_toml(data, path)
                 tool = document.get("tool")
                 loaded: Any = tool.get("bandit", {}) if isinstance(tool, dict) else {}
             else:
@@ -621,7 +621,7 @@ def _ini_parser(text: str, name: str) -> configparser.ConfigParser:
     return parser
 
 
-def _toml(data: bytes, name: str) -> dict[str, Any]:
+def parse_toml(data: bytes, name: str) -> dict[str, Any]:
     text = decode(data, name)
     try:
         return tomllib.loads(text)

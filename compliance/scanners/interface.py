@@ -180,6 +180,8 @@ class ScannerResult:
     """Dependency scanners: every dependency found (the SBOM)."""
     manifests: tuple[ManifestCoverage, ...] = ()
     """Dependency scanners: one coverage line per manifest."""
+    runtime: str = ""
+    """What the tool ran on, said in the summary (bandit: the Python, and why that one)."""
 
     @property
     def complete(self) -> bool:

@@ -503,6 +503,7 @@ class SemgrepScanner(Scanner):
                     references=_references(metadata),
                     remediation=str(metadata.get("fix") or metadata.get("remediation") or ""),
                     suppressed=is_suppressed,
+                    tool_severity=str(extra.get("severity") or "").upper()[:20],
                 )
             )
         return findings, secrets

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 FIRST_REVISION = "0001"
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0005"
 
 
 class SchemaTooNew(Exception):

@@ -81,6 +81,11 @@ class FindingRecord(SQLModel, table=True):
     # the source suppressed it (`# nosec`, `# nosemgrep`), whatever status the gate gave it;
     # None: stored before revision 0003 (then status 'suppressed' says it)
     inline_suppressed: bool | None = None
+    # the tool's own severity word (`severity` is the gate's, from weakness.py); None before 0005
+    tool_severity: str | None = None
+    weakness: str | None = None  # "CWE-n class" from the weakness table
+    # other tools' findings of the same flaw: [{scanner, rule_id, fingerprint, tool_severity}]
+    also: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))
 
 
 class LifecycleRecord(SQLModel, table=True):

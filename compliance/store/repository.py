@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
+from compliance.findings import Finding
 from compliance.gate import Verdict
 from compliance.store.baseline_match import BaselineKey, baseline_mismatch
 from compliance.store.bulk import BulkWriter, Row, loader, stored
@@ -240,6 +241,11 @@ class Store:
                 state=d.status.value if d.status.value in ("waived", "suppressed") else "open",
                 due_date=due(d.due_date),
             )
+            # the other tools' findings of one flaw (weakness.merge_flaws) are still seen
+            for m in f.also:
+                merged = existing.get(m.fingerprint)
+                if merged is not None:
+                    updates[m.fingerprint] = (merged[0], *sighting)
             known = existing.get(f.fingerprint)
             if known is not None:
                 updates[f.fingerprint] = (known[0], *sighting)
@@ -675,6 +681,7 @@ def _finding_rows(
     fix_versions = writer.storage(table, "fix_versions")
     boolean = writer.storage(table, "blocking")
     due = writer.storage(table, "due_date")
+    also = writer.storage(table, "also")
     for decision in verdict.decisions:
         f = decision.finding
         loc = f.location
@@ -705,7 +712,21 @@ def _finding_rows(
             due_date=due(decision.due_date),
             first_seen_at=first_seen.get(f.fingerprint),  # already in storage form
             inline_suppressed=boolean(f.suppressed),
+            tool_severity=f.tool_severity or None,
+            weakness=f.weakness or None,
+            also=also([_member(m) for m in f.also]) if f.also else None,
         )
+
+
+def _member(f: Finding) -> dict[str, Any]:
+    """Another tool's finding of the same flaw, as kept with the merged one."""
+    return {
+        "scanner": f.scanner,
+        "rule_id": f.rule_id,
+        "fingerprint": f.fingerprint,
+        "tool_severity": f.tool_severity,
+        "title": f.title,
+    }
 
 
 def _error_dict(error: Any, level: str) -> dict[str, Any]:

@@ -45,6 +45,9 @@ class FindingRow(NamedTuple):
     due_date: Any
     first_seen_at: Any
     inline_suppressed: Any
+    tool_severity: str | None
+    weakness: str | None
+    also: Any
 
 
 class HostCheckWrite(NamedTuple):

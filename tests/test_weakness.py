@@ -1,0 +1,181 @@
+"""The weakness table and the merge of one flaw's findings, as pure functions, and the gate
+applying a waiver or a baseline entry of any member (gate.judge with real policy models)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from compliance.findings import Finding, Location, Severity
+from compliance.gate import GateInput, Status, judge
+from compliance.policy.model import Policy
+from compliance.policy.waivers import Waiver, WaiverEntry
+from compliance.weakness import (
+    BANDIT,
+    NO_OVERRIDES,
+    Overrides,
+    classify,
+    judged_findings,
+    merge_flaws,
+)
+
+
+def finding(
+    scanner: str,
+    rule: str,
+    severity: Severity = Severity.MEDIUM,
+    *,
+    line: int = 3,
+    end: int | None = None,
+    tool: str = "MEDIUM",
+    confidence: Severity | None = Severity.HIGH,
+    refs: tuple[str, ...] = (),
+    path: str = "app.py",
+    suppressed: bool = False,
+) -> Finding:
+    return Finding(
+        scanner=scanner,
+        rule_id=rule,
+        severity=severity,
+        title=f"{rule} title",
+        message=f"{rule} message",
+        location=Location(path=path, start_line=line, end_line=end or line),
+        fingerprint=f"fp-{scanner}-{rule}-{path}-{line}",
+        references=refs,
+        confidence=confidence,
+        tool_severity=tool,
+        suppressed=suppressed,
+    )
+
+
+def test_every_bandit_test_id_is_in_the_table() -> None:
+    """Each test id bandit 1.9 ships (plugins and blacklists) has a decided entry."""
+    from bandit.core import extension_loader
+
+    manager = extension_loader.MANAGER
+    ids = set(manager.plugins_by_id) | set(manager.blacklist_by_id)
+    assert ids - set(BANDIT) == set()
+
+
+@pytest.mark.parametrize(
+    ("rule", "tool", "confidence", "expected"),
+    [
+        ("B301", Severity.MEDIUM, Severity.HIGH, Severity.HIGH),  # pickle: a real sink
+        ("B307", Severity.MEDIUM, Severity.HIGH, Severity.HIGH),  # eval
+        ("B102", Severity.MEDIUM, Severity.HIGH, Severity.HIGH),  # exec
+        ("B608", Severity.MEDIUM, Severity.MEDIUM, Severity.HIGH),  # SQL in execute()
+        ("B608", Severity.MEDIUM, Severity.LOW, Severity.MEDIUM),  # SQL text elsewhere
+        ("B403", Severity.LOW, Severity.HIGH, Severity.LOW),  # import only
+        ("B602", Severity.HIGH, Severity.HIGH, Severity.HIGH),  # bandit's own judgement
+        ("B602", Severity.LOW, Severity.HIGH, Severity.LOW),
+    ],
+)
+def test_bandit_tests_get_the_tables_severity(
+    rule: str, tool: Severity, confidence: Severity, expected: Severity
+) -> None:
+    judged = classify(finding("bandit", rule, tool, confidence=confidence, tool=tool.name))
+    assert judged.severity is expected
+    assert judged.tool_severity == tool.name  # the tool's word is kept
+    # ... and said in the message (every report format shows it) when the table moved it
+    assert (f"bandit said {tool.name}" in judged.message) is (expected is not tool)
+
+
+def test_unseen_semgrep_rule_by_metadata_cwe() -> None:
+    confirmed = finding("semgrep", "new-taint", Severity.HIGH, tool="ERROR", refs=("CWE-78",))
+    hint = finding("semgrep", "new-hint", Severity.HIGH, tool="WARNING", refs=("CWE-78",))
+    other = finding("semgrep", "new-misc", Severity.HIGH, tool="WARNING", refs=("CWE-489",))
+    assert classify(confirmed).severity is Severity.HIGH
+    assert classify(confirmed).weakness == "CWE-78 command-injection"
+    assert classify(hint).severity is Severity.MEDIUM
+    assert classify(other).severity is Severity.HIGH  # not injection: the rule's own
+    assert classify(finding("semgrep", "no-cwe", Severity.LOW)).weakness == ""
+
+
+def test_overrides_rule_beats_cwe_beats_table() -> None:
+    overrides = Overrides({"B301": Severity.LOW}, {502: Severity.MEDIUM})
+    assert classify(finding("bandit", "B301"), overrides).severity is Severity.LOW
+    assert classify(finding("bandit", "B506"), overrides).severity is Severity.MEDIUM
+    assert classify(finding("bandit", "B307"), overrides).severity is Severity.HIGH
+
+
+def test_pip_audit_and_hosts_pass_through() -> None:
+    advisory = finding("pip-audit", "PYSEC-1", Severity.CRITICAL, refs=("CWE-502",))
+    assert classify(advisory) == advisory
+
+
+def test_merge_only_across_tools_on_overlapping_lines_of_one_class() -> None:
+    bandit = finding("bandit", "B301", line=5)
+    semgrep = finding("semgrep", "python-dill-load", Severity.HIGH, line=4, end=6, tool="ERROR")
+    same_tool = finding("bandit", "B302", line=5)
+    far = finding("semgrep", "python-jsonpickle-decode", line=9, tool="ERROR")
+    other_class = finding("semgrep", "x", line=5, tool="ERROR", refs=("CWE-89",))
+    nosec = finding("semgrep", "python-yaml-unsafe-load", line=5, tool="ERROR", suppressed=True)
+    out = judged_findings([semgrep, bandit, same_tool, far, other_class, nosec], NO_OVERRIDES)
+    merged = [f for f in out if f.also]
+    assert len(merged) == 1 and len(out) == 5
+    (issue,) = merged
+    assert issue.fingerprint == bandit.fingerprint  # the first tool by name keeps its identity
+    assert [m.rule_id for m in issue.also] == ["python-dill-load"]
+    assert issue.severity is Severity.HIGH
+    assert "[also semgrep python-dill-load]" in issue.title
+
+
+def test_merge_keeps_unrelated_order() -> None:
+    items = [finding("bandit", f"B{n}", line=n) for n in (101, 102, 103)]
+    assert merge_flaws(items) == items  # nothing classified: nothing merged
+
+
+def _merged_issue() -> Finding:
+    (issue,) = [
+        f
+        for f in judged_findings(
+            [finding("bandit", "B301"), finding("semgrep", "python-dill-load", tool="ERROR")],
+            NO_OVERRIDES,
+        )
+        if f.also
+    ]
+    return issue
+
+
+@pytest.mark.parametrize(
+    "waiver",
+    [
+        {"fingerprint": "fp-semgrep-python-dill-load-app.py-3"},
+        {"fingerprint": "fp-bandit-B301-app.py-3"},
+        {"rule": "python-dill-load"},
+        {"rule": "B301", "path": "app.py"},
+    ],
+)
+def test_a_waiver_of_any_member_waives_the_issue(waiver: dict[str, str]) -> None:
+    entry = WaiverEntry(
+        Waiver(
+            **waiver,  # type: ignore[arg-type]
+            reason="accepted",
+            approver="sec",
+            expires=date.today() + timedelta(days=9),
+        ),
+        "waivers.yml:1",
+    )
+    verdict = judge(GateInput([_merged_issue()], Policy(), "t", waivers=[entry]))
+    assert [d.status for d in verdict.decisions] == [Status.WAIVED]
+    assert not verdict.unused_waivers
+
+
+def test_a_baseline_of_either_member_makes_the_issue_preexisting() -> None:
+    baseline = {"fp-semgrep-python-dill-load-app.py-3"}
+    verdict = judge(GateInput([_merged_issue()], Policy(), "t", baseline=baseline))
+    assert [d.status for d in verdict.decisions] == [Status.PREEXISTING]
+    assert verdict.exit_code == 0
+
+
+def test_merging_never_unblocks_what_one_tool_blocks() -> None:
+    """bandit's finding is below its confidence floor (per_scanner.bandit.min_confidence:
+    medium), semgrep's alone would block: the merged issue blocks."""
+    low = finding("bandit", "B608", confidence=Severity.LOW)
+    semgrep = finding("semgrep", "team-sql", Severity.HIGH, tool="ERROR", refs=("CWE-89",))
+    semgrep = Finding(**{**semgrep.__dict__, "confidence": None})
+    (issue,) = judged_findings([low, semgrep], NO_OVERRIDES)
+    assert issue.also and issue.confidence is Severity.LOW
+    verdict = judge(GateInput([issue], Policy(), "t"))
+    assert verdict.decisions[0].blocking
