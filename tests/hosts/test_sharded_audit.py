@@ -43,7 +43,7 @@ def fleet_inventory(lab: Lab, path: Path) -> Path:
 def audit(inventory: Path, policy: Path, db: str, shard: str, group: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [
-            *(COMPLIANCE, "audit", "--inventory", str(inventory), "--policy", str(policy)),
+            *(COMPLIANCE, "audit", "--inventory", str(inventory), "--host-policy", str(policy)),
             *("--db", db, "--shard", shard, "--group", group, "--output", "json:-"),
         ],
         stdout=subprocess.PIPE,
