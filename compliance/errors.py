@@ -24,8 +24,8 @@ class UserError(Exception):
         self.hint = hint or self.default_hint
 
     def lines(self) -> list[str]:
-        """The messages, each a single line, the hint added to the last."""
-        flat = [" ".join(p.split("\n")) for p in self.problems] or [type(self).__name__]
+        """The messages, the hint added to the last (the CLI escapes any newline in them)."""
+        flat = list(self.problems) or [type(self).__name__]
         if self.hint and self.hint not in flat[-1]:
             flat[-1] = f"{flat[-1]}; {self.hint}"
         return flat
