@@ -1,6 +1,6 @@
 """Options every command shares: --color, -q/--quiet, -v/--verbose, and the command's Ui.
 
-They are added to each command with `@ui_options` and never reach the command function
+They are added to every command by `add_ui_options` and never reach the command function
 (`expose_value=False`): the settings live on the click context, and `current_ui()` gives the
 streams built from them, so adding them changed no command's signature.
 """
@@ -8,13 +8,12 @@ streams built from them, so adding them changed no command's signature.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
 import click
 
 from compliance.ui.console import COLOR_MODES, NORMAL, QUIET, VERBOSE, Ui, UiSettings
 
-F = TypeVar("F", bound=Callable[..., Any])
 _KEY = "compliance.ui"
 
 
@@ -27,45 +26,39 @@ def _store(name: str) -> Callable[[click.Context, click.Parameter, Any], None]:
     return callback
 
 
-def ui_options(func: F) -> F:
-    """--color, -q/--quiet, -v/--verbose on this command."""
-    func = click.option(
-        "-v",
-        "--verbose",
-        is_flag=True,
-        expose_value=False,
-        callback=_store("verbose"),
-        help="Say more: every blocking finding, every host, timings.",
-    )(func)
-    func = click.option(
-        "-q",
-        "--quiet",
-        is_flag=True,
-        expose_value=False,
-        callback=_store("quiet"),
-        help="Only errors and the verdict line; no progress, no notes.",
-    )(func)
-    return click.option(
-        "--color",
-        type=click.Choice(COLOR_MODES),
-        default="auto",
-        show_default=True,
-        expose_value=False,
-        callback=_store("color"),
-        help="Colour: auto (a terminal, unless NO_COLOR is set), always, never.",
-    )(func)
+def _flag(short: str, long: str, help_text: str) -> click.Option:
+    return click.Option(
+        [short, long], is_flag=True, expose_value=False, callback=_store(long[2:]),
+        help=help_text,
+    )
+
+
+def shared_options() -> list[click.Option]:
+    """--color, -q/--quiet, -v/--verbose."""
+    return [
+        click.Option(
+            ["--color"],
+            type=click.Choice(COLOR_MODES),
+            default="auto",
+            show_default=True,
+            expose_value=False,
+            callback=_store("color"),
+            help="Colour: auto (a terminal, unless NO_COLOR is set), always, never.",
+        ),
+        _flag("-q", "--quiet", "Only errors and the verdict line; no progress, no notes."),
+        _flag("-v", "--verbose", "Say more: every blocking finding, every host, timings."),
+    ]
 
 
 def add_ui_options(group: click.Group) -> None:
     """Give every command of `group` the shared options (those it lacks: `advisories
     serve` keeps its own --verbose)."""
-    shared = ui_options(lambda: None).__click_params__  # type: ignore[attr-defined]
     for command in group.commands.values():
         if isinstance(command, click.Group):
             add_ui_options(command)
             continue
         taken = {opt for param in command.params for opt in param.opts}
-        command.params.extend(p for p in shared if not taken & set(p.opts))
+        command.params.extend(p for p in shared_options() if not taken & set(p.opts))
 
 
 def current_ui() -> Ui:
