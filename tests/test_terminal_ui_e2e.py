@@ -161,3 +161,15 @@ def test_file_names_are_never_markup(tmp_path: Path) -> None:
         ["scan", str(root), "--db", str(tmp_path / "db.sqlite"), "-v"], tmp_path, _env(tmp_path)
     )
     assert "[bold red]x[/].py" in screen.plain, screen.plain
+
+
+def test_a_host_policy_given_as_audit_policy_is_named(tmp_path: Path) -> None:
+    """--policy is the gate policy on every command; the old meaning on `audit` is caught
+    before any host is contacted, with the option to use instead."""
+    inventory = tmp_path / "inv.yml"
+    inventory.write_text("hosts:\n  a: {address: 127.0.0.1}\n")
+    host_policy = Path(__file__).resolve().parents[1] / "policies/hosts/linux-baseline.yml"
+    run = run_cli("audit", "--inventory", inventory, "--policy", host_policy,
+                  "--db", tmp_path / "db.sqlite")
+    assert run.code == 2 and run.stderr.count("\n") == 1, run.stderr
+    assert "a host policy given as --policy" in run.stderr and "--host-policy" in run.stderr
