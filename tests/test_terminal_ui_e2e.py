@@ -173,3 +173,18 @@ def test_a_host_policy_given_as_audit_policy_is_named(tmp_path: Path) -> None:
                   "--db", tmp_path / "db.sqlite")
     assert run.code == 2 and run.stderr.count("\n") == 1, run.stderr
     assert "a host policy given as --policy" in run.stderr and "--host-policy" in run.stderr
+
+
+def test_quiet_verbose_and_report_output_with_a_format(tmp_path: Path) -> None:
+    root = _tree(tmp_path)
+    db = tmp_path / "db.sqlite"
+    quiet = run_cli("scan", root, "--db", db, "-q", env=_env(tmp_path))
+    assert quiet.code == 1 and quiet.stdout.splitlines()[0] == "verdict: FAIL (exit 1)"
+    assert "bandit" not in quiet.stdout and "report (html)" not in quiet.stderr
+    verbose = run_cli("scan", root, "--db", db, "-v", env=_env(tmp_path))
+    assert "blocking:" in verbose.stdout and "app.py:3" in verbose.stdout
+    # --output means FMT[:FILE] on `report` too; a plain FILE takes --format's format
+    as_json = run_cli("report", "--db", db, "-f", "sarif", "-o", "json:-")
+    assert json.loads(as_json.stdout)["format"] == "compliance-report"
+    sarif = run_cli("report", "--db", db, "-f", "sarif", "-o", tmp_path / "r.sarif")
+    assert sarif.code == 0 and json.loads((tmp_path / "r.sarif").read_text())["version"] == "2.1.0"
