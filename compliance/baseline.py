@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from compliance.errors import UserError
 from compliance.git import git_output
 from compliance.scanners.interface import ScannerResult
 from compliance.store import Store, StoreError
@@ -28,10 +29,21 @@ from compliance.store.baseline_match import BaselineKey, baseline_mismatch
 ScanTree = Callable[[Path], Sequence[ScannerResult]]
 
 
-class BaselineError(Exception):
+class BaselineError(UserError):
     def __init__(self, reason: str, hint: str = ""):
-        super().__init__(reason)
-        self.hint = hint
+        super().__init__(reason, hint)
+
+
+def check_baseline_usable(ref: str, root: Path) -> None:
+    """Before anything is scanned: a git ref as baseline needs `root` inside a git work tree
+    (otherwise the whole scan would run only to end in 'could not decide')."""
+    if ref.isdigit():
+        return
+    if _git(root, "rev-parse", "--show-toplevel") is None:
+        raise BaselineError(
+            f"--baseline {ref}: {root} is not in a git work tree, so a git ref cannot be read",
+            hint="pass a scan id from `compliance scans` as --baseline, or --no-baseline",
+        )
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,11 @@ from typing import Any, TypeVar
 
 import click
 
+from compliance.baseline import check_baseline_usable
 from compliance.boundary import KINDS, guard_scan
 from compliance.code_scan import CodeScanRequest, run_code_scan
-from compliance.policy import ConfigError, load_policy, load_waivers
+from compliance.errors import UserError
+from compliance.policy import ConfigError, LoadedPolicy, load_policy, load_waivers
 from compliance.policy.pinned import PinnedPolicy, policy_for_scan
 from compliance.render.data import history_note
 from compliance.render.escape import terminal_safe
@@ -31,16 +33,22 @@ from compliance.render.outputs import (
     OutputSpec,
     default_outputs,
     parse_output,
+    report_output,
     reports_dir_outside,
     write_outputs,
 )
 from compliance.render.records import finding_json, scan_json
 from compliance.render.registry import FORMATS
-from compliance.render.terminal import summary
+from compliance.render.terminal import MAX_LISTED, summary_parts
 from compliance.scanners import REGISTRY
-from compliance.store import Store, StoreError
+from compliance.store import Store
+from compliance.ui.options import add_ui_options, current_ui
+from compliance.ui.progress import audit_progress, scan_progress
+from compliance.ui.streams import end_quietly_on_closed_pipe, one_stdout_document, shared_envvars
+from compliance.ui.summary import show_lines, show_summary
 
 EXIT_PASS, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
+FINDING_STATUSES = ("open", "waived", "suppressed", "preexisting", "fixed")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -49,24 +57,24 @@ def fail_closed(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        ui = current_ui()
         try:
-            return func(*args, **kwargs)
-        except ConfigError as exc:
-            for problem in exc.problems:
-                click.echo(f"error: {terminal_safe(problem)}", err=True)
-        except StoreError as exc:
-            click.echo(f"error: {terminal_safe(str(exc))}", err=True)
+            with end_quietly_on_closed_pipe():
+                return func(*args, **kwargs)
+        except UserError as exc:
+            for line in exc.lines():
+                ui.error(line)
         except KeyboardInterrupt:
-            click.echo("error: interrupted; the scan is stored as interrupted", err=True)
+            ui.error("interrupted; the scan is stored as interrupted")
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except Exception as exc:
             if os.environ.get("COMPLIANCE_DEBUG"):
                 traceback.print_exc()
-            click.echo(
-                f"error: internal error: {type(exc).__name__}: {terminal_safe(str(exc))} "
-                "(set COMPLIANCE_DEBUG=1 for a traceback)",
-                err=True,
+            first = (str(exc).strip().splitlines() or [""])[0]  # never a multi-line dump
+            ui.error(
+                f"internal error: {type(exc).__name__}: {first}",
+                "set COMPLIANCE_DEBUG=1 for a traceback and please report it",
             )
         sys.exit(EXIT_ERROR)
 
@@ -102,11 +110,9 @@ def send_drift_alert(store: Store, scan_id: int, url: str | None) -> None:
     try:
         delivery = notify(url, drift_since_previous(store, scan_id))
     except Exception as exc:  # an alert must never change the gate's exit code
-        click.echo(
-            f"warning: drift alert failed: {terminal_safe(describe_failure(exc, url))}", err=True
-        )
+        current_ui().warning(f"drift alert failed: {describe_failure(exc, url)}")
         return
-    click.echo(("" if delivery.sent else "note: ") + terminal_safe(delivery.detail), err=True)
+    current_ui().note(("" if delivery.sent else "note: ") + delivery.detail, style="")
 
 
 db_option = click.option(
@@ -116,14 +122,42 @@ db_option = click.option(
     "else $XDG_STATE_HOME/compliance/compliance.db (~/.local/state/compliance/compliance.db).",
 )
 output_option = click.option(
+    "-o",
     "--output",
     "outputs",
     multiple=True,
     metavar="FMT[:FILE]",
     help="Write a report (repeatable): html, json, sarif, gitlab-sast, "
-    "gitlab-dependency-scanning, codequality, junit. Default: html:reports/compliance-report.html "
+    "gitlab-dependency-scanning, codequality, junit; FMT:- to stdout (then the summary goes "
+    "to stderr; one document per stream). Default: html:reports/compliance-report.html "
     "(for `scan DIR`, under $XDG_STATE_HOME/compliance/ when ./reports is inside DIR).",
 )
+policy_option = click.option(
+    "--policy",
+    "policy_path",
+    type=click.Path(path_type=Path),
+    help="Gate policy YAML: thresholds, scanners, waivers, error classes "
+    "(default: the shipped policies/default.yml).",
+)
+
+
+def text_format_option(func: F) -> F:
+    """-f/--format text|json and --json (its shorthand), as `as_json`."""
+    func = click.option("--json", "as_json", is_flag=True, help="Same as --format json.")(func)
+    return click.option(
+        "-f",
+        "--format",
+        "fmt",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        help="What stdout holds: the human summary, or JSON alone (the summary then goes "
+        "to stderr).",
+    )(func)
+
+
+def wants_json(fmt: str, as_json: bool) -> bool:
+    return as_json or fmt == "json"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -142,12 +176,7 @@ def main() -> None:
 
 @main.command()
 @click.argument("path", type=click.Path(path_type=Path), default=".")
-@click.option(
-    "--policy",
-    "policy_path",
-    type=click.Path(path_type=Path),
-    help="Policy YAML (default: the shipped policies/default.yml).",
-)
+@policy_option
 @db_option
 @click.option(
     "--target",
@@ -160,7 +189,7 @@ def main() -> None:
     "Default in GitLab merge request pipelines: $CI_MERGE_REQUEST_DIFF_BASE_SHA.",
 )
 @click.option("--no-baseline", is_flag=True, help="Judge every finding, even in an MR pipeline.")
-@click.option("--json", "as_json", is_flag=True, help="Print the scan as JSON instead of text.")
+@text_format_option
 @click.option(
     "--advisory-db",
     type=click.Path(exists=True, path_type=Path),
@@ -187,6 +216,7 @@ def scan(
     target: str | None,
     baseline: str | None,
     no_baseline: bool,
+    fmt: str,
     as_json: bool,
     advisory_db: Path | None,
     notify_url: str | None,
@@ -207,6 +237,8 @@ def scan(
         baseline = None
     elif baseline is None:
         baseline = os.environ.get("CI_MERGE_REQUEST_DIFF_BASE_SHA") or None
+    if baseline is not None:
+        check_baseline_usable(baseline, path)
     with policy_for_scan(policy_path, path, baseline) as pinned:
         _scan(
             path,
@@ -214,7 +246,7 @@ def scan(
             db,
             target,
             baseline,
-            as_json,
+            wants_json(fmt, as_json),
             advisory_db,
             notify_url,
             outputs,
@@ -234,11 +266,12 @@ def _scan(
     outputs: tuple[str, ...],
     allow_in_tree: tuple[str, ...],
 ) -> None:
+    ui = current_ui()
     loaded = load_policy(pinned.path, known_scanners=REGISTRY.keys())
     if pinned.note:
-        click.echo(f"note: {pinned.note}", err=True)
+        ui.note(f"note: {pinned.note}", style="")
     # a typo fails now, not after the scan; the default report never lands in the tree
-    output_specs = output_specs_for(outputs, reports_dir_outside(path))
+    output_specs = output_specs_for(outputs, reports_dir_outside(path), json_on_stdout=as_json)
     own_outputs = guard_scan(  # before the database is created or anything written
         path,
         db,
@@ -252,42 +285,55 @@ def _scan(
     if advisory_db is not None:
         scanners = list(dict.fromkeys([*loaded.policy.scanners, "pip-audit"]))
         options = {"advisory_db": str(advisory_db.resolve())}
-    request = CodeScanRequest(
-        root=path,
-        policy=loaded,
-        target=target,
-        baseline_ref=baseline,
-        scanners=scanners,
-        scanner_options=options,
-        notes=(pinned.note,) if pinned.note else (),
-        own_outputs=own_outputs,
-        merge_request=os.environ.get("CI_MERGE_REQUEST_IID") or None,
-    )
-    report = run_code_scan(request, store)
+    names = list(scanners or loaded.policy.scanners)
+    with scan_progress(ui, names) as observer:
+        request = CodeScanRequest(
+            root=path,
+            policy=loaded,
+            target=target,
+            baseline_ref=baseline,
+            scanners=scanners,
+            scanner_options=options,
+            notes=(pinned.note,) if pinned.note else (),
+            own_outputs=own_outputs,
+            observer=observer,
+            merge_request=os.environ.get("CI_MERGE_REQUEST_IID") or None,
+        )
+        report = run_code_scan(request, store)
     emit_outputs(store, report.scan_id, output_specs, tree=path)
     for error in report.verdict.errors:
-        click.echo(f"error: {error.one_line()}", err=True)
+        ui.error(error.one_line())
     if as_json:
         scan_record = store.resolve_scan(str(report.scan_id))
         click.echo(json.dumps(scan_json(scan_record), indent=2))
-    else:
-        used = report.baseline.source if report.baseline else None
-        lines = summary(report.verdict, report.results, report.scan_id, report.target, used)
-        if note := history_note(store, report.scan_id):
-            lines.insert(1, f"  {note}")
-        click.echo("\n".join(lines))
+    used = report.baseline.source if report.baseline else None
+    max_listed = 10**9 if ui.settings.verbose else MAX_LISTED
+    parts = summary_parts(
+        report.verdict, report.results, report.scan_id, report.target, used, max_listed
+    )
+    if note := history_note(store, report.scan_id):
+        parts.before.insert(0, terminal_safe(note))
+    show_summary(ui, parts)
     send_drift_alert(store, report.scan_id, notify_url)
     sys.exit(report.verdict.exit_code)
 
 
 @main.command()
 @db_option
-@click.option("--limit", default=50, show_default=True, help="How many scans, newest first.")
+@click.option(
+    "--limit",
+    default=50,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="How many scans, newest first.",
+)
 @click.option("--target", help="Only scans of this target.")
 @click.option("--group", help="Only scans of this scan group (the shards of a sharded audit).")
-@click.option("--json", "as_json", is_flag=True, help="JSON array (a stable interface).")
+@text_format_option
 @fail_closed
-def scans(db: str | None, limit: int, target: str | None, group: str | None, as_json: bool) -> None:
+def scans(
+    db: str | None, limit: int, target: str | None, group: str | None, fmt: str, as_json: bool
+) -> None:
     """List stored scans, newest first.
 
     \b
@@ -297,7 +343,7 @@ def scans(db: str | None, limit: int, target: str | None, group: str | None, as_
     """
     store = Store.open(db)
     rows = [scan_json(s) for s in store.scans(limit=limit, target=target, group=group)]
-    if as_json:
+    if wants_json(fmt, as_json):
         click.echo(json.dumps(rows, indent=2))
         return
     for r in rows:
@@ -324,16 +370,25 @@ def scans(db: str | None, limit: int, target: str | None, group: str | None, as_
 @click.option(
     "--scan", "scan_ref", default="latest", show_default=True, help="Scan id or 'latest'."
 )
-@click.option("--status", help="Only this status (open, waived, suppressed, preexisting, fixed).")
+@click.option(
+    "--status",
+    type=click.Choice(FINDING_STATUSES),
+    help="Only findings with this status.",
+)
 @click.option(
     "--include-fixed",
     is_flag=True,
     help="Also list findings this scan showed fixed (status 'fixed').",
 )
-@click.option("--json", "as_json", is_flag=True, help="JSON array (a stable interface).")
+@text_format_option
 @fail_closed
 def findings(
-    db: str | None, scan_ref: str, status: str | None, include_fixed: bool, as_json: bool
+    db: str | None,
+    scan_ref: str,
+    status: str | None,
+    include_fixed: bool,
+    fmt: str,
+    as_json: bool,
 ) -> None:
     """Show the findings stored for a scan.
 
@@ -350,7 +405,7 @@ def findings(
     rows = [finding_json(f) for f in records]
     if status:
         rows = [r for r in rows if r["status"] == status]
-    if as_json:
+    if wants_json(fmt, as_json):
         click.echo(json.dumps(rows, indent=2))
         return
     for r in rows:
@@ -539,18 +594,20 @@ def db_prune(db: str | None, keep_days: int) -> None:
     help="Inventory YAML: ours (hosts/groups/defaults) or an Ansible YAML inventory.",
 )
 @click.option(
-    "--policy",
+    "--host-policy",
     "host_policies",
     multiple=True,
     type=click.Path(path_type=Path),
     help="Host policy YAML (repeatable). Default: host_policies of the gate policy "
     "(the shipped policies/hosts/linux-baseline.yml).",
 )
+@policy_option
 @click.option(
     "--gate-policy",
-    "gate_policy",
+    "old_gate_policy",
     type=click.Path(path_type=Path),
-    help="Gate policy (thresholds, waivers, error classes). Default: policies/default.yml.",
+    hidden=True,
+    help="Deprecated spelling of --policy.",
 )
 @click.option("--limit", multiple=True, help="Only these hosts or groups (repeatable, or a,b).")
 @click.option(
@@ -586,7 +643,8 @@ def db_prune(db: str | None, keep_days: int) -> None:
 def audit(
     inventory_path: Path,
     host_policies: tuple[Path, ...],
-    gate_policy: Path | None,
+    policy_path: Path | None,
+    old_gate_policy: Path | None,
     limit: tuple[str, ...],
     shard: str | None,
     group: str | None,
@@ -601,7 +659,8 @@ def audit(
     \b
     Examples:
       compliance audit --inventory hosts.yml
-      compliance audit --inventory hosts.yml --policy policies/hosts/linux-baseline.yml --limit web
+      compliance audit --inventory hosts.yml --host-policy policies/hosts/linux-baseline.yml \\
+          --limit web
       compliance audit --inventory inventory/ansible-hosts.yml --concurrency 64
       compliance audit --inventory hosts.yml --shard 2/4 --group nightly-4711 --db $PG_URL
     """
@@ -614,56 +673,75 @@ def audit(
     from compliance.hosts.shard import Shard
     from compliance.scan_group import default_group
 
+    ui = current_ui()
+    if old_gate_policy is not None:
+        ui.warning("--gate-policy is deprecated: it is now --policy (host policies: --host-policy)")
+        policy_path = policy_path or old_gate_policy
     shard_spec = Shard.parse(shard) if shard else None
     group = default_group(group, sharded=shard_spec is not None)
-    loaded = load_policy(gate_policy, known_scanners=REGISTRY.keys())
+    loaded = load_gate_policy_for_audit(policy_path)
     output_specs = output_specs_for(outputs)  # a typo fails now, not after the audit
     store = Store.open(db)
-    done = [0]
-    tty = sys.stderr.isatty()
-
-    def progress(report: Any) -> None:
-        done[0] += 1
-        if tty:
-            line = f"\r  audited {done[0]} host(s)… last: {terminal_safe(report.host.name):<30}"
-            click.echo(line, err=True, nl=False)
-
-    report = run_host_audit(
-        HostAuditRequest(
-            inventory=inventory_path,
-            policy=loaded,
-            host_policies=host_policies,
-            limit=limit,
-            concurrency=concurrency,
-            trust_on_first_use=trust_on_first_use,
-            shard=shard_spec,
-            group=group,
-        ),
-        store,
-        progress,
-    )
-    if tty:
-        click.echo("\r" + " " * 70 + "\r", err=True, nl=False)
-    for error in report.verdict.errors:
-        click.echo(f"error: {error.one_line()}", err=True)
-    in_shard = f" (shard {shard_spec} of group {group})" if shard_spec else ""
-    click.echo(
-        terminal_safe(
-            f"audit {report.scan_id} of {report.target}{in_shard}: {len(report.hosts)} host(s), "
-            f"{report.checks} check(s) each"
+    with audit_progress(ui) as observer:
+        report = run_host_audit(
+            HostAuditRequest(
+                inventory=inventory_path,
+                policy=loaded,
+                host_policies=host_policies,
+                limit=limit,
+                concurrency=concurrency,
+                trust_on_first_use=trust_on_first_use,
+                shard=shard_spec,
+                group=group,
+            ),
+            store,
+            observer.host_done,
+            observer.hosts_selected,
         )
+    for error in report.verdict.errors:
+        ui.error(error.one_line())
+    in_shard = f" (shard {shard_spec} of group {group})" if shard_spec else ""
+    show_lines(
+        ui,
+        [
+            terminal_safe(
+                f"audit {report.scan_id} of {report.target}{in_shard}: "
+                f"{len(report.hosts)} host(s), {report.checks} check(s) each"
+            ),
+            *(
+                terminal_safe(host_summary_line(h, report.scores.hosts.get(h.host.name)))
+                for h in report.hosts
+            ),
+            *(terminal_safe(line) for line in score_lines(report.scores)),
+        ],
     )
-    for host_report in report.hosts:
-        score = report.scores.hosts.get(host_report.host.name)
-        click.echo(terminal_safe(host_summary_line(host_report, score)))
-    for line in score_lines(report.scores):
-        click.echo(terminal_safe(line))
-    click.echo("\n".join(summary(report.verdict, [], report.scan_id, report.target)[1:]))
+    parts = summary_parts(report.verdict, [], report.scan_id, report.target)
     if note := history_note(store, report.scan_id):
-        click.echo(f"  {note}")
+        parts.before.insert(0, terminal_safe(note))
+    show_summary(ui, parts, False)
     emit_outputs(store, report.scan_id, output_specs)
     send_drift_alert(store, report.scan_id, notify_url)
     sys.exit(report.verdict.exit_code)
+
+
+def load_gate_policy_for_audit(path: Path | None) -> LoadedPolicy:
+    """The gate policy; a host policy given as --policy (its meaning before --host-policy)
+    is named as such instead of listed as a dozen unknown keys."""
+    from compliance.hosts.policy import load_host_policy
+
+    try:
+        return load_policy(path, known_scanners=REGISTRY.keys())
+    except ConfigError as gate_problems:
+        if path is None:
+            raise
+        try:
+            load_host_policy(path)
+        except ConfigError:
+            raise gate_problems from None
+        raise ConfigError(
+            [f"{path}: a host policy given as --policy, which names the gate policy"],
+            hint="pass host policies with --host-policy",
+        ) from None
 
 
 @policy.command("check-hosts")
@@ -734,7 +812,13 @@ def advisories() -> None:
 
 @advisories.command("serve")
 @click.argument("db", type=click.Path(exists=True, path_type=Path))
-@click.option("--port", default=8765, show_default=True, help="TCP port (0: any free port).")
+@click.option(
+    "--port",
+    default=8765,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="TCP port (0: any free port).",
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option(
     "--cache-dir",
@@ -784,18 +868,21 @@ def advisories_serve(db: Path, port: int, host: str, cache_dir: Path | None, ver
     "--scan", "scan_ref", default="latest", show_default=True, help="Scan id or 'latest'."
 )
 @click.option(
+    "-f",
     "--format",
     "fmt",
     default="html",
     show_default=True,
     type=click.Choice(sorted(FORMATS)),
-    help="Output format.",
+    help="Report format.",
 )
 @click.option(
+    "-o",
     "--output",
     "output",
-    metavar="FILE",
-    help="Where to write ('-' for standard output). Default: reports/<conventional name>.",
+    metavar="[FMT:]FILE",
+    help="Where to write ('-' for standard output); FMT:FILE as for `scan --output` names "
+    "the format too. Default: reports/<conventional name>.",
 )
 @click.option(
     "--group",
@@ -833,14 +920,11 @@ def report(
         report_group(store, group, scan_ref, fmt, output, gitlab_schema_version)
     scan_record = store.resolve_scan(scan_ref)
     assert scan_record.id is not None
-    spec = parse_output(fmt if output is None else f"{fmt}:{output}")
+    spec = report_output(fmt, output)
     options = RenderOptions.from_env(gitlab_schema_version)
     write_outputs(store, scan_record.id, [spec], options, click.get_text_stream("stdout"))
     if spec.path is not None:
-        click.echo(
-            terminal_safe(f"report ({spec.format}) of scan {scan_record.id}: {spec.path}"),
-            err=True,
-        )
+        current_ui().note(f"report ({spec.format}) of scan {scan_record.id}: {spec.path}")
 
 
 def report_group(
@@ -855,7 +939,7 @@ def report_group(
 
     if scan_ref != "latest":
         raise ConfigError(["report: pass --scan or --group, not both"])
-    spec = parse_output(fmt if output is None else f"{fmt}:{output}")
+    spec = report_output(fmt, output)
     options = RenderOptions.from_env(gitlab_schema_version)
     verdict = write_group_outputs(
         store, group, [spec], options, stdout=click.get_text_stream("stdout")
@@ -871,9 +955,16 @@ def report_group(
     sys.exit(verdict.exit_code)
 
 
-def output_specs_for(outputs: tuple[str, ...], reports_dir: Path = REPORTS_DIR) -> list[OutputSpec]:
-    """`--output` values, or the HTML report in `reports_dir` when none is given."""
-    return [parse_output(o, reports_dir) for o in outputs] or default_outputs(reports_dir)
+def output_specs_for(
+    outputs: tuple[str, ...], reports_dir: Path = REPORTS_DIR, json_on_stdout: bool = False
+) -> list[OutputSpec]:
+    """`--output` values, or the HTML report in `reports_dir` when none is given. At most
+    one document on stdout (`--json` is one); when there is one, the summary goes to stderr."""
+    specs = [parse_output(o, reports_dir) for o in outputs] or default_outputs(reports_dir)
+    on_stdout = [s.format for s in specs if s.path is None] + (["--json"] if json_on_stdout else [])
+    if one_stdout_document(on_stdout):
+        current_ui().claim_stdout()
+    return specs
 
 
 def emit_outputs(
@@ -883,4 +974,8 @@ def emit_outputs(
     write_outputs(store, scan_id, specs, stdout=click.get_text_stream("stdout"), tree=tree)
     for spec in specs:
         if spec.path is not None:
-            click.echo(terminal_safe(f"report ({spec.format}): {spec.path}"), err=True)
+            current_ui().note(f"report ({spec.format}): {spec.path}")
+
+
+add_ui_options(main)  # --color, -q, -v everywhere
+shared_envvars(main)  # every option from COMPLIANCE_<OPTION>, shown in --help

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from compliance import weakness
 from compliance.baseline import Baseline, BaselineError, resolve_baseline
@@ -42,6 +42,23 @@ from compliance.store.baseline_match import BaselineKey
 from compliance.thresholds import unreachable_thresholds
 
 
+class ScanObserver(Protocol):
+    """Told when each scanner starts and ends (the CLI draws progress from it); it only
+    watches: whatever it does, the scan and its verdict are the same."""
+
+    def scanner_started(self, name: str) -> None: ...
+
+    def scanner_finished(self, result: ScannerResult) -> None: ...
+
+
+class NoObserver:
+    def scanner_started(self, name: str) -> None:
+        """Nothing to show."""
+
+    def scanner_finished(self, result: ScannerResult) -> None:
+        """Nothing to show."""
+
+
 @dataclass(frozen=True)
 class CodeScanRequest:
     root: Path
@@ -54,6 +71,7 @@ class CodeScanRequest:
     notes: tuple[str, ...] = ()  # said in the summary and stored, e.g. where the policy came from
     own_outputs: OwnOutputs = NO_OWN_OUTPUTS  # the gate's files in the tree: never judged
     merge_request: str | None = None  # $CI_MERGE_REQUEST_IID: the report asks "may it merge?"
+    observer: ScanObserver = field(default_factory=NoObserver)  # progress, for people
 
 
 @dataclass(frozen=True)
@@ -94,7 +112,7 @@ def run_code_scan(request: CodeScanRequest, store: Store) -> CodeScanReport:
     )
     try:
         files, results, problems = scan_tree(
-            root, loaded, names, request.scanner_options, request.own_outputs
+            root, loaded, names, request.scanner_options, request.own_outputs, request.observer
         )
         findings = weakness.judged_findings(
             [f for r in results for f in r.findings], policy.classification.overrides()
@@ -240,6 +258,7 @@ def scan_tree(
     names: Sequence[str],
     extra: dict[str, Any] | None = None,
     own_outputs: OwnOutputs = NO_OWN_OUTPUTS,
+    observer: ScanObserver | None = None,
 ) -> TreeScan:
     """The tree's files after the policy's excludes and without the gate's own outputs,
     every scanner's result (in parallel), and what in the tree no scanner can read."""
@@ -247,11 +266,17 @@ def scan_tree(
     files = apply_excludes(drop_own_outputs(tree.files, own_outputs), loaded.policy.exclude)
     problems = unexcluded(tree.problems, loaded.policy.exclude)
     options = {"concurrent_scanners": len(names), **(extra or {})}  # semgrep's --jobs
+    watch = observer or NoObserver()
+
+    def run(name: str) -> ScannerResult:
+        watch.scanner_started(name)
+        result = _run_scanner(name, root, files, loaded, options)
+        watch.scanner_finished(result)
+        return result
+
     pool = ThreadPoolExecutor(max_workers=max(1, len(names)))
     try:
-        results = list(
-            pool.map(lambda name: _run_scanner(name, root, files, loaded, options), names)
-        )
+        results = list(pool.map(run, names))
     finally:
         # On Ctrl-C the tools are killed first, so waiting for the threads is short.
         if sys.exc_info()[0] is not None:

@@ -86,13 +86,18 @@ def run_host_audit(
     request: HostAuditRequest,
     store: Store,
     progress: Callable[[HostReport], None] | None = None,
+    on_hosts: Callable[[int], None] | None = None,
 ) -> HostAuditReport:
+    """`progress`: called as each host is done; `on_hosts`: told how many hosts will be
+    audited, once the inventory is read (both only watch, for the CLI's progress)."""
     inventory = load_inventory(request.inventory)
     hosts = inventory.limit(request.limit)
     if request.shard is not None:
         hosts = request.shard.select(hosts)
     host_policies, checks = load_checks(host_policy_paths(request))
     _refuse_unreachable_scores(request.policy, checks)
+    if on_hosts is not None:
+        on_hosts(len(hosts))
     waivers = load_waivers(request.policy.waivers_path)
     policy = request.policy.policy
     if any(hp.unreachable == "warn" for hp in host_policies):

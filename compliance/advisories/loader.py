@@ -19,6 +19,8 @@ from typing import Any
 
 import yaml
 
+from compliance.errors import UserError
+
 RECORD_SUFFIXES = (".json", ".yaml", ".yml")
 
 try:  # libyaml is ten times faster on the 2,661 files of the PyPA database
@@ -27,7 +29,7 @@ except AttributeError:  # pragma: no cover - PyYAML built without libyaml
     _YamlLoader = yaml.SafeLoader
 
 
-class AdvisoryDbError(Exception):
+class AdvisoryDbError(UserError):
     """The advisory database cannot be used as it is; the message names the file."""
 
 

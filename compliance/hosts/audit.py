@@ -83,7 +83,8 @@ def judge(
     try:
         verdict = kind.evaluate(check.params, section)
     except Exception as exc:  # our bug in a kind must not pass a check
-        return Verdict(CheckStatus.ERROR, "", "", f"internal error in {kind.name}: {exc!r}")
+        reason = f"internal error in {kind.name}: {type(exc).__name__}: {exc}"  # no repr
+        return Verdict(CheckStatus.ERROR, "", "", reason)
     if section.truncated and verdict.status is CheckStatus.PASS and kind.name == "command":
         return Verdict(
             CheckStatus.ERROR,

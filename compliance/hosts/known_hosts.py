@@ -15,8 +15,10 @@ from pathlib import Path
 
 import paramiko
 
+from compliance.errors import UserError
 
-class KnownHostsError(Exception):
+
+class KnownHostsError(UserError):
     """The file exists but cannot be read or parsed."""
 
 

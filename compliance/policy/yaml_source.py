@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from compliance.errors import UserError
 from compliance.policy import yaml_limits
 
 Key = tuple[str | int, ...]
@@ -23,12 +24,11 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 """libyaml when present: ~15x faster on large files (a 500 KB Wazuh CIS policy)."""
 
 
-class ConfigError(Exception):
+class ConfigError(UserError):
     """One or more problems in a configuration file, each as 'file:line: key: message'."""
 
-    def __init__(self, problems: Sequence[str]):
-        super().__init__("\n".join(problems))
-        self.problems = list(problems)
+    def __init__(self, problems: Sequence[str], hint: str = ""):
+        super().__init__(list(problems), hint)
 
 
 @dataclass

@@ -50,6 +50,17 @@ def parse_output(spec: str, reports_dir: Path = REPORTS_DIR) -> OutputSpec:
     return OutputSpec(fmt.name, Path(file) if sep else reports_dir / fmt.filename)
 
 
+def report_output(fmt: str, output: str | None) -> OutputSpec:
+    """`report --format FMT --output X`: X is a FILE or `-` for FMT, or FMT2:FILE as
+    `--output` takes on `scan` and `audit` (one meaning of --output on every command)."""
+    if output is None:
+        return parse_output(fmt)
+    name, sep, _ = output.partition(":")
+    if sep and name.strip() in FORMATS:
+        return parse_output(output)
+    return parse_output(f"{fmt}:{output}")
+
+
 def default_outputs(reports_dir: Path = REPORTS_DIR) -> list[OutputSpec]:
     return [OutputSpec("html", reports_dir / FORMATS["html"].filename)]
 

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
 from sqlmodel import create_engine
 
+from compliance.errors import UserError
 from compliance.paths import state_directory
 from compliance.store.migrate import SchemaTooNew, upgrade
 
@@ -29,7 +30,7 @@ BUSY_TIMEOUT_MS = 30_000
 MIGRATION_LOCK_KEY = 0x636F6D70  # "comp": one advisory lock for schema changes
 
 
-class StoreError(Exception):
+class StoreError(UserError):
     """The database cannot be opened or used; the message says which one and what to do."""
 
 

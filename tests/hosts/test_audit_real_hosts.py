@@ -73,7 +73,7 @@ def test_cli_audit_stores_every_check_and_gates(lab: Lab, lab_policy: Path, tmp_
         "audit",
         "--inventory",
         str(inventory),
-        "--policy",
+        "--host-policy",
         str(lab_policy),
         "--limit",
         "good",
@@ -83,7 +83,7 @@ def test_cli_audit_stores_every_check_and_gates(lab: Lab, lab_policy: Path, tmp_
     assert good.returncode == 0, good.stdout + good.stderr
     assert "good: ok 14 pass, 0 fail, 2 n/a, 0 error" in good.stdout
     both = run_cli(
-        "audit", "--inventory", str(inventory), "--policy", str(lab_policy), "--db", str(db)
+        "audit", "--inventory", str(inventory), "--host-policy", str(lab_policy), "--db", str(db)
     )
     assert both.returncode == 1, both.stdout + both.stderr
     assert "bad: ok 3 pass, 11 fail, 2 n/a, 0 error" in both.stdout

@@ -43,7 +43,7 @@ def fleet_inventory(lab: Lab, path: Path) -> Path:
 def audit(inventory: Path, policy: Path, db: str, shard: str, group: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [
-            *(COMPLIANCE, "audit", "--inventory", str(inventory), "--policy", str(policy)),
+            *(COMPLIANCE, "audit", "--inventory", str(inventory), "--host-policy", str(policy)),
             *("--db", db, "--shard", shard, "--group", group, "--output", "json:-"),
         ],
         stdout=subprocess.PIPE,
@@ -72,7 +72,9 @@ def test_parallel_shards_report_the_whole_fleet_once(
     for i, (proc, out, err) in enumerate(runs, start=1):
         wanted = 1 if slices[i - 1] & set(BAD) else 0
         assert proc.returncode == wanted, (i, out, err)
-        assert f"(shard {i}/{SHARDS} of group night-1)" in out
+        # --output json:- : stdout holds the shard's report alone, the summary is on stderr
+        assert json.loads(out)["scan"]["scan_group"] == "night-1"
+        assert f"(shard {i}/{SHARDS} of group night-1)" in err
 
     group = cli("report", "--db", db, "--group", "night-1", "--format", "json", "--output", "-")
     assert group.returncode == 1, group.stderr  # the bad hosts violate the policy

@@ -79,7 +79,7 @@ def audit(
     policy = tmp_path / "root-only.yml"
     policy.write_text(POLICY)
     db = tmp_path / f"{user}-{sudo}.db"
-    args = ["audit", "--inventory", str(inventory), "--policy", str(policy), "--db", str(db)]
+    args = ["audit", "--inventory", str(inventory), "--host-policy", str(policy), "--db", str(db)]
     done = subprocess.run(
         [COMPLIANCE, *args],
         capture_output=True,

@@ -131,8 +131,8 @@ def test_cli_audit_detects_a_wazuh_file_and_stores_results(wazuh_lab: Lab, tmp_p
     gate = tmp_path / "gate.yml"  # Wazuh checks carry no severity: they are medium
     gate.write_text("version: 1\nscanners: [bandit]\ngate:\n  fail_on: medium\n")
     run = subprocess.run(
-        [COMPLIANCE, "audit", "--inventory", str(inventory), "--policy", str(FIXTURE),
-         "--gate-policy", str(gate), "--db", str(db)],
+        [COMPLIANCE, "audit", "--inventory", str(inventory), "--host-policy", str(FIXTURE),
+         "--policy", str(gate), "--db", str(db)],
         capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert run.returncode == 1, run.stdout + run.stderr  # failed checks block; nothing errored
