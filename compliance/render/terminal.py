@@ -195,12 +195,16 @@ def summary_view(parts: SummaryParts, header: bool = True) -> list[RenderableTyp
             ("state", "left"),
         ):
             table.add_column(column, justify=justify, style="dim" if column == "version" else "")  # type: ignore[arg-type]
-        for i, row in enumerate(parts.scanners):
+        for row in parts.scanners:
             state = Text(row[4], style="green" if row[4] == "ok" else "bold red")
             table.add_row(*(Text(cell) for cell in row[:4]), state)
-            for note in parts.scanner_notes.get(i, []):
-                table.add_row("", Text(note, style="yellow"), "", "", "")
         items.append(table)
+        # below the table, not in a cell: a long note would widen every row of it
+        for i, row in enumerate(parts.scanners):
+            items.extend(
+                Text(f"    {row[0]}: {note}", style="yellow")
+                for note in parts.scanner_notes.get(i, [])
+            )
     items.extend(Text(f"  {line}") for line in parts.counts)
     if parts.blocking:
         table = Table(title=None, box=None, padding=(0, 1), show_edge=False, expand=False)

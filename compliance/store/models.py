@@ -85,7 +85,9 @@ class FindingRecord(SQLModel, table=True):
     tool_severity: str | None = None
     weakness: str | None = None  # "CWE-n class" from the weakness table
     # other tools' findings of the same flaw: [{scanner, rule_id, fingerprint, tool_severity}]
-    also: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))
+    also: list[dict[str, Any]] | None = Field(
+        default=None, sa_column=Column(JSON(none_as_null=True))
+    )
 
 
 class LifecycleRecord(SQLModel, table=True):

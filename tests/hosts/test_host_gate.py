@@ -20,12 +20,13 @@ def audit_bad(
     lab: Lab, lab_policy: Path, tmp_path: Path, gate: str | None, *extra: str
 ) -> tuple[int, str]:
     inventory = lab.inventory(tmp_path / "fleet.yml", ["good", "bad"])
-    args = ["audit", "--inventory", str(inventory), "--policy", str(lab_policy), "--limit", "bad"]
+    args = ["audit", "--inventory", str(inventory), "--host-policy", str(lab_policy)]
+    args += ["--limit", "bad"]
     args += ["--db", str(tmp_path / "audit.db"), "--output", f"json:{tmp_path / 'r.json'}"]
     if gate is not None:
         path = tmp_path / "gate.yml"
         path.write_text("version: 1\nscanners: [bandit]\n" + gate)
-        args += ["--gate-policy", str(path)]
+        args += ["--policy", str(path)]
     run = run_cli(*args, *extra)
     assert "Traceback" not in run.stderr
     return run.returncode, run.stdout + run.stderr
