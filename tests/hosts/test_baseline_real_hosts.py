@@ -355,6 +355,17 @@ def test_observed_values_say_what_is_wrong(verdicts: dict[str, dict]) -> None:
     assert "alice 99999" in weak["users-password-max-days"].observed
     assert "/etc/ssh/ssh_host_rsa_key: mode 0644" in weak["ssh-host-private-keys"].observed
     assert "umac-128-etm" in weak["ssh-weak-macs"].observed
+    assert "2 active: chrony.service, systemd-timesyncd.service" in weak["time-sync-active"].reason
+    assert "2 active: ufw.service, nftables.service" in weak["firewall-in-use"].reason
+    assert "tcp/23 on 0.0.0.0" in weak["port-allowlist"].observed
+    assert "kernel.yama.ptrace_scope = 0" in weak["kernel-ptrace-scope"].observed
+
+
+def test_cases_name_only_baseline_checks() -> None:
+    """A fixture left behind by a removed or renamed check is noticed."""
+    ids = {check.id for check in CHECKS}
+    assert set(CASES) == ids
+    assert {i for listed in NOT_APPLICABLE.values() for i in listed} <= ids
 
 
 def test_single_counts_distinct_units() -> None:
