@@ -59,22 +59,9 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="wazuh-example-"))
     for lab in lab_hosts(specs):
         inventory = lab.inventory(work / "hosts.yml")
-        command = [
-            sys.executable,
-            "-m",
-            "compliance",
-            "audit",
-            "--inventory",
-            str(inventory),
-            "--host-policy",
-            str(policy),
-            "--db",
-            str(work / "c.db"),
-            "-o",
-            f"json:{work / 'report.json'}",
-            "--color",
-            "never",
-        ]
+        command = [sys.executable, "-m", "compliance", "audit", "--color", "never"]
+        command += ["--inventory", str(inventory), "--host-policy", str(policy)]
+        command += ["--db", str(work / "c.db"), "-o", f"json:{work / 'report.json'}"]
         shown = f"$ compliance audit --inventory hosts.yml --host-policy {args.policy}"
         if args.min_score is not None:
             gate = work / "gate.yml"

@@ -39,51 +39,42 @@ from tests.hosts.lab import HostSpec, Lab, lab_hosts, missing_requirements
 BASELINE = shipped_policy("hosts/linux-baseline.yml")
 CHECKS = load_host_policy(BASELINE).checks
 
-SSHD = """\
-Include /etc/ssh/sshd_config.d/*.conf
-HostKey @HOSTKEY@
-PermitRootLogin no
-PermitEmptyPasswords no
-HostbasedAuthentication no
-IgnoreRhosts yes
-MaxAuthTries 4
-PermitUserEnvironment no
-X11Forwarding no
-LoginGraceTime 60
-ClientAliveInterval 15
-ClientAliveCountMax 3
-LogLevel VERBOSE
-UsePAM yes
-MaxSessions 10
-Ciphers aes256-gcm@openssh.com,aes128-gcm@openssh.com,aes256-ctr
-KexAlgorithms curve25519-sha256,ecdh-sha2-nistp256
-"""
-HARDENED_SSHD = SSHD + (
-    "DisableForwarding yes\nMaxStartups 10:30:60\n"
-    "MACs hmac-sha2-512-etm@openssh.com,hmac-sha2-256-etm@openssh.com\n"
-)
-WEAK_SSHD = """\
-Include /etc/ssh/sshd_config.d/*.conf
-HostKey @HOSTKEY@
-PermitRootLogin no
-PermitEmptyPasswords yes
-HostbasedAuthentication yes
-IgnoreRhosts no
-MaxAuthTries 6
-PermitUserEnvironment yes
-X11Forwarding yes
-LoginGraceTime 120
-ClientAliveInterval 0
-ClientAliveCountMax 0
-LogLevel QUIET
-UsePAM no
-MaxSessions 20
-Ciphers aes256-gcm@openssh.com,aes128-cbc
-KexAlgorithms curve25519-sha256,diffie-hellman-group14-sha1
-DisableForwarding no
-MaxStartups 10:60:100
-MACs hmac-sha2-256-etm@openssh.com,umac-128-etm@openssh.com
-"""
+SSHD = {  # key: (hardened, weak); each weak value fails the baseline's check of that key
+    "PermitRootLogin": ("no", "no"),  # weak: relaxed by a Match block in its drop-in
+    "PermitEmptyPasswords": ("no", "yes"),
+    "HostbasedAuthentication": ("no", "yes"),
+    "IgnoreRhosts": ("yes", "no"),
+    "MaxAuthTries": ("4", "6"),
+    "PermitUserEnvironment": ("no", "yes"),
+    "X11Forwarding": ("no", "yes"),
+    "LoginGraceTime": ("60", "120"),
+    "ClientAliveInterval": ("15", "0"),
+    "ClientAliveCountMax": ("3", "0"),
+    "LogLevel": ("VERBOSE", "QUIET"),
+    "UsePAM": ("yes", "no"),
+    "MaxSessions": ("10", "20"),
+    "Ciphers": (
+        "aes256-gcm@openssh.com,aes128-gcm@openssh.com,aes256-ctr",
+        "aes256-gcm@openssh.com,aes128-cbc",
+    ),
+    "KexAlgorithms": (
+        "curve25519-sha256,ecdh-sha2-nistp256",
+        "curve25519-sha256,diffie-hellman-group14-sha1",
+    ),
+    "DisableForwarding": ("yes", "no"),
+    "MaxStartups": ("10:30:60", "10:60:100"),  # each weak value passed before it followed CIS
+    "MACs": (
+        "hmac-sha2-512-etm@openssh.com,hmac-sha2-256-etm@openssh.com",
+        "hmac-sha2-256-etm@openssh.com,umac-128-etm@openssh.com",
+    ),
+}
+
+
+def sshd_config(weak: bool) -> str:
+    lines = [f"{key} {values[weak]}" for key, values in SSHD.items()]
+    return "Include /etc/ssh/sshd_config.d/*.conf\nHostKey @HOSTKEY@\n" + "\n".join(lines) + "\n"
+
+
 USERS = PASSWD + "alice:x:1000:1000::/home/alice:/bin/sh\n"
 HARDENED_SHADOW = "root:$6$s$h:19000:1:365:7:::\nsshd:!:19000::::::\nalice:$y$j$k:19000:1:90:7:::\n"
 WEAK_SHADOW = "root:$6$s$h:19000:1:365:7:::\nsshd:!:19000::::::\nalice:$y$j$k:19000:0:99999:3:::\n"
@@ -217,7 +208,7 @@ def kernel_sysctls(values: dict[str, str]) -> tuple[str, ...]:
 def spec(name: str, *, weak: bool) -> HostSpec:
     persisted = "".join(f"{k} = {v}\n" for k, v in {**NET, **KERNEL}.items())
     files = {
-        "/etc/ssh/sshd_config": WEAK_SSHD if weak else HARDENED_SSHD,
+        "/etc/ssh/sshd_config": sshd_config(weak),
         "/etc/passwd": USERS + ("toor:x:0:0::/root:/bin/sh\n" if weak else ""),
         "/etc/shadow": WEAK_SHADOW + "toor::19000::::::\n" if weak else HARDENED_SHADOW,
         "/etc/login.defs": WEAK_LOGIN_DEFS if weak else LOGIN_DEFS,
