@@ -26,7 +26,7 @@ import pytest
 
 from compliance.hosts.audit import audit_host
 from compliance.hosts.batch import SectionResult
-from compliance.hosts.checks.interface import CheckStatus
+from compliance.hosts.checks.interface import CheckStatus, Verdict
 from compliance.hosts.checks.service import Service, ServiceParams
 from compliance.hosts.checks.sysctl import SysctlParams
 from compliance.hosts.inventory import load_inventory
@@ -350,6 +350,8 @@ def test_observed_values_say_what_is_wrong(verdicts: dict[str, dict]) -> None:
     assert "2 active: ufw.service, nftables.service" in weak["firewall-in-use"].reason
     assert "tcp/23 on 0.0.0.0" in weak["port-allowlist"].observed
     assert "kernel.yama.ptrace_scope = 0" in weak["kernel-ptrace-scope"].observed
+    # systemctl is-enabled prints nothing for a unit systemd does not know
+    assert "ntp inactive/not-found" in verdicts["hardened"]["time-sync-active"].observed
 
 
 def test_cases_name_only_baseline_checks() -> None:
@@ -361,9 +363,10 @@ def test_cases_name_only_baseline_checks() -> None:
 
 def test_single_counts_distinct_units() -> None:
     """systemctl's output format (no systemd in the lab hosts, so no real unit can run):
-    an alias of the running unit is one daemon, two different running units are two."""
+    an alias of the running unit is one daemon, two different running units are two; a
+    unit systemd does not know has an empty is-enabled field (shown as not-found)."""
     params = ServiceParams(
-        name=("chrony", "chronyd", "systemd-timesyncd"), active=True, single=True
+        name=("chrony", "chronyd", "systemd-timesyncd", "ntp"), active=True, single=True
     )
     one = "chrony active enabled chrony.service\nchronyd active enabled chrony.service\n"
     one += "systemd-timesyncd inactive disabled systemd-timesyncd.service\n"
@@ -372,8 +375,15 @@ def test_single_counts_distinct_units() -> None:
         "chronyd active", "chronyd inactive"
     )
     kind = Service()
-    assert kind.evaluate(params, SectionResult(one, 0)).status is CheckStatus.PASS
-    verdict = kind.evaluate(params, SectionResult(two, 0))
+
+    def judge(lines: str) -> Verdict:  # the section prints tab-separated fields
+        unknown = "ntp\tinactive\t\tntp.service\n"
+        return kind.evaluate(params, SectionResult(lines.replace(" ", "\t") + unknown, 0))
+
+    verdict = judge(one)
+    assert verdict.status is CheckStatus.PASS
+    assert "ntp inactive/not-found" in verdict.observed
+    verdict = judge(two)
     assert verdict.status is CheckStatus.FAIL
     assert "2 active: chrony.service, systemd-timesyncd.service" in verdict.reason
-    assert kind.evaluate(params, SectionResult(none, 0)).status is CheckStatus.FAIL
+    assert judge(none).status is CheckStatus.FAIL
