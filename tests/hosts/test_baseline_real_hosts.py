@@ -6,10 +6,12 @@ so their network sysctls are theirs): `hardened` meets every item, `weak` misses
 the way CIS describes (a relaxing Match block in a drop-in, a `.default` sysctl left on, a
 value set live but not persisted, MACs CIS lists as weak, an account whose /etc/shadow
 ageing is off, legacy packages in the dpkg database, a listener on a wildcard address),
-`nocron` has no cron at all and is a RHEL-family host without dnf-automatic, `rhel` one
-with it. Files are bound over the system's inside each host's namespace; nothing outside
-it changes. `test_every_check_has_a_pass_and_a_fail_host` walks the baseline's own check
-ids, so a check added to the baseline without fixtures fails here.
+`nocron` has no cron at all and is a RHEL-family host without dnf-automatic, IPv6,
+Yama, /dev/shm or /etc/ssh (the checks the baseline makes not-applicable then are), `rhel`
+is one with dnf-automatic. Files are bound over the system's inside each host's
+namespace; nothing outside it changes. `test_every_check_has_a_pass_and_a_fail_host`
+walks the baseline's own check ids, so a check added to the baseline without fixtures
+fails here.
 
 Where the namespace cannot hold the real thing, the host gets what the check reads:
 kernel.* and fs.* sysctls are not per network namespace, so a tmpfs over
@@ -266,7 +268,15 @@ def spec(name: str, *, weak: bool) -> HostSpec:
     )
 
 
-def rhel_spec(name: str, packages: tuple[str, ...]) -> HostSpec:
+BARE = (  # what the baseline's `missing: not-applicable` checks may find absent
+    "mount -t tmpfs lab-ipv6 /proc/sys/net/ipv6",  # IPv6 off: no net.ipv6 keys
+    "mount -t tmpfs lab-kernel /proc/sys/kernel",  # no Yama: no kernel.yama.ptrace_scope
+    "while umount /dev/shm 2>/dev/null; do :; done",  # (mounts may be stacked)
+    "mount -t tmpfs lab-ssh /etc/ssh",  # no sshd_config, no host keys (sshd runs on its own)
+)
+
+
+def rhel_spec(name: str, packages: tuple[str, ...], bare: tuple[str, ...] = ()) -> HostSpec:
     """A RHEL-family host by its os-release, without cron. Its packages are in a dpkg
     database, which the package check reads the same way it reads rpm's list."""
     return HostSpec(
@@ -280,6 +290,7 @@ def rhel_spec(name: str, packages: tuple[str, ...]) -> HostSpec:
         setup=(
             "[ ! -e /usr/bin/crontab ] || mount --bind /dev/null /usr/bin/crontab",
             *local_bin(None, cron=False),
+            *bare,
         ),
     )
 
@@ -292,7 +303,7 @@ def baseline_lab() -> Iterator[Lab]:
         [
             spec("hardened", weak=False),
             spec("weak", weak=True),
-            rhel_spec("nocron", ()),
+            rhel_spec("nocron", (), BARE),
             rhel_spec("rhel", ("dnf-automatic",)),
         ]
     )
@@ -317,6 +328,9 @@ NOT_APPLICABLE = {  # where the baseline says so
     "nocron": [
         *("perms-crontab", "perms-cron-d", "perms-cron-daily", "cron-active"),
         *("unattended-upgrades-installed", "unattended-upgrades-enabled"),
+        *("net-ipv6-forward", "net-ipv6-source-route", "net-ipv6-accept-ra"),
+        *("net-ipv6-accept-redirects", "kernel-ptrace-scope", "dev-shm-noexec"),
+        *("ssh-config-perms", "ssh-host-private-keys"),
     ],
     "hardened": ["dnf-automatic-installed"],
 }
