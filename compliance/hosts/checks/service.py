@@ -62,7 +62,9 @@ class Service(CheckKind[ServiceParams]):
         script = (
             f"[ -d /run/systemd/system ] || exit {NO_SYSTEMD}\n"
             f"for u in {names}; do\n"
-            '  printf \'%s %s %s %s\\n\' "$u" "$(systemctl is-active -- "$u" 2>/dev/null)" '
+            # tab-separated: `is-enabled` prints nothing for a unit it does not know (systemd
+            # 252: only a message on stderr), and an empty field must stay a field
+            '  printf \'%s\\t%s\\t%s\\t%s\\n\' "$u" "$(systemctl is-active -- "$u" 2>/dev/null)" '
             '"$(systemctl is-enabled -- "$u" 2>/dev/null)"'
             # single: the unit's real name, so an alias (Debian's chronyd.service for
             # chrony.service) is not counted as a second daemon
@@ -96,13 +98,13 @@ class Service(CheckKind[ServiceParams]):
             return failed_section(result, "systemctl")
         states, ids = {}, {}
         for line in result.output.splitlines():
-            parts = line.split()
-            if len(parts) > 3:
+            parts = [part.strip() for part in line.split("\t")]
+            if len(parts) > 3 and parts[3]:
                 ids[parts[0]] = parts[3]
-            if parts:
+            if parts[0]:
                 states[parts[0]] = (
-                    parts[1] if len(parts) > 1 else "unknown",
-                    parts[2] if len(parts) > 2 else "not-found",
+                    parts[1] if len(parts) > 1 and parts[1] else "unknown",
+                    parts[2] if len(parts) > 2 and parts[2] else "not-found",
                 )
         observed = "; ".join(f"{u} {a}/{e}" for u, (a, e) in states.items())
         any_active = any(a == "active" for a, _ in states.values())
