@@ -18,6 +18,14 @@ from typing import Any
 import pytest
 from hypothesis import settings as hypothesis_settings
 
+# The suite behaves the same on a laptop and in a pipeline: the runner's own CI variables
+# ($CI, $CI_COMMIT_REF_NAME, $GITLAB_CI...) and any COMPLIANCE_* setting change what the gate
+# prints (the CI history note, the branch, the database), so they are dropped here and a test
+# that needs one sets it itself.
+for _name in list(os.environ):
+    if _name in ("CI", "GITLAB_CI") or _name.startswith(("CI_", "GITLAB_", "COMPLIANCE_")):
+        del os.environ[_name]
+
 # Rule: no network but loopback. Any pip-audit run a test did not point at its own mirror
 # goes to a closed loopback port and fails closed, instead of reaching api.osv.dev.
 os.environ.setdefault("COMPLIANCE_OSV_URL", "http://127.0.0.1:9/v1/query")
