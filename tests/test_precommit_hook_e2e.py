@@ -57,11 +57,23 @@ def _first_commit(tmp_path: Path, files: dict[str, str]) -> subprocess.Completed
     env = _env(tmp_path)
     subprocess.run([_pre_commit(), "install"], cwd=repo, env=env, check=True, capture_output=True)
     git(repo, "add", "-A")
-    assert subprocess.run(["git", "rev-parse", "--verify", "-q", "HEAD"], cwd=repo,
-                          capture_output=True, check=False).returncode != 0  # no HEAD yet
+    assert (
+        subprocess.run(
+            ["git", "rev-parse", "--verify", "-q", "HEAD"],
+            cwd=repo,
+            capture_output=True,
+            check=False,
+        ).returncode
+        != 0
+    )  # no HEAD yet
     return subprocess.run(
-        ["git", "commit", "-m", "first"], cwd=repo, env=env, capture_output=True, text=True,
-        check=False, timeout=600,
+        ["git", "commit", "-m", "first"],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
     )
 
 

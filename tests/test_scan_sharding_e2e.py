@@ -1,7 +1,7 @@
 """Sharded, parallel and cached scans give exactly what one serial run gives.
 
-Real bandit and real semgrep on one tree: bandit once as a single process and once split into
-many shards; semgrep once with `--jobs 1` and once with `--jobs 2`; and then again from the
+Real bandit and real semgrep on one tree: each once as a single process and once split into
+many shards run side by side (semgrep's with `--jobs 2` as well); and then again from the
 result cache. Every Finding (fingerprint, lines, evidence, suppression…), every error and
 the coverage counts must be identical.
 """
@@ -15,10 +15,12 @@ import pytest
 
 from compliance.code_scan import run_scanners
 from compliance.policy import load_policy
-from compliance.scanners import REGISTRY, bandit
-from compliance.scanners.bandit import shards
+from compliance.scanners import REGISTRY, bandit, semgrep
+from compliance.scanners import shards as shards_module
+from compliance.scanners.bandit import BATCH
 from compliance.scanners.cpu import CpuSlots
 from compliance.scanners.interface import ScannerResult
+from compliance.scanners.shards import shards
 from tests.conftest import write_tree
 
 pytestmark = pytest.mark.e2e
@@ -79,13 +81,24 @@ def test_sharded_parallel_and_cached_scans_equal_a_serial_scan(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root = make_tree(tmp_path / "repo")
-    monkeypatch.setattr(bandit, "SLOTS", CpuSlots(3))  # shard even on a 1-core runner
+    for module in (bandit, semgrep, shards_module):  # shard even on a 1-core runner
+        monkeypatch.setattr(module, "SLOTS", CpuSlots(3))
     py_files = sorted(str(p.relative_to(root)) for p in root.rglob("*.py"))
-    assert len(shards(root, py_files, 3, min_bytes=1)) > 3
+    assert len(shards(root, py_files, 3, min_bytes=1, max_files=BATCH)) > 3
+    runs: list[int] = []
+    real_run = semgrep.SemgrepScanner._run_once
+
+    def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
+        runs.append(len(args[3]))
+        return real_run(self, *args, **kwargs)
+
+    monkeypatch.setattr(semgrep.SemgrepScanner, "_run_once", counted)
 
     monkeypatch.setenv("COMPLIANCE_CACHE_DIR", "off")
-    serial = scan(root, bandit_shard_bytes=10**12, jobs=1)
-    sharded = scan(root, bandit_shard_bytes=1, jobs=2)
+    serial = scan(root, bandit_shard_bytes=10**12, semgrep_shard_bytes=10**12, jobs=1)
+    serial_runs, runs[:] = len(runs), []
+    sharded = scan(root, bandit_shard_bytes=1, semgrep_shard_bytes=1, jobs=2)
+    assert serial_runs <= 2 < len(runs)  # (the second is the nosemgrep pass)
 
     monkeypatch.setenv("COMPLIANCE_CACHE_DIR", str(tmp_path / "cache"))
     filled = scan(root, bandit_shard_bytes=1)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from compliance.scanners.bandit import BATCH, shards
+from compliance.scanners.bandit import BATCH
 from compliance.scanners.cpu import CpuSlots
+from compliance.scanners.shards import shards
 
 
 def tree(root: Path, sizes: list[int]) -> list[str]:
@@ -19,7 +20,7 @@ def tree(root: Path, sizes: list[int]) -> list[str]:
 
 def test_shards_cover_every_file_once_in_order_and_shrink(tmp_path: Path) -> None:
     files = tree(tmp_path, [1000] * 200)
-    plan = shards(tmp_path, files, 2, min_bytes=10_000)
+    plan = shards(tmp_path, files, 2, min_bytes=10_000, max_files=BATCH)
     assert [f for shard in plan for f in shard] == files
     assert len(plan) > 4
     assert len(plan[0]) > len(plan[-2])  # guided: large first, small at the end
@@ -27,13 +28,13 @@ def test_shards_cover_every_file_once_in_order_and_shrink(tmp_path: Path) -> Non
 
 def test_small_trees_and_single_cores_get_one_bandit_process(tmp_path: Path) -> None:
     files = tree(tmp_path, [100] * 30)
-    assert shards(tmp_path, files, 2, min_bytes=10_000) == [files]
-    assert shards(tmp_path, files, 1, min_bytes=1) == [files]
+    assert shards(tmp_path, files, 2, min_bytes=10_000, max_files=BATCH) == [files]
+    assert shards(tmp_path, files, 1, min_bytes=1, max_files=BATCH) == [files]
 
 
 def test_no_shard_exceeds_the_argv_batch(tmp_path: Path) -> None:
     files = [f"missing{i}.py" for i in range(BATCH * 2 + 5)]  # size 0: one shard by bytes
-    plan = shards(tmp_path, files, 1, min_bytes=1)
+    plan = shards(tmp_path, files, 1, min_bytes=1, max_files=BATCH)
     assert [len(s) for s in plan] == [BATCH, BATCH, 5]
 
 

@@ -71,8 +71,9 @@ def test_color_always_and_no_color(tmp_path: Path) -> None:
     )
     assert "verdict: FAIL (exit 1)" in screen.plain
     assert "\x1b[3" not in screen.text and "\x1b[1m" not in screen.text, screen.text  # no colour
-    never = run_on_tty(["scan", str(root), "--db", str(db), "--color", "never"], tmp_path,
-                       _env(tmp_path))
+    never = run_on_tty(
+        ["scan", str(root), "--db", str(db), "--color", "never"], tmp_path, _env(tmp_path)
+    )
     assert "\x1b[3" not in never.text, never.text
 
 
@@ -81,7 +82,9 @@ def test_json_on_stdout_summary_and_progress_on_the_terminal(tmp_path: Path) -> 
     out = tmp_path / "stdout.json"
     screen = run_on_tty(
         ["scan", str(root), "--db", str(tmp_path / "db.sqlite"), "--json"],
-        tmp_path, _env(tmp_path), redirect_stdout=out,
+        tmp_path,
+        _env(tmp_path),
+        redirect_stdout=out,
     )
     assert screen.code == 1
     document = json.loads(out.read_text())  # stdout holds the JSON alone
@@ -111,7 +114,8 @@ def test_closed_pipe_ends_quietly(tmp_path: Path) -> None:
         run_cli("scan", root, "--db", db, env=_env(tmp_path))
     proc = subprocess.Popen(
         [sys.executable, "-m", "compliance", "scans", "--db", str(db), "--format", "json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         env={**os.environ, **_env(tmp_path)},
     )
     assert proc.stdout is not None and proc.stderr is not None
@@ -148,7 +152,10 @@ def test_options_from_the_environment_and_in_help(tmp_path: Path) -> None:
     listed = subprocess.run(  # not run_cli: it drops COMPLIANCE_DB on purpose
         [sys.executable, "-m", "compliance", "scans"],
         env={**os.environ, "COMPLIANCE_DB": str(db), "COMPLIANCE_FORMAT": "json"},
-        capture_output=True, text=True, check=False, timeout=120,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
     )
     assert listed.returncode == 0 and json.loads(listed.stdout)[0]["verdict"] == "fail"
     help_text = run_cli("scan", "--help").stdout
@@ -157,9 +164,7 @@ def test_options_from_the_environment_and_in_help(tmp_path: Path) -> None:
 
 def test_file_names_are_never_markup(tmp_path: Path) -> None:
     """A hostile tree names a file like rich markup: it is printed as written."""
-    root = write_tree(
-        tmp_path / "tree", {"[bold red]x[/].py": TREE["app.py"]}
-    )
+    root = write_tree(tmp_path / "tree", {"[bold red]x[/].py": TREE["app.py"]})
     screen = run_on_tty(
         ["scan", str(root), "--db", str(tmp_path / "db.sqlite"), "-v"], tmp_path, _env(tmp_path)
     )
@@ -172,8 +177,9 @@ def test_a_host_policy_given_as_audit_policy_is_named(tmp_path: Path) -> None:
     inventory = tmp_path / "inv.yml"
     inventory.write_text("hosts:\n  a: {address: 127.0.0.1}\n")
     host_policy = Path(__file__).resolve().parents[1] / "policies/hosts/linux-baseline.yml"
-    run = run_cli("audit", "--inventory", inventory, "--policy", host_policy,
-                  "--db", tmp_path / "db.sqlite")
+    run = run_cli(
+        "audit", "--inventory", inventory, "--policy", host_policy, "--db", tmp_path / "db.sqlite"
+    )
     assert run.code == 2 and run.stderr.count("\n") == 1, run.stderr
     assert "a host policy given as --policy" in run.stderr and "--host-policy" in run.stderr
 

@@ -41,8 +41,12 @@ def need_tmux() -> str:
 
 
 def run_on_tty(
-    args: list[str], tmp_path: Path, env: dict[str, str] | None = None, width: int = 120,
-    redirect_stdout: Path | None = None, timeout: float = 600,
+    args: list[str],
+    tmp_path: Path,
+    env: dict[str, str] | None = None,
+    width: int = 120,
+    redirect_stdout: Path | None = None,
+    timeout: float = 600,
 ) -> Screen:
     """`python -m compliance ARGS` in a tmux pane `width` columns wide; stdout optionally
     sent to a file (stderr stays on the terminal)."""
@@ -73,7 +77,9 @@ def run_on_tty(
         time.sleep(0.3)  # the last redraw reaches the pane
         captured = subprocess.run(
             [*base, "capture-pane", "-p", "-e", "-J", "-t", "t"],
-            check=True, capture_output=True, text=True,
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout
         return Screen(captured, int(rc.read_text().strip()))
     finally:

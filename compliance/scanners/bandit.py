@@ -20,8 +20,7 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -57,9 +56,10 @@ from compliance.scanners.password_literals import (
     reported_value,
 )
 from compliance.scanners.password_literals import parse as parse_python
-from compliance.scanners.process import find_tool, run_tool, stderr_tail
+from compliance.scanners.process import find_tool, run_tool, stderr_tail, venv_version
 from compliance.scanners.redact import redact_all
 from compliance.scanners.repo_config import mode_of
+from compliance.scanners.shards import run_in_slots, shards
 from compliance.scanners.source_lines import SourceLines
 from compliance.scanners.views import (
     COPIES,
@@ -81,7 +81,7 @@ SEVERITY = {"LOW": Severity.LOW, "MEDIUM": Severity.MEDIUM, "HIGH": Severity.HIG
 BATCH = 2000  # files per bandit process: keeps argv far below ARG_MAX
 # Below this many bytes of Python one bandit process does it all: a shard's start-up
 # (~0.5 s of imports and plugin loading) would cost more than the second core gives back.
-SHARD_MIN_BYTES = 400_000
+SHARD_MIN_BYTES = 1_000_000
 WITHHELD_EVIDENCE = "(evidence withheld: it holds a hard-coded password)"
 """When the file's syntax tree cannot say where the password is, no line of it is shown."""
 CONFIG_ROOT = "bandit_config_root"  # option: the tree, when bandit reads copies elsewhere
@@ -112,7 +112,11 @@ class BanditScanner(Scanner):
         return [f for f in files if python_kind(root, f)]
 
     def version(self, tool: str | None = None) -> str:
-        run = run_tool([tool or find_tool("bandit"), "--version"], tool="bandit", timeout=60)
+        tool = tool or find_tool("bandit")
+        known = venv_version(tool, "bandit")
+        if known:
+            return known
+        run = run_tool([tool, "--version"], tool="bandit", timeout=60)
         first = run.stdout.strip().splitlines()[:1]
         if run.returncode != 0 or not first:
             raise ScannerFailure(
@@ -257,20 +261,15 @@ class BanditScanner(Scanner):
             (batch, ignore_nosec)
             for files, ignore_nosec in groups
             if files
-            for batch in shards(context.root, files, SLOTS.count, min_bytes=min_bytes)
+            for batch in shards(
+                context.root, files, SLOTS.count, min_bytes=min_bytes, max_files=BATCH
+            )
         ]
-        if not plan:
-            return results, metrics, errors
-
-        def one(job: tuple[list[str], bool]) -> Any:
-            with SLOTS.slot():
-                return self._run_once(context, job[0], run, ignore_nosec=job[1])
-
-        pool = ThreadPoolExecutor(max_workers=min(len(plan), SLOTS.count))
-        try:
-            reports = list(pool.map(one, plan))
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+        reports = run_in_slots(
+            plan,
+            lambda job: self._run_once(context, job[0], run, ignore_nosec=job[1]),
+            first_at_once=False,
+        )
         for report in reports:
             results.extend(report["results"])
             metrics.update({_rel(k): v for k, v in report["metrics"].items() if k != "_totals"})
@@ -458,36 +457,6 @@ class _Passwords:
         return index.on_lines(start, end, reported)
 
 
-def shards(root: Path, files: list[str], workers: int, *, min_bytes: int) -> list[list[str]]:
-    """The files split into bandit runs, largest first, shrinking towards the end.
-
-    Guided self-scheduling: each shard takes about 1/(2 x workers) of the bytes still left,
-    so early shards amortise bandit's start-up and the last ones are small enough that no
-    core waits long for another to finish. Files keep their order within a shard; shards
-    never exceed BATCH files (argv length)."""
-    sizes = [_size(root / f) for f in files]
-    total = sum(sizes)
-    if workers < 2 or total < min_bytes:
-        return [list(chunk) for chunk in _chunks(files, BATCH)]
-    floor = max(min_bytes, 1)  # no shard smaller than its start-up is worth
-    plan: list[list[str]] = []
-    current: list[str] = []
-    current_bytes = 0
-    left = total
-    goal = max(left // (2 * workers), floor)
-    for name, size in zip(files, sizes, strict=True):
-        current.append(name)
-        current_bytes += size
-        if current_bytes >= goal or len(current) >= BATCH:
-            plan.append(current)
-            left -= current_bytes
-            current, current_bytes = [], 0
-            goal = max(left // (2 * workers), floor)
-    if current:
-        plan.append(current)
-    return plan
-
-
 def _may_hold_nosec(path: Path) -> bool:
     """Whether bandit could find a `# nosec` comment in the file: its bytes hold `nosec` in
     any case (bandit's own pattern is narrower), or it declares a coding other than UTF-8
@@ -499,13 +468,6 @@ def _may_hold_nosec(path: Path) -> bool:
         return b"nosec" in path.read_bytes().lower()
     except (OSError, ViewError):
         return True
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
 
 
 def _config_root(context: ScanContext) -> Path:
@@ -658,8 +620,3 @@ def _rel(name: str) -> str:
     while name.startswith("./"):
         name = name[2:]
     return name
-
-
-def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]

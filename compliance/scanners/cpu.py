@@ -1,19 +1,15 @@
 """Sharing the machine's cores between the tool processes of one scan.
 
-Bandit is single-threaded, so a large tree is split into shards that run as separate bandit
-processes; semgrep parallelises itself (`--jobs`). Left alone, both would start as many
-workers as there are cores and fight over them, and semgrep suffers most: its OCaml 5
-domains stop together for garbage collection, so one descheduled domain stalls the rest
-(semgrep's own help warns against oversubscription; on a loaded 2-core machine `-j 2` was
-measured slower than `-j 1`, see docs/scan-speed.md).
-
-So every CPU-bound tool process takes one slot from a process-wide pool with one slot per
-usable core before it starts, and gives it back when it exits: semgrep holds one slot for
-its whole run with `--jobs 1` when other scanners share the scan, and bandit's shards queue
-for the remaining slots and take over every core as soon as semgrep is done. Semgrep is
-the one long run and starts at once even when shards hold every slot (`wait=False`): the
-pool is then overdrawn until one shard ends, rather than semgrep queueing behind them.
-`COMPLIANCE_CPUS` overrides the number of cores (e.g. a CI runner limited by cgroups).
+Bandit is single-threaded and semgrep's own `--jobs` scales badly (its OCaml 5 domains stop
+together for garbage collection, so one descheduled domain stalls the rest; on 2 cores
+`-j 2` used nearly twice the CPU of `-j 1`, see docs/scan-speed.md). So both tools run as
+single-core processes over shards of the files (shards.py), and every process takes one
+slot from a process-wide pool with one slot per usable core before it starts and gives it
+back when it exits: the scanners' shards fill every core until the last, small one ends.
+A scanner's first shard starts at once even when others hold every slot (`wait=False`):
+the pool is then overdrawn until one process ends, rather than that scanner queueing behind
+all of another's. `COMPLIANCE_CPUS` overrides the number of cores (e.g. a CI runner limited
+by cgroups).
 """
 
 from __future__ import annotations

@@ -55,7 +55,7 @@ from compliance.scanners.interface import (
     ScannerFailure,
     ScannerResult,
 )
-from compliance.scanners.process import find_tool, run_tool, stderr_tail
+from compliance.scanners.process import find_tool, run_tool, stderr_tail, venv_version
 
 DEFAULT_OSV_URL = "https://api.osv.dev/v1/query"
 SOCKET_TIMEOUT = 30  # seconds per request to the advisory service
@@ -88,7 +88,11 @@ class PipAuditScanner(Scanner):
         return [f for f in files if is_manifest(f)]
 
     def version(self) -> str:
-        run = run_tool([find_tool("pip-audit"), "--version"], tool="pip-audit", timeout=60)
+        tool = find_tool("pip-audit")
+        known = venv_version(tool, "pip-audit")
+        if known:
+            return known
+        run = run_tool([tool, "--version"], tool="pip-audit", timeout=60)
         words = run.stdout.split()
         if run.returncode != 0 or not words:
             raise ScannerFailure(

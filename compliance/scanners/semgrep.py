@@ -84,6 +84,7 @@ from compliance.scanners.redact import redact_in, redacted
 from compliance.scanners.repo_config import mode_of, semgrep_settings
 from compliance.scanners.semgrep_rules import RuleSet, load_rule_set, named_language
 from compliance.scanners.semgrep_targets import TREE, Target, plan_targets
+from compliance.scanners.shards import run_in_slots, shards
 from compliance.scanners.source_lines import SourceLines
 from compliance.scanners.views import COPIES, PYTHON, mirror
 from compliance.sources import display_path
@@ -112,6 +113,9 @@ ENGINE_ARGS: tuple[str, ...] = ("--experimental", "--project-root", ".")
 the OCaml CLI matches a rule's `paths:` against each named file's name only, so a pattern
 with a `/` (`conf/*.yml`, `**/sshd_config.d/*`) silently matched nothing."""
 BATCH_BYTES = 200_000  # argv bytes per semgrep process: far below ARG_MAX
+SHARD_MIN_BYTES = 1_000_000
+"""Below this many bytes one semgrep process scans them all: a shard's start-up (reading
+and compiling the rules, ~0.5 s) would cost more than another core gives back."""
 RULE_TIMEOUT = 30  # seconds one rule may spend on one file before semgrep reports a timeout
 MESSAGE_LIMIT = 300
 PAYLOAD = ("semgrep/bin/semgrep-core",)
@@ -263,8 +267,7 @@ class SemgrepScanner(Scanner):
         )
         hits = cached.hits
         todo = cached.todo(files)
-        with SLOTS.slot(wait=False):
-            fresh = self._scan_fresh(context, rules, todo)
+        fresh = self._scan_fresh(context, rules, todo)
         errors = list(fresh.errors)
         failed = fresh.failed_paths
         scanned = fresh.scanned | set(hits)
@@ -341,14 +344,32 @@ class SemgrepScanner(Scanner):
         *,
         disable_nosem: bool,
     ) -> _Report:
+        """Semgrep over the files in shards of single-core processes that share the CPU slots
+        with the other scanners' (shards.py); each shard in argv-sized batches. The first
+        shard starts at once: semgrep is the heavier tool per byte."""
+        min_bytes = int(context.options.get("semgrep_shard_bytes", SHARD_MIN_BYTES))
+        plan = shards(
+            context.root, files, SLOTS.count, min_bytes=min_bytes, max_files=max(len(files), 1)
+        )
+        jobs = _jobs(context.options, sharded=len(plan) > 1)
+
+        def shard(names: list[str]) -> list[_Report]:
+            return [
+                self._run_once(
+                    context, rules, config, batch, disable_nosem=disable_nosem, jobs=jobs
+                )
+                for batch in _batches(names)
+            ]
+
         total = _Report("", [], set(), [], set())
-        for batch in _batches(files):
-            report = self._run_once(context, rules, config, batch, disable_nosem=disable_nosem)
-            total.version = total.version or report.version
-            total.results.extend(report.results)
-            total.scanned.update(report.scanned)
-            total.errors.extend(report.errors)
-            total.failed_paths.update(report.failed_paths)
+        for reports in run_in_slots(plan, shard, first_at_once=True):
+            for report in reports:
+                total.version = total.version or report.version
+                total.results.extend(report.results)
+                total.scanned.update(report.scanned)
+                # a run-wide error (a rule semgrep rejects) comes back from every shard
+                total.errors.extend(e for e in report.errors if e not in total.errors)
+                total.failed_paths.update(report.failed_paths)
         return total
 
     def _run_once(
@@ -359,6 +380,7 @@ class SemgrepScanner(Scanner):
         batch: list[str],
         *,
         disable_nosem: bool,
+        jobs: int | None,
     ) -> _Report:
         argv = [
             find_tool("semgrep"),
@@ -373,7 +395,6 @@ class SemgrepScanner(Scanner):
             "--max-target-bytes=0",
             f"--timeout={context.options.get('rule_timeout', RULE_TIMEOUT)}",
         ]
-        jobs = _jobs(context.options)
         if jobs:
             argv.append(f"--jobs={jobs}")
         if disable_nosem:
@@ -509,12 +530,13 @@ class SemgrepScanner(Scanner):
         return findings, secrets
 
 
-def _jobs(options: Mapping[str, Any]) -> int | None:
-    """Semgrep's `--jobs`: the policy's choice, else 1 while other scanners share the cores
-    (see cpu.py: its domains stall when oversubscribed), else semgrep's own default."""
+def _jobs(options: Mapping[str, Any], *, sharded: bool) -> int | None:
+    """Semgrep's `--jobs`: the policy's choice, else 1 when its shards or other scanners
+    share the cores (see shards.py: its domains stall when oversubscribed and scale badly),
+    else semgrep's own default."""
     if options.get("jobs"):
         return int(options["jobs"])
-    return 1 if int(options.get("concurrent_scanners", 1)) > 1 else None
+    return 1 if sharded or int(options.get("concurrent_scanners", 1)) > 1 else None
 
 
 def _severity(metadata: Mapping[str, Any], semgrep: Any, unknown: Severity) -> Severity:

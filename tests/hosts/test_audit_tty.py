@@ -15,8 +15,13 @@ from tests.tty import ESC, run_on_tty
 def _args(lab: Lab, lab_policy: Path, tmp_path: Path) -> list[str]:
     inventory = lab.inventory(tmp_path / "fleet.yml", ["good", "bad"])
     return [
-        "audit", "--inventory", str(inventory), "--host-policy", str(lab_policy),
-        "--db", str(tmp_path / "audit.db"),
+        "audit",
+        "--inventory",
+        str(inventory),
+        "--host-policy",
+        str(lab_policy),
+        "--db",
+        str(tmp_path / "audit.db"),
     ]
 
 
@@ -33,12 +38,13 @@ def test_audit_on_a_terminal_shows_progress_and_colour(
     assert "verdict: FAIL (exit 1)" in screen.plain
 
 
-def test_audit_piped_is_plain_without_progress(
-    lab: Lab, lab_policy: Path, tmp_path: Path
-) -> None:
+def test_audit_piped_is_plain_without_progress(lab: Lab, lab_policy: Path, tmp_path: Path) -> None:
     run = subprocess.run(
         [sys.executable, "-m", "compliance", *_args(lab, lab_policy, tmp_path)],
-        capture_output=True, text=True, check=False, timeout=300,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
         env={k: v for k, v in os.environ.items() if k != "COMPLIANCE_DB"},
     )
     assert run.returncode == 1, run.stdout + run.stderr
@@ -53,9 +59,20 @@ def test_old_gate_policy_spelling_still_works_and_warns(
 ) -> None:
     shipped = Path(__file__).resolve().parents[2] / "policies" / "default.yml"
     run = subprocess.run(
-        [sys.executable, "-m", "compliance", *_args(lab, lab_policy, tmp_path),
-         "--limit", "good", "--gate-policy", str(shipped)],
-        capture_output=True, text=True, check=False, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "compliance",
+            *_args(lab, lab_policy, tmp_path),
+            "--limit",
+            "good",
+            "--gate-policy",
+            str(shipped),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
     )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "warning: --gate-policy is deprecated" in run.stderr
