@@ -4,6 +4,7 @@ applying a waiver or a baseline entry of any member (gate.judge with real policy
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -179,3 +180,12 @@ def test_merging_never_unblocks_what_one_tool_blocks() -> None:
     assert issue.also and issue.confidence is Severity.LOW
     verdict = judge(GateInput([issue], Policy(), "t"))
     assert verdict.decisions[0].blocking
+
+
+def test_the_documented_table_is_the_one_the_gate_uses() -> None:
+    """docs/weakness-classes.md shows weakness.py's table; regenerate it with
+    `python -m compliance.weakness_table` after changing the table."""
+    from compliance.weakness_table import HEADING, markdown
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "weakness-classes.md").read_text()
+    assert markdown() in doc[doc.index(HEADING) :]

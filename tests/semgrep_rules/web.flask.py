@@ -74,9 +74,17 @@ def cmd(host):
     return "ok"
 
 
+def apply_filter(expr, rows):
+    return [r for r in rows if eval(expr, {"r": r})]
+
+
 @app.route("/code", methods=["POST"])
 def code():
     expr = request.get_json()["expr"]
+    # ruleid: web-code-injection
+    apply_filter(expr, [])
+    # ok: web-code-injection
+    apply_filter("r > 1", [])
     # ruleid: web-code-injection
     eval(expr)
     # ruleid: web-code-injection
@@ -107,6 +115,10 @@ def load():
     kind = b"\x80\x04N." if data == b"none" else b"\x80\x04K\x01."
     # ok: web-unsafe-deserialization
     pickle.loads(kind)
+    # ruleid: web-unsafe-deserialization
+    restore(data)
+    # ok: web-unsafe-deserialization
+    restore(kind)
     return "ok"
 
 
@@ -138,9 +150,17 @@ def file():
     return "ok"
 
 
+def fetch_preview(url):
+    return requests.get(url, timeout=3).text[:200]
+
+
 @app.route("/fetch")
 def fetch():
     url = request.args["url"]
+    # ruleid: web-ssrf
+    fetch_preview(url)
+    # ok: web-ssrf
+    fetch_preview("https://api.example.com/status")
     # ruleid: web-ssrf
     requests.get(url, timeout=5)
     # ruleid: web-ssrf
