@@ -21,6 +21,14 @@ import click
 
 from compliance.baseline import check_baseline_usable
 from compliance.boundary import KINDS, guard_scan
+from compliance.cli_options import (
+    COUNT,
+    host_limit_option,
+    output_option,
+    scan_count_limit_option,
+    text_format_option,
+    wants_json,
+)
 from compliance.code_scan import CodeScanRequest, run_code_scan
 from compliance.errors import UserError
 from compliance.policy import ConfigError, LoadedPolicy, load_policy, load_waivers
@@ -121,17 +129,6 @@ db_option = click.option(
     help="SQLite file or SQLAlchemy URL (postgresql+psycopg://…). Default: $COMPLIANCE_DB, "
     "else $XDG_STATE_HOME/compliance/compliance.db (~/.local/state/compliance/compliance.db).",
 )
-output_option = click.option(
-    "-o",
-    "--output",
-    "outputs",
-    multiple=True,
-    metavar="FMT[:FILE]",
-    help="Write a report (repeatable): html, json, sarif, gitlab-sast, "
-    "gitlab-dependency-scanning, codequality, junit; FMT:- to stdout (then the summary goes "
-    "to stderr; one document per stream). Default: html:reports/compliance-report.html "
-    "(for `scan DIR`, under $XDG_STATE_HOME/compliance/ when ./reports is inside DIR).",
-)
 policy_option = click.option(
     "--policy",
     "policy_path",
@@ -139,25 +136,6 @@ policy_option = click.option(
     help="Gate policy YAML: thresholds, scanners, waivers, error classes "
     "(default: the shipped policies/default.yml).",
 )
-
-
-def text_format_option(func: F) -> F:
-    """-f/--format text|json and --json (its shorthand), as `as_json`."""
-    func = click.option("--json", "as_json", is_flag=True, help="Same as --format json.")(func)
-    return click.option(
-        "-f",
-        "--format",
-        "fmt",
-        type=click.Choice(["text", "json"]),
-        default="text",
-        show_default=True,
-        help="What stdout holds: the human summary, or JSON alone (the summary then goes "
-        "to stderr).",
-    )(func)
-
-
-def wants_json(fmt: str, as_json: bool) -> bool:
-    return as_json or fmt == "json"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -304,8 +282,7 @@ def _scan(
     for error in report.verdict.errors:
         ui.error(error.one_line())
     if as_json:
-        scan_record = store.resolve_scan(str(report.scan_id))
-        click.echo(json.dumps(scan_json(scan_record), indent=2))
+        echo_scan_json(store, report.scan_id)
     used = report.baseline.source if report.baseline else None
     max_listed = 10**9 if ui.settings.verbose else MAX_LISTED
     parts = summary_parts(
@@ -320,13 +297,7 @@ def _scan(
 
 @main.command()
 @db_option
-@click.option(
-    "--limit",
-    default=50,
-    show_default=True,
-    type=click.IntRange(min=1),
-    help="How many scans, newest first.",
-)
+@scan_count_limit_option
 @click.option("--target", help="Only scans of this target.")
 @click.option("--group", help="Only scans of this scan group (the shards of a sharded audit).")
 @text_format_option
@@ -566,7 +537,7 @@ def db_upgrade(db: str | None) -> None:
 @db_option
 @click.option(
     "--keep-days",
-    type=click.IntRange(min=1),
+    type=COUNT,
     required=True,
     help="Delete scans older than this many days.",
 )
@@ -609,7 +580,7 @@ def db_prune(db: str | None, keep_days: int) -> None:
     hidden=True,
     help="Deprecated spelling of --policy.",
 )
-@click.option("--limit", multiple=True, help="Only these hosts or groups (repeatable, or a,b).")
+@host_limit_option
 @click.option(
     "--shard",
     metavar="I/N",
@@ -638,6 +609,7 @@ def db_prune(db: str | None, keep_days: int) -> None:
 )
 @db_option
 @notify_option
+@text_format_option
 @output_option
 @fail_closed
 def audit(
@@ -652,6 +624,8 @@ def audit(
     trust_on_first_use: bool,
     db: str | None,
     notify_url: str | None,
+    fmt: str = "text",
+    as_json: bool = False,
     outputs: tuple[str, ...] = (),
 ) -> None:
     """Audit hosts over SSH against host policies; exit 0 pass, 1 violated, 2 could not decide.
@@ -663,6 +637,8 @@ def audit(
           --limit web
       compliance audit --inventory inventory/ansible-hosts.yml --concurrency 64
       compliance audit --inventory hosts.yml --shard 2/4 --group nightly-4711 --db $PG_URL
+      compliance audit --inventory hosts.yml --json | jq .verdict   # summary on stderr
+      compliance audit --inventory hosts.yml -o sarif:- > audit.sarif
     """
     from compliance.host_audit import (
         HostAuditRequest,
@@ -680,7 +656,9 @@ def audit(
     shard_spec = Shard.parse(shard) if shard else None
     group = default_group(group, sharded=shard_spec is not None)
     loaded = load_gate_policy_for_audit(policy_path)
-    output_specs = output_specs_for(outputs)  # a typo fails now, not after the audit
+    as_json = wants_json(fmt, as_json)
+    # a typo or two documents for stdout fail now, not after the audit
+    output_specs = output_specs_for(outputs, json_on_stdout=as_json)
     store = Store.open(db)
     with audit_progress(ui) as observer:
         report = run_host_audit(
@@ -720,6 +698,8 @@ def audit(
         parts.before.insert(0, terminal_safe(note))
     show_summary(ui, parts, False)
     emit_outputs(store, report.scan_id, output_specs)
+    if as_json:
+        echo_scan_json(store, report.scan_id)
     send_drift_alert(store, report.scan_id, notify_url)
     sys.exit(report.verdict.exit_code)
 
@@ -773,11 +753,14 @@ def policy_check_hosts(files: tuple[Path, ...]) -> None:
 @main.command()
 @db_option
 @click.option(
+    "-o",
     "--output",
     "output",
-    type=click.Path(path_type=Path),
-    help="Write here atomically (node_exporter textfile collector), e.g. "
-    "/var/lib/node_exporter/textfile/compliance.prom. Default: stdout.",
+    metavar="FMT[:FILE]",
+    help="prometheus:FILE writes FILE atomically (node_exporter textfile collector), e.g. "
+    "prometheus:/var/lib/node_exporter/textfile/compliance.prom; prometheus alone: "
+    "reports/compliance.prom. Default (or prometheus:-): stdout. A bare FILE still works "
+    "(deprecated).",
 )
 @click.option(
     "--policy",
@@ -786,23 +769,29 @@ def policy_check_hosts(files: tuple[Path, ...]) -> None:
     help="Policy whose waiver file feeds the waiver-expiry metrics.",
 )
 @fail_closed
-def metrics(db: str | None, output: Path | None, policy_path: Path | None) -> None:
+def metrics(db: str | None, output: str | None, policy_path: Path | None) -> None:
     """Prometheus metrics: latest verdicts, findings, host scores, waiver expiry, scan age.
 
     \b
     Examples:
       compliance metrics
-      compliance metrics --output /var/lib/node_exporter/textfile/compliance.prom
+      compliance metrics --output prometheus:/var/lib/node_exporter/textfile/compliance.prom
     """
     from compliance.ops import metrics as prom
+    from compliance.ops.metrics_output import FORMAT, parse_metrics_output
 
+    destination = parse_metrics_output(output)  # a typo fails before the store is read
+    if destination.deprecated:
+        current_ui().warning(
+            f"--output FILE is deprecated: it is now --output {FORMAT}:FILE, as on every command"
+        )
     loaded = load_policy(policy_path, known_scanners=REGISTRY.keys())
     registry = prom.build_registry(Store.open(db), load_waivers(loaded.waivers_path))
-    if output is None:
+    if destination.path is None:
         click.echo(prom.render(registry), nl=False)
     else:
-        prom.write(registry, output)
-        click.echo(terminal_safe(f"metrics written to {output}"))
+        prom.write(registry, destination.path)
+        click.echo(terminal_safe(f"metrics written to {destination.path}"))
 
 
 @main.group()
@@ -965,6 +954,11 @@ def output_specs_for(
     if one_stdout_document(on_stdout):
         current_ui().claim_stdout()
     return specs
+
+
+def echo_scan_json(store: Store, scan_id: int) -> None:
+    """`--json`: the stored scan's record (verdict, counts, …) as stdout's one document."""
+    click.echo(json.dumps(scan_json(store.resolve_scan(str(scan_id))), indent=2))
 
 
 def emit_outputs(

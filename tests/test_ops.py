@@ -75,8 +75,8 @@ def test_metrics_parse_and_match_the_store(tmp_path, db):
     tree = write_tree(tmp_path / "repo", VULN)
     assert run_cli("scan", tree, "--db", db, "--target", "payments").code == 1
     out = tmp_path / "compliance.prom"
-    run = run_cli("metrics", "--db", db, "--output", out)
-    assert run.code == 0, run.stderr
+    run = run_cli("metrics", "--db", db, "--output", f"prometheus:{out}")
+    assert run.code == 0 and "warning" not in run.stderr, run.stderr
     families = {f.name: f for f in text_string_to_metric_families(out.read_text())}
     verdict = families["compliance_verdict"].samples
     assert [(s.labels, s.value) for s in verdict] == [({"kind": "code", "target": "payments"}, 1)]
@@ -90,6 +90,24 @@ def test_metrics_parse_and_match_the_store(tmp_path, db):
     assert families["compliance_blocking_findings"].samples[0].value == 1
     assert families["compliance_scan_age_seconds"].samples[0].value >= 0
     assert not list(tmp_path.glob("*.tmp*"))  # written atomically, nothing left behind
+
+
+def test_metrics_output_takes_fmt_file_and_the_old_file_spelling_warns(tmp_path, db):
+    """--output FMT[:FILE] as on every command; a bare FILE (the old spelling) still works."""
+    to_stdout = run_cli("metrics", "--db", db, "-o", "prometheus:-")
+    assert to_stdout.code == 0 and "# TYPE compliance_verdict gauge" in to_stdout.stdout
+    old = tmp_path / "old" / "compliance.prom"
+    legacy = run_cli("metrics", "--db", db, "--output", old)
+    assert legacy.code == 0, legacy.stderr
+    assert "warning: --output FILE is deprecated" in legacy.stderr
+    assert "--output prometheus:FILE" in legacy.stderr  # what to write instead
+    assert "# TYPE compliance_verdict gauge" in old.read_text()
+    default = run_cli("metrics", "--db", db, "--output", "prometheus", cwd=tmp_path)
+    assert default.code == 0 and (tmp_path / "reports" / "compliance.prom").is_file()
+    report_format = run_cli("metrics", "--db", db, "--output", f"html:{tmp_path / 'm.html'}")
+    assert report_format.code == 2 and report_format.stderr.count("\n") == 1
+    assert "metrics are written as prometheus, not html" in report_format.stderr
+    assert not (tmp_path / "m.html").exists()
 
 
 def test_waiver_expiry_metrics(tmp_path, db, policy_file):

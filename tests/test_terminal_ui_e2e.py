@@ -160,6 +160,26 @@ def test_options_from_the_environment_and_in_help(tmp_path: Path) -> None:
     assert listed.returncode == 0 and json.loads(listed.stdout)[0]["verdict"] == "fail"
     help_text = run_cli("scan", "--help").stdout
     assert "COMPLIANCE_POLICY" in help_text and "COMPLIANCE_OUTPUT" in help_text
+    # one --limit variable for `scans` (a count) and `audit` (hosts): a count is checked
+    negative = run_cli("scans", "--db", db, env={"COMPLIANCE_LIMIT": "-3"})
+    assert negative.code == 2 and "-3 is not in the range" in negative.stderr
+    assert "COMPLIANCE_LIMIT" in negative.stderr and "Traceback" not in negative.stderr
+    one = run_cli("scans", "--db", db, "--json", env={"COMPLIANCE_LIMIT": "1"})
+    assert one.code == 0 and len(one.json()) == 1
+    assert "COMPLIANCE_LIMIT" in run_cli("audit", "--help").stdout
+
+
+def test_audit_takes_format_and_output_as_scan_does(tmp_path: Path) -> None:
+    """Checked before any host is contacted: two documents for stdout, an unknown format."""
+    inventory = tmp_path / "inv.yml"
+    inventory.write_text("hosts:\n  a: {address: 127.0.0.1, port: 9}\n")
+    base = ("audit", "--inventory", inventory, "--db", tmp_path / "db.sqlite")
+    two = run_cli(*base, "--json", "-o", "sarif:-")
+    assert two.code == 2 and "2 documents asked for standard output" in two.stderr, two.stderr
+    assert two.stdout == ""
+    unknown = run_cli(*base, "-f", "json", "-o", "pdf:x.pdf")
+    assert unknown.code == 2 and "unknown report format 'pdf'" in unknown.stderr
+    assert "cyclonedx" in unknown.stderr  # every format the registry renders is accepted
 
 
 def test_file_names_are_never_markup(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Gauge, generate_latest, write_to_textfile
 
+from compliance.errors import UserError
 from compliance.policy import WaiverEntry
 from compliance.scan_group import group_record, judge_group
 from compliance.store import Store, StoreError
@@ -182,5 +183,13 @@ def render(registry: CollectorRegistry) -> str:
 
 
 def write(registry: CollectorRegistry, path: Path) -> None:
-    """Atomic: a temporary file in the same folder, then a rename."""
-    write_to_textfile(str(path), registry)
+    """Atomic: a temporary file in the same folder, then a rename. A folder that cannot be
+    written is one user error naming the file, like a report's."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_to_textfile(str(path), registry)
+    except OSError as exc:
+        raise UserError(
+            f"cannot write metrics {path}: {exc.strerror or exc}",
+            "check the folder is writable, or pass another --output prometheus:FILE",
+        ) from exc

@@ -3,11 +3,13 @@ progress with hosts done/total and failures so far on the terminal only, colour 
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+from tests.conftest import run_cli
 from tests.hosts.lab import Lab
 from tests.tty import ESC, run_on_tty
 
@@ -76,3 +78,24 @@ def test_old_gate_policy_spelling_still_works_and_warns(
     )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "warning: --gate-policy is deprecated" in run.stderr
+
+
+def test_audit_format_output_and_limit_mean_what_they_mean_on_scan(
+    lab: Lab, lab_policy: Path, tmp_path: Path
+) -> None:
+    """-f json puts the stored audit's record alone on stdout (summary on stderr), -o writes
+    a report as on `scan`, and COMPLIANCE_LIMIT is --limit (here: the good host only)."""
+    sarif = tmp_path / "audit.sarif"
+    run = run_cli(
+        *_args(lab, lab_policy, tmp_path),
+        *("-f", "json", "-o", f"sarif:{sarif}"),
+        env={"COMPLIANCE_LIMIT": "good"},
+        cwd=tmp_path,
+    )
+    assert run.code == 0, run.stdout + run.stderr
+    record = run.json()  # stdout holds the JSON document and nothing else
+    assert record["kind"] == "hosts" and record["verdict"] == "pass", record
+    assert "verdict: PASS (exit 0)" in run.stderr and "  good: ok" in run.stderr
+    assert "bad:" not in run.stderr  # COMPLIANCE_LIMIT=good left the bad host out
+    assert json.loads(sarif.read_text())["version"] == "2.1.0"
+    assert f"report (sarif): {sarif}" in run.stderr
