@@ -7,15 +7,20 @@ gate that blocks on the tool's label cannot tell them apart. Here the class deci
 * Injection-family classes (SQL, command, code, template, deserialization, XXE, path
   traversal, SSRF, redirect, XSS, LDAP, XPath, header/log): a finding that shows the sink
   is really reached blocks at `high`; a pattern a person must judge is `medium`.
-  - bandit: decided per test below (B301/B302/B506/B614 deserialise, B102/B307 execute code:
-    always a real sink, `high`; B608 SQL is `high` only when bandit saw the string built in
-    the `execute()` call itself (its MEDIUM confidence), else `medium`).
+  - bandit sees a sink, never where its value came from: `eval("60*60*24")`, a
+    `shlex.quote`d shell command, a `%s`-parameterised query and `pickle.loads` of the
+    gate's own cache all look alike to it. Its injection-family tests (B102/B307 code,
+    B602/B605 command, B608 SQL, B301/B302/B506/B614 deserialisation) are therefore *at
+    most* `medium`: the tool's own severity capped. The same lines flagged by a
+    taint-confirmed semgrep rule (request data reaches the sink) merge into one issue at
+    the higher severity, `high`, so a real flow still blocks; code with no request source
+    (argv, stdin, queue messages) is reported, and a person judges it.
   - semgrep: a shipped rule is decided by id below; any other rule by its `metadata.cwe`,
     and semgrep's ERROR means taint-confirmed (the packs' convention), so ERROR is `high`,
     WARNING `medium`, INFO `low`.
 * Other classes (crypto, TLS, secrets, debug, temp files …): the tool's own severity, which
-  for these is already a judgement about the code (bandit's B602 is HIGH only for a
-  non-literal command), unless the table says otherwise.
+  for these is already a judgement about the code (bandit's B201 is HIGH only when
+  Flask's debugger is really on), unless the table says otherwise.
 
 The policy overrides per rule id or per CWE (`classification:` in the policy). The tool's
 own severity is kept on the finding (`tool_severity`) and shown in every report.
@@ -95,15 +100,15 @@ class Entry:
     cwe: int
     severity: Severity | None  # None (TOOL): the tool's own
     why: str
-    sink_confidence: Severity | None = None
-    """`high` only at this tool confidence or above, `medium` below (bandit B608)."""
+    at_most: bool = False
+    """True: the tool's own severity, capped at `severity` (a sink seen without its source)."""
 
 
 H, M, L = Severity.HIGH, Severity.MEDIUM, Severity.LOW
-SINK = "a real sink whatever flows into it"
+SINK = "a sink; high only where a taint rule confirms request data reaches it"
 BANDIT: dict[str, Entry] = {
     "B101": Entry(703, L, "assert is removed under -O; rarely a security flaw alone"),
-    "B102": Entry(95, H, f"exec(): code execution, {SINK}"),
+    "B102": Entry(95, M, f"exec(): code execution, {SINK}", at_most=True),
     "B103": Entry(732, TOOL, "bandit rates the mode bits it sees"),
     "B104": Entry(605, TOOL, "binding all interfaces is a deployment choice to review"),
     "B105": Entry(259, TOOL, "a password literal: bandit's LOW, secrets rules judge more"),
@@ -115,13 +120,13 @@ BANDIT: dict[str, Entry] = {
     "B113": Entry(400, TOOL, "no timeout on a request"),
     "B201": Entry(489, TOOL, "Flask debug=True: bandit's HIGH (the debugger runs code)"),
     "B202": Entry(22, TOOL, "tarfile.extractall without a member filter"),
-    "B301": Entry(502, H, f"pickle/dill/shelve/jsonpickle load: deserialization, {SINK}"),
-    "B302": Entry(502, H, f"marshal load: deserialization, {SINK}"),
+    "B301": Entry(502, M, f"pickle/dill/shelve/jsonpickle load: deserialization, {SINK}", at_most=True),
+    "B302": Entry(502, M, f"marshal load: deserialization, {SINK}", at_most=True),
     "B303": Entry(327, TOOL, "weak hash"),
     "B304": Entry(327, TOOL, "weak cipher"),
     "B305": Entry(327, TOOL, "weak cipher mode"),
     "B306": Entry(377, TOOL, "tempfile.mktemp race"),
-    "B307": Entry(95, H, f"eval(): code execution, {SINK}"),
+    "B307": Entry(95, M, f"eval(): code execution, {SINK}", at_most=True),
     "B308": Entry(79, M, "mark_safe: a person judges what is marked safe"),
     "B310": Entry(918, M, "urlopen accepts file:// and custom schemes: a pattern to judge"),
     "B311": Entry(330, TOOL, "random for security: bandit's LOW unless a rule sees a token"),
@@ -156,30 +161,24 @@ BANDIT: dict[str, Entry] = {
     "B503": Entry(327, TOOL, "old TLS version default"),
     "B504": Entry(327, TOOL, "TLS without a version"),
     "B505": Entry(326, TOOL, "short key"),
-    "B506": Entry(502, H, f"yaml.load with an unsafe loader: deserialization, {SINK}"),
+    "B506": Entry(502, M, f"yaml.load with an unsafe loader: deserialization, {SINK}", at_most=True),
     "B507": Entry(295, TOOL, "SSH host key not verified"),
     "B508": Entry(319, TOOL, "SNMPv1/2"),
     "B509": Entry(319, TOOL, "SNMPv3 without auth/priv"),
     "B601": Entry(78, M, "paramiko exec_command: a pattern, the command's origin unseen"),
-    "B602": Entry(78, TOOL, "shell=True: bandit's HIGH when the command is not a literal"),
+    "B602": Entry(78, M, f"shell=True with a non-literal command (bandit's HIGH), {SINK}", at_most=True),
     "B603": Entry(78, TOOL, "no shell: bandit's LOW"),
     "B604": Entry(78, TOOL, "shell=True on another function"),
-    "B605": Entry(78, TOOL, "os.system & co: bandit's HIGH when the command is not a literal"),
+    "B605": Entry(78, M, f"os.system & co with a non-literal command, {SINK}", at_most=True),
     "B606": Entry(78, TOOL, "process without a shell"),
     "B607": Entry(78, TOOL, "partial executable path"),
-    "B608": Entry(
-        89,
-        H,
-        "SQL built from strings: high when bandit saw it built in the execute() call "
-        "(its MEDIUM confidence), a pattern to judge (medium) otherwise",
-        sink_confidence=M,
-    ),
+    "B608": Entry(89, M, f"SQL built from strings, {SINK}", at_most=True),
     "B609": Entry(78, TOOL, "wildcard injection"),
     "B610": Entry(89, M, "Django extra(): a pattern to judge"),
     "B611": Entry(89, M, "Django RawSQL: a pattern to judge"),
     "B612": Entry(94, TOOL, "logging.config.listen runs received config"),
     "B613": Entry(838, TOOL, "trojan source characters"),
-    "B614": Entry(502, H, f"torch.load unpickles: deserialization, {SINK}"),
+    "B614": Entry(502, M, f"torch.load unpickles: deserialization, {SINK}", at_most=True),
     "B615": Entry(494, TOOL, "unpinned model download"),
     "B701": Entry(79, TOOL, "jinja2 autoescape off: bandit's HIGH when explicitly False"),
     "B702": Entry(79, TOOL, "mako templates do not escape"),
@@ -194,9 +193,9 @@ SEMGREP: dict[str, Entry] = {
     "python-sql-string-built-via-variable": Entry(89, M, "as python-sql-string-built"),
     "python-ssrf-request-url": Entry(918, TOOL, "request data in a URL"),
     "python-path-traversal-request-path": Entry(22, TOOL, "request data in a path"),
-    "python-yaml-unsafe-load": Entry(502, H, f"unsafe YAML loader: {SINK}"),
-    "python-jsonpickle-decode": Entry(502, H, f"jsonpickle.decode: {SINK}"),
-    "python-dill-load": Entry(502, H, f"dill load: {SINK}"),
+    "python-yaml-unsafe-load": Entry(502, M, f"unsafe YAML loader: {SINK}"),
+    "python-jsonpickle-decode": Entry(502, M, f"jsonpickle.decode: {SINK}"),
+    "python-dill-load": Entry(502, M, f"dill load: {SINK}"),
     "python-notebook-shell-command": Entry(78, TOOL, "a notebook's shell escape"),
 }
 TAINT_CONFIRMED = "ERROR"
@@ -253,10 +252,8 @@ def _table_severity(finding: Finding, entry: Entry | None, klass: str) -> Severi
     if entry is not None:
         if entry.severity is None:
             return finding.severity
-        if entry.sink_confidence is not None and (
-            finding.confidence is None or finding.confidence < entry.sink_confidence
-        ):
-            return Severity.MEDIUM
+        if entry.at_most:
+            return min(finding.severity, entry.severity)
         return entry.severity
     if finding.scanner == "semgrep" and klass in INJECTION:
         return _BY_SEMGREP_SEVERITY.get(finding.tool_severity.upper(), finding.severity)

@@ -12,8 +12,8 @@ HEADING = "## The table"
 def _severity(entry: Entry) -> str:
     if entry.severity is None:
         return "tool's own"
-    if entry.sink_confidence is not None:
-        return f"{entry.severity.label} at confidence ≥ {entry.sink_confidence.label}, else medium"
+    if entry.at_most:
+        return f"tool's own, at most {entry.severity.label}"
     return entry.severity.label
 
 

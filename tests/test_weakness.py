@@ -22,6 +22,10 @@ from compliance.weakness import (
 )
 
 
+TAINTED = "web-unsafe-deserialization"
+"""A taint-mode rule of the shipped packs (ERROR: request data reaches the sink)."""
+
+
 def finding(
     scanner: str,
     rule: str,
@@ -62,14 +66,17 @@ def test_every_bandit_test_id_is_in_the_table() -> None:
 @pytest.mark.parametrize(
     ("rule", "tool", "confidence", "expected"),
     [
-        ("B301", Severity.MEDIUM, Severity.HIGH, Severity.HIGH),  # pickle: a real sink
-        ("B307", Severity.MEDIUM, Severity.HIGH, Severity.HIGH),  # eval
-        ("B102", Severity.MEDIUM, Severity.HIGH, Severity.HIGH),  # exec
-        ("B608", Severity.MEDIUM, Severity.MEDIUM, Severity.HIGH),  # SQL in execute()
+        # injection-family sinks: bandit sees the sink, not the source, so at most medium
+        ("B301", Severity.MEDIUM, Severity.HIGH, Severity.MEDIUM),  # pickle
+        ("B307", Severity.MEDIUM, Severity.HIGH, Severity.MEDIUM),  # eval
+        ("B102", Severity.MEDIUM, Severity.HIGH, Severity.MEDIUM),  # exec
+        ("B608", Severity.MEDIUM, Severity.MEDIUM, Severity.MEDIUM),  # SQL in execute()
         ("B608", Severity.MEDIUM, Severity.LOW, Severity.MEDIUM),  # SQL text elsewhere
+        ("B602", Severity.HIGH, Severity.HIGH, Severity.MEDIUM),  # non-literal command
+        ("B602", Severity.LOW, Severity.HIGH, Severity.LOW),  # a literal stays low
+        ("B605", Severity.HIGH, Severity.HIGH, Severity.MEDIUM),
         ("B403", Severity.LOW, Severity.HIGH, Severity.LOW),  # import only
-        ("B602", Severity.HIGH, Severity.HIGH, Severity.HIGH),  # bandit's own judgement
-        ("B602", Severity.LOW, Severity.HIGH, Severity.LOW),
+        ("B201", Severity.HIGH, Severity.MEDIUM, Severity.HIGH),  # bandit's own judgement
     ],
 )
 def test_bandit_tests_get_the_tables_severity(
@@ -97,7 +104,9 @@ def test_overrides_rule_beats_cwe_beats_table() -> None:
     overrides = Overrides({"B301": Severity.LOW}, {502: Severity.MEDIUM})
     assert classify(finding("bandit", "B301"), overrides).severity is Severity.LOW
     assert classify(finding("bandit", "B506"), overrides).severity is Severity.MEDIUM
-    assert classify(finding("bandit", "B307"), overrides).severity is Severity.HIGH
+    assert classify(finding("bandit", "B307"), overrides).severity is Severity.MEDIUM
+    raised = Overrides({"B307": Severity.HIGH}, {})  # a team that blocks every eval
+    assert classify(finding("bandit", "B307"), raised).severity is Severity.HIGH
 
 
 def test_pip_audit_and_hosts_pass_through() -> None:
@@ -106,8 +115,11 @@ def test_pip_audit_and_hosts_pass_through() -> None:
 
 
 def test_merge_only_across_tools_on_overlapping_lines_of_one_class() -> None:
+    """bandit's sink (at most medium) merged with a taint-confirmed flow blocks at high."""
     bandit = finding("bandit", "B301", line=5)
-    semgrep = finding("semgrep", "python-dill-load", Severity.HIGH, line=4, end=6, tool="ERROR")
+    semgrep = finding(
+        "semgrep", TAINTED, Severity.HIGH, line=4, end=6, tool="ERROR", refs=("CWE-502",)
+    )
     same_tool = finding("bandit", "B302", line=5)
     far = finding("semgrep", "python-jsonpickle-decode", line=9, tool="ERROR")
     other_class = finding("semgrep", "x", line=5, tool="ERROR", refs=("CWE-89",))
@@ -117,9 +129,9 @@ def test_merge_only_across_tools_on_overlapping_lines_of_one_class() -> None:
     assert len(merged) == 1 and len(out) == 5
     (issue,) = merged
     assert issue.fingerprint == bandit.fingerprint  # the first tool by name keeps its identity
-    assert [m.rule_id for m in issue.also] == ["python-dill-load"]
-    assert issue.severity is Severity.HIGH
-    assert "[also semgrep python-dill-load]" in issue.title
+    assert [m.rule_id for m in issue.also] == [TAINTED]
+    assert classify(bandit).severity is Severity.MEDIUM and issue.severity is Severity.HIGH
+    assert f"[also semgrep {TAINTED}]" in issue.title
 
 
 def test_merge_keeps_unrelated_order() -> None:
