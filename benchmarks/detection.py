@@ -18,6 +18,8 @@ tree and their findings are mapped back to the case files:
 - (c) the gate:      compliance scan DIR under the shipped policy; a case is flagged when one
                      of its findings is *blocking* (it would make the scan exit 1), so whatever
                      severity table the gate uses is what gets scored
+- (d) confirmed:     (c) with `classification.sinks: confirmed`: a bandit sink alone is
+                     medium, only a taint-confirmed flow blocks (docs/weakness-classes.md)
 
 Printed per class: TPR, FPR and TPR - FPR for each, the wall time of each run, and the
 targets (issue 14) with PASS/MISS: the gate's TPR - FPR >= 0.6 in every class, >= 0.7 on
@@ -45,7 +47,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = Path(__file__).resolve().parent / "corpus"
-TOOLS = ("bandit", "packs", "gate")
+TOOLS = ("bandit", "packs", "gate", "confirmed")
+GATES = ("gate", "confirmed")
+"""The shipped policy, and it with `classification.sinks: confirmed` (weakness.py)."""
 TARGET_CLASS, TARGET_MEAN = 0.6, 0.7
 
 
@@ -283,8 +287,17 @@ def run_packs(tree: Path, work: Path) -> tuple[set[str], float]:
     return flagged, wall
 
 
-def run_gate(tree: Path, work: Path) -> tuple[set[str], float]:
-    out = work / "gate.json"
+def run_confirmed(tree: Path, work: Path) -> tuple[set[str], float]:
+    policy = work / "confirmed" / "policy.yml"
+    policy.parent.mkdir(exist_ok=True)
+    policy.write_text("classification:\n  sinks: confirmed\n")
+    return run_gate(tree, work, policy)
+
+
+def run_gate(tree: Path, work: Path, policy: Path | None = None) -> tuple[set[str], float]:
+    name = "gate" if policy is None else policy.parent.name
+    out = work / f"{name}.json"
+    chosen = [] if policy is None else ["--policy", str(policy)]
     env = {
         **os.environ,
         "COMPLIANCE_CACHE_DIR": "off",
@@ -299,7 +312,8 @@ def run_gate(tree: Path, work: Path) -> tuple[set[str], float]:
             str(tree),
             "--no-baseline",
             "--db",
-            f"sqlite:///{work / 'gate.db'}",
+            f"sqlite:///{work / f'{name}.db'}",
+            *chosen,
             "--target",
             "detection-corpus",
             "--output",
@@ -346,7 +360,8 @@ def main() -> int:
         print(f"corpus: {len(cases)} cases ({sum(c.label for c in cases)} true) in {tree}")
         flagged: dict[str, set[str]] = {}
         walls: dict[str, float] = {}
-        for tool, run in (("bandit", run_bandit), ("packs", run_packs), ("gate", run_gate)):
+        runs = {"bandit": run_bandit, "packs": run_packs, "gate": run_gate}
+        for tool, run in (*runs.items(), ("confirmed", run_confirmed)):
             flagged[tool], walls[tool] = run(tree, work)
         table = score(cases, flagged)
         _print(table, walls)
@@ -373,15 +388,21 @@ def _print(table: dict[str, dict[str, float]], walls: dict[str, float]) -> None:
     means = {t: sum(r[f"{t}.j"] for r in table.values()) / len(table) for t in TOOLS}
     print(f"{'average TPR-FPR':26}" + "".join(f"  {means[t]:>25.2f}" for t in TOOLS))
     print("wall time: " + ", ".join(f"{t} {walls[t]:.1f} s" for t in TOOLS))
-    print("targets (gate blocking verdict):")
+    for gate in GATES:
+        _print_targets(gate, table, means[gate])
+
+
+def _print_targets(gate: str, table: dict[str, dict[str, float]], mean: float) -> None:
+    said = {"gate": "shipped policy", "confirmed": "classification.sinks: confirmed"}[gate]
+    print(f"targets ({gate}: blocking verdict, {said}):")
     for cls, row in table.items():
-        mark = "PASS" if row["gate.j"] >= TARGET_CLASS else "MISS"
-        print(f"  {mark}  {cls:18} TPR-FPR {row['gate.j']:+.2f}  (>= {TARGET_CLASS})")
+        mark = "PASS" if row[f"{gate}.j"] >= TARGET_CLASS else "MISS"
+        print(f"  {mark}  {cls:18} TPR-FPR {row[f'{gate}.j']:+.2f}  (>= {TARGET_CLASS})")
     print(
-        f"  {'PASS' if means['gate'] >= TARGET_MEAN else 'MISS'}  average"
-        f"{'':12} TPR-FPR {means['gate']:+.2f}  (>= {TARGET_MEAN})"
+        f"  {'PASS' if mean >= TARGET_MEAN else 'MISS'}  average"
+        f"{'':12} TPR-FPR {mean:+.2f}  (>= {TARGET_MEAN})"
     )
-    below = [c for c, r in table.items() if r["gate.j"] < r["bandit.j"]]
+    below = [c for c, r in table.items() if r[f"{gate}.j"] < r["bandit.j"]]
     print(
         f"  {'PASS' if not below else 'MISS'}  no class below bandit alone"
         + (f" (below: {', '.join(below)})" if below else "")

@@ -10,11 +10,15 @@ gate that blocks on the tool's label cannot tell them apart. Here the class deci
   - bandit sees a sink, never where its value came from: `eval("60*60*24")`, a
     `shlex.quote`d shell command, a `%s`-parameterised query and `pickle.loads` of the
     gate's own cache all look alike to it. Its injection-family tests (B102/B307 code,
-    B602/B605 command, B608 SQL, B301/B302/B506/B614 deserialisation) are therefore *at
-    most* `medium`: the tool's own severity capped. The same lines flagged by a
-    taint-confirmed semgrep rule (request data reaches the sink) merge into one issue at
-    the higher severity, `high`, so a real flow still blocks; code with no request source
-    (argv, stdin, queue messages) is reported, and a person judges it.
+    B602/B605 command, B608 SQL, B301/B302/B506/B614 deserialisation) are sinks, and the
+    policy's `classification.sinks` says what a sink alone means. `block` (the default):
+    `high` whatever flows in (B602/B605: bandit's own, HIGH for a non-literal command;
+    B608: `high` at bandit's MEDIUM confidence, when it saw the string built in the
+    `execute()` call). `confirmed`: *at most* `medium`, the tool's own severity capped; the
+    same lines flagged by a taint-confirmed semgrep rule (request data reaches the sink)
+    merge into one issue at `high`, so a real flow still blocks and a constant does not;
+    code with no request source (argv, stdin, queue messages) is reported, and a person
+    judges it.
   - semgrep: a shipped rule is decided by id below; any other rule by its `metadata.cwe`,
     and semgrep's ERROR means taint-confirmed (the packs' convention), so ERROR is `high`,
     WARNING `medium`, INFO `low`.
@@ -37,6 +41,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Literal
 
 from compliance.findings import Finding, Severity
 
@@ -101,11 +106,16 @@ class Entry:
     severity: Severity | None  # None (TOOL): the tool's own
     why: str
     at_most: bool = False
-    """True: the tool's own severity, capped at `severity` (a sink seen without its source)."""
+    """A sink seen without its source. Under `classification.sinks: confirmed`, the tool's
+    own severity capped at `severity`; under `sinks: block`, `blocking` (below)."""
+    blocking: Severity | None = Severity.HIGH
+    """`sinks: block`: the severity whatever flows in (None: the tool's own)."""
+    sink_confidence: Severity | None = None
+    """`sinks: block`: `blocking` only at this tool confidence or above, else `medium`."""
 
 
 H, M, L = Severity.HIGH, Severity.MEDIUM, Severity.LOW
-SINK = "a sink; high only where a taint rule confirms request data reaches it"
+SINK = "a sink (see `classification.sinks`)"
 BANDIT: dict[str, Entry] = {
     "B101": Entry(703, L, "assert is removed under -O; rarely a security flaw alone"),
     "B102": Entry(95, M, f"exec(): code execution, {SINK}", at_most=True),
@@ -120,7 +130,9 @@ BANDIT: dict[str, Entry] = {
     "B113": Entry(400, TOOL, "no timeout on a request"),
     "B201": Entry(489, TOOL, "Flask debug=True: bandit's HIGH (the debugger runs code)"),
     "B202": Entry(22, TOOL, "tarfile.extractall without a member filter"),
-    "B301": Entry(502, M, f"pickle/dill/shelve/jsonpickle load: deserialization, {SINK}", at_most=True),
+    "B301": Entry(
+        502, M, f"pickle/dill/shelve/jsonpickle load: deserialization, {SINK}", at_most=True
+    ),
     "B302": Entry(502, M, f"marshal load: deserialization, {SINK}", at_most=True),
     "B303": Entry(327, TOOL, "weak hash"),
     "B304": Entry(327, TOOL, "weak cipher"),
@@ -161,18 +173,20 @@ BANDIT: dict[str, Entry] = {
     "B503": Entry(327, TOOL, "old TLS version default"),
     "B504": Entry(327, TOOL, "TLS without a version"),
     "B505": Entry(326, TOOL, "short key"),
-    "B506": Entry(502, M, f"yaml.load with an unsafe loader: deserialization, {SINK}", at_most=True),
+    "B506": Entry(
+        502, M, f"yaml.load with an unsafe loader: deserialization, {SINK}", at_most=True
+    ),
     "B507": Entry(295, TOOL, "SSH host key not verified"),
     "B508": Entry(319, TOOL, "SNMPv1/2"),
     "B509": Entry(319, TOOL, "SNMPv3 without auth/priv"),
     "B601": Entry(78, M, "paramiko exec_command: a pattern, the command's origin unseen"),
-    "B602": Entry(78, M, f"shell=True with a non-literal command (bandit's HIGH), {SINK}", at_most=True),
+    "B602": Entry(78, M, f"shell=True, non-literal command: {SINK}", at_most=True, blocking=TOOL),
     "B603": Entry(78, TOOL, "no shell: bandit's LOW"),
     "B604": Entry(78, TOOL, "shell=True on another function"),
-    "B605": Entry(78, M, f"os.system & co with a non-literal command, {SINK}", at_most=True),
+    "B605": Entry(78, M, f"os.system & co, non-literal: {SINK}", at_most=True, blocking=TOOL),
     "B606": Entry(78, TOOL, "process without a shell"),
     "B607": Entry(78, TOOL, "partial executable path"),
-    "B608": Entry(89, M, f"SQL built from strings, {SINK}", at_most=True),
+    "B608": Entry(89, M, f"SQL built from strings: {SINK}", at_most=True, sink_confidence=M),
     "B609": Entry(78, TOOL, "wildcard injection"),
     "B610": Entry(89, M, "Django extra(): a pattern to judge"),
     "B611": Entry(89, M, "Django RawSQL: a pattern to judge"),
@@ -193,9 +207,9 @@ SEMGREP: dict[str, Entry] = {
     "python-sql-string-built-via-variable": Entry(89, M, "as python-sql-string-built"),
     "python-ssrf-request-url": Entry(918, TOOL, "request data in a URL"),
     "python-path-traversal-request-path": Entry(22, TOOL, "request data in a path"),
-    "python-yaml-unsafe-load": Entry(502, M, f"unsafe YAML loader: {SINK}"),
-    "python-jsonpickle-decode": Entry(502, M, f"jsonpickle.decode: {SINK}"),
-    "python-dill-load": Entry(502, M, f"dill load: {SINK}"),
+    "python-yaml-unsafe-load": Entry(502, M, f"unsafe YAML loader: {SINK}", at_most=True),
+    "python-jsonpickle-decode": Entry(502, M, f"jsonpickle.decode: {SINK}", at_most=True),
+    "python-dill-load": Entry(502, M, f"dill load: {SINK}", at_most=True),
     "python-notebook-shell-command": Entry(78, TOOL, "a notebook's shell escape"),
 }
 TAINT_CONFIRMED = "ERROR"
@@ -209,6 +223,8 @@ class Overrides:
 
     rules: Mapping[str, Severity]
     cwe: Mapping[int, Severity]
+    sinks: Literal["block", "confirmed"] = "block"
+    """block: a sink blocks whatever flows in; confirmed: only a taint-confirmed flow does."""
 
 
 NO_OVERRIDES = Overrides({}, {})
@@ -235,7 +251,7 @@ def classify(finding: Finding, overrides: Overrides = NO_OVERRIDES) -> Finding:
         severity = overrides.rules.get(finding.rule_id, finding.severity)
         return replace(finding, severity=severity)
     klass = class_of(cwe)
-    severity = _table_severity(finding, entry, klass)
+    severity = _table_severity(finding, entry, klass, overrides.sinks)
     severity = overrides.rules.get(finding.rule_id, overrides.cwe.get(cwe, severity))
     weakness = f"CWE-{cwe} {klass}"
     message = finding.message
@@ -248,16 +264,28 @@ def classify(finding: Finding, overrides: Overrides = NO_OVERRIDES) -> Finding:
     return replace(finding, severity=severity, weakness=weakness, message=message)
 
 
-def _table_severity(finding: Finding, entry: Entry | None, klass: str) -> Severity:
+def _table_severity(finding: Finding, entry: Entry | None, klass: str, sinks: str) -> Severity:
     if entry is not None:
         if entry.severity is None:
             return finding.severity
-        if entry.at_most:
+        if entry.at_most and sinks == "confirmed":
             return min(finding.severity, entry.severity)
+        if entry.at_most:
+            return _blocking_sink(finding, entry)
         return entry.severity
     if finding.scanner == "semgrep" and klass in INJECTION:
         return _BY_SEMGREP_SEVERITY.get(finding.tool_severity.upper(), finding.severity)
     return finding.severity
+
+
+def _blocking_sink(finding: Finding, entry: Entry) -> Severity:
+    if entry.blocking is None:
+        return finding.severity
+    if entry.sink_confidence is not None and (
+        finding.confidence is None or finding.confidence < entry.sink_confidence
+    ):
+        return Severity.MEDIUM
+    return entry.blocking
 
 
 def _first_cwe(references: Iterable[str]) -> int | None:

@@ -13,7 +13,10 @@ def _severity(entry: Entry) -> str:
     if entry.severity is None:
         return "tool's own"
     if entry.at_most:
-        return f"tool's own, at most {entry.severity.label}"
+        block = entry.blocking.label if entry.blocking else "tool's own"
+        if entry.sink_confidence is not None:
+            block += f" at confidence ≥ {entry.sink_confidence.label}, else medium"
+        return f"block: {block}; confirmed: tool's own, at most {entry.severity.label}"
     return entry.severity.label
 
 

@@ -266,6 +266,41 @@ def write_tree(root: Path, files: dict[str, str]) -> Path:
     return root
 
 
+SINK_RULES = ("B102", "B301", "B307", "B602", "B605", "B608")
+
+
+def sinks_block(*more: str) -> str:
+    """The `classification:` section blocking SINK_RULES and `more` at high."""
+    rules = ", ".join(f"{rule}: high" for rule in (*SINK_RULES, *more))
+    return f"classification:\n  rules: {{{rules}}}\n"
+
+
+SINKS_BLOCK = sinks_block()
+"""Policy text for tests whose blocking finding is a bare sink in a plain function
+(`subprocess.call(cmd, shell=True)`, `eval(x)`): the weakness table reports such a sink at
+medium, because only a taint-confirmed flow from a request blocks. These tests are about
+what the tree may hide, waive or forge, not about where the value came from, so their
+policies block every sink as a team that judges each one would (`classification:`)."""
+
+
+WEB_SHELL_APP = (
+    "import subprocess\n\nfrom flask import Flask, request\n\napp = Flask(__name__)\n\n\n"
+    '@app.route("/run")\ndef run():\n'
+    '    subprocess.call(request.args["cmd"], shell=True)\n    return "started"\n'
+)
+"""A request parameter run by a shell (line 10): bandit's B602 and semgrep's taint rule, one
+issue that blocks under the shipped policy."""
+
+
+def sinks_policy(folder: Path, text: str = "", more: tuple[str, ...] = ()) -> Path:
+    """A policy file in `folder` (made) with SINKS_BLOCK and `text`: the shipped defaults
+    otherwise, as a policy file that writes only some keys has."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "policy.yml"
+    path.write_text(sinks_block(*more) + textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    return path
+
+
 @pytest.fixture
 def db(tmp_path: Path) -> str:
     return str(tmp_path / "store.db")

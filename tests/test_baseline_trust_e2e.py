@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Run, git, run_cli, write_tree
+from tests.conftest import SINKS_BLOCK, Run, git, run_cli, write_tree
 from tests.osv_records import write_pypa_layout
 
 pytestmark = pytest.mark.e2e
 
 BASE = "import subprocess\n\n\ndef run(cmd):\n    return subprocess.run(cmd)\n"
 ADDED = "\n\ndef danger(cmd):\n    subprocess.call(cmd, shell=True)\n"
-BANDIT_ONLY = "version: 1\nscanners: [bandit]\nwaivers: null\n"
+BANDIT_ONLY = "version: 1\nscanners: [bandit]\nwaivers: null\n" + SINKS_BLOCK
 AFRESH = "scanned afresh in a temporary worktree"
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Run, git, run_cli
+from tests.conftest import SINKS_BLOCK, Run, git, run_cli, sinks_policy
 
 pytestmark = pytest.mark.e2e
 
@@ -40,7 +40,7 @@ def repository(root: Path, files: dict[str | bytes, bytes | str]) -> Path:
 
 def policy(tmp_path: Path, text: str = "", scanners: str = "bandit, semgrep") -> Path:
     path = tmp_path / f"policy-{len(list(tmp_path.glob('policy-*')))}.yml"
-    path.write_text(f"version: 1\nscanners: [{scanners}]\nwaivers: null\n" + text)
+    path.write_text(f"version: 1\nscanners: [{scanners}]\nwaivers: null\n" + SINKS_BLOCK + text)
     return path
 
 
@@ -262,7 +262,8 @@ def test_the_shipped_excludes_are_anchored_to_the_root(tmp_path: Path) -> None:
             "src/app/dist/evil.py": SHELL_AND_MKTEMP,
         },
     )
-    run = scan(tmp_path, root, policy_path=None)  # the shipped default policy
+    defaults = sinks_policy(tmp_path / "defaults")  # the shipped excludes, sinks blocking
+    run = scan(tmp_path, root, policy_path=defaults)
     assert run.code == 1, run.stdout + run.stderr
     found = {f["path"] for f in stored(tmp_path) if f["rule_id"] == "B605"}
     assert found == {"src/app/build/evil.py", "src/app/dist/evil.py"}

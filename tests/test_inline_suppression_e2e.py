@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import run_cli, sinks_policy
 from tests.test_baseline_trust_e2e import BANDIT_ONLY, BASE, commit_all, git, new_repo
 
 pytestmark = pytest.mark.e2e
@@ -59,7 +59,9 @@ def test_a_new_nosec_does_not_hide_a_blocking_finding(tmp_path, db, policy_file,
 
 @pytest.mark.parametrize("marker", ["# nosemgrep", "# nosemgrep: python-jsonpickle-decode"])
 def test_a_new_nosemgrep_does_not_hide_a_blocking_finding(tmp_path, db, marker):
-    """The shipped policy (bandit and semgrep); bandit has no jsonpickle rule."""
+    """The shipped policy (bandit and semgrep) blocking jsonpickle.decode whatever flows in;
+    bandit has no jsonpickle rule."""
+    policy = sinks_policy(tmp_path / "policy", more=("python-jsonpickle-decode",))
     repo = new_repo(
         tmp_path / "repo", {"load.py": "import json\n\n\ndef load(b):\n    return json.loads(b)\n"}
     )
@@ -69,7 +71,7 @@ def test_a_new_nosemgrep_does_not_hide_a_blocking_finding(tmp_path, db, marker):
     )
     commit_all(repo, "the merge request")
 
-    run = run_cli("scan", repo, "--db", db, "--baseline", "main")
+    run = run_cli("scan", repo, "--db", db, "--policy", policy, "--baseline", "main")
     assert run.code == 1, run.stdout + run.stderr
     assert (
         "new inline suppression at load.py:5: add a waiver or remove it "

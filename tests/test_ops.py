@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -14,9 +15,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from compliance.ops.drift import drift_since_previous
 from compliance.ops.notify import notify
 from compliance.store import Store
-from tests.conftest import run_cli, write_tree
+from tests.conftest import WEB_SHELL_APP, run_cli, write_tree
 
-VULN = {"app.py": "import subprocess\n\ndef f(x):\n    subprocess.call(x, shell=True)\n"}
+VULN = {"app.py": WEB_SHELL_APP}
 
 
 class Webhook:
@@ -80,10 +81,9 @@ def test_metrics_parse_and_match_the_store(tmp_path, db):
     families = {f.name: f for f in text_string_to_metric_families(out.read_text())}
     verdict = families["compliance_verdict"].samples
     assert [(s.labels, s.value) for s in verdict] == [({"kind": "code", "target": "payments"}, 1)]
-    findings = {
-        (s.labels["severity"], s.labels["status"]): s.value
-        for s in families["compliance_findings"].samples
-    }
+    findings: Counter[tuple[str, str]] = Counter()
+    for sample in families["compliance_findings"].samples:  # one per scanner too
+        findings[sample.labels["severity"], sample.labels["status"]] += int(sample.value)
     stored = run_cli("findings", "--db", db, "--json").json()
     assert sum(findings.values()) == len(stored)
     assert findings[("high", "open")] == sum(1 for f in stored if f["severity"] == "high")
@@ -135,7 +135,7 @@ def test_drift_alert_only_when_something_got_worse(tmp_path, db, webhook):
     assert run.code == 1
     assert len(hook.posts) == 1
     text = hook.posts[0]["text"]
-    assert "1 new blocking finding(s)" in text and "app.py:4" in text and "B602" in text
+    assert "1 new blocking finding(s)" in text and "app.py:10" in text and "B602" in text
     assert "secret-token" not in run.stderr  # the webhook's secret path is never printed
 
     assert run_cli("scan", tree, "--db", db, "--notify", hook.url).code == 1

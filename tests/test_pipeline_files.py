@@ -19,7 +19,7 @@ import yaml
 from compliance.cli import main
 from compliance.ops.metrics import build_registry
 from compliance.store import Store
-from tests.conftest import run_cli, write_tree
+from tests.conftest import WEB_SHELL_APP, run_cli, write_tree
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -187,9 +187,7 @@ def git_checkout(root: Path, files: dict[str, str]) -> Path:
     return root
 
 
-VULNERABLE_APP = {
-    "app.py": "import subprocess\n\ndef run(cmd):\n    return subprocess.call(cmd, shell=True)\n"
-}
+VULNERABLE_APP = {"app.py": WEB_SHELL_APP}
 
 
 @pytest.mark.e2e

@@ -1,6 +1,7 @@
 """The repository does not configure the gate: real git repositories, real bandit/semgrep.
 
-Every tree here commits a new `subprocess.call(cmd, shell=True)` (bandit B602, high) plus one
+Every tree here commits a new `subprocess.call(cmd, shell=True)` (bandit B602, high under
+these tests' policies: conftest.SINKS_BLOCK) plus one
 of the ways bandit lets a repository hide it. Before `repository_config`, the gate applied
 `.bandit` and `[tool.bandit]` by itself and passed (exit 0) on most of them. Now the default
 (`report`) blocks and names the setting; `apply` does what bandit would do and lists what it
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import bandit_baseline, git, run_cli, write_tree
+from tests.conftest import SINKS_BLOCK, bandit_baseline, git, run_cli, sinks_policy, write_tree
 
 pytestmark = pytest.mark.e2e
 
@@ -67,9 +68,9 @@ def with_baseline(root: Path) -> Path:
 
 
 def scan(tree: Path, db: str, policy: Path | None = None) -> tuple[int, str, str, dict]:
-    args: list[str | Path] = ["scan", tree, "--db", db]
-    if policy is not None:
-        args += ["--policy", policy]
+    if policy is None:  # the shipped defaults, sinks blocking (conftest.SINKS_BLOCK)
+        policy = sinks_policy(tree.parent / f"{tree.name}-policy")
+    args: list[str | Path] = ["scan", tree, "--db", db, "--policy", policy]
     run = run_cli(*args)
     stored = run_cli("scans", "--db", db, "--json", "--limit", "1").json()[0]
     return run.code, run.stdout, run.stderr, stored
@@ -100,7 +101,7 @@ def test_default_policy_blocks_and_names_the_setting(tmp_path, db, case):
 @pytest.mark.parametrize("case", sorted(HOSTILE))
 def test_apply_does_what_bandit_does_and_lists_it(tmp_path, db, policy_file, case):
     tree = repository(tmp_path / "repo", HOSTILE[case])
-    code, out, err, stored = scan(tree, db, policy_file("repository_config: apply\n"))
+    code, out, err, stored = scan(tree, db, policy_file(SINKS_BLOCK + "repository_config: apply\n"))
     assert code == 0, out + err
     assert all(f["rule_id"] != "B602" for f in findings(db))
     line = next(line for line in out.splitlines() if MARKERS[case] in line)
@@ -121,7 +122,9 @@ def test_apply_does_what_bandit_does_and_lists_it(tmp_path, db, policy_file, cas
 @pytest.mark.parametrize("case", sorted(HOSTILE))
 def test_ignore_reads_nothing_and_lists_nothing(tmp_path, db, policy_file, case):
     tree = repository(tmp_path / "repo", HOSTILE[case])
-    code, out, err, stored = scan(tree, db, policy_file("repository_config: ignore\n"))
+    code, out, err, stored = scan(
+        tree, db, policy_file(SINKS_BLOCK + "repository_config: ignore\n")
+    )
     assert code == 1, out + err
     assert "repository scanner settings" not in out
     assert stored["repository_config"] == {
@@ -143,7 +146,9 @@ def test_committed_bandit_baseline_does_not_hide_the_finding(tmp_path, db, polic
     assert "app.py:5 B602" in line, line
 
     applied = tmp_path / "applied.db"
-    code, out, err, _ = scan(tree, str(applied), policy_file("repository_config: apply\n"))
+    code, out, err, _ = scan(
+        tree, str(applied), policy_file(SINKS_BLOCK + "repository_config: apply\n")
+    )
     assert code == 0, out + err
     # bandit would drop it; the gate keeps it visible as suppressed, and says so
     assert b602(str(applied))["status"] == "suppressed"
@@ -200,7 +205,7 @@ def test_semgrep_ignores_the_trees_semgrepignore_and_rules(tmp_path, db, policy_
     )
     for mode in ("report", "apply"):
         store = str(tmp_path / f"{mode}.db")
-        policy = policy_file(f"scanners: [semgrep]\nrepository_config: {mode}\n")
+        policy = policy_file(SINKS_BLOCK + f"scanners: [semgrep]\nrepository_config: {mode}\n")
         code, out, err, stored = scan(tree, store, policy)
         assert code == 1, out + err
         rules = {f["rule_id"] for f in findings(store)}
@@ -236,13 +241,13 @@ def test_garbage_is_listed_in_report_mode_and_an_error_in_apply_mode(
     files, where = GARBAGE[case]
     tree = repository(tmp_path / "repo", {"app.py": APP, **files})
     # without pip-audit: a pyproject.toml it cannot read is its error (test_manifests_e2e)
-    code, out, err, _ = scan(tree, db, policy_file("scanners: [bandit, semgrep]\n"))
+    code, out, err, _ = scan(tree, db, policy_file(SINKS_BLOCK + "scanners: [bandit, semgrep]\n"))
     assert code == 1, out + err
     assert "Traceback" not in err
     line = next(line for line in out.splitlines() if "unreadable, not applied" in line)
     assert where.split(": ")[0] in line, line
 
-    apply = policy_file("repository_config: apply\n")
+    apply = policy_file(SINKS_BLOCK + "repository_config: apply\n")
     code, out, err, _ = scan(tree, str(tmp_path / "apply.db"), apply)
     assert code == 2, out + err
     assert "Traceback" not in err
@@ -257,7 +262,7 @@ def test_settings_that_leave_the_tree_are_never_read(tmp_path, db, policy_file):
     os.symlink(secret, tree / ".bandit")
     git(tree, "add", "-A")
     git(tree, "commit", "-qm", "link")
-    code, out, err, stored = scan(tree, db, policy_file("scanners: [bandit]\n"))
+    code, out, err, stored = scan(tree, db, policy_file(SINKS_BLOCK + "scanners: [bandit]\n"))
     # the link out of the tree is itself an error (sources.survey), and the finding still shows
     assert code == 2, out + err
     assert "symlink leaving the scanned tree" in err
@@ -279,7 +284,16 @@ def test_reports_show_the_settings(tmp_path, db):
     tree = repository(tmp_path / "repo", HOSTILE["bandit-ini-skips"])
     html, report = tmp_path / "report.html", tmp_path / "report.json"
     run = run_cli(
-        "scan", tree, "--db", db, "--output", f"html:{html}", "--output", f"json:{report}"
+        "scan",
+        tree,
+        "--db",
+        db,
+        "--policy",
+        sinks_policy(tmp_path / "policy"),
+        "--output",
+        f"html:{html}",
+        "--output",
+        f"json:{report}",
     )
     assert run.code == 1, run.stdout + run.stderr
     page = html.read_text()

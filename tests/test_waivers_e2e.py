@@ -18,7 +18,7 @@ import pytest
 
 from compliance.paths import PACKAGE_DIR, shipped_policy
 from compliance.policy import load_waivers
-from tests.conftest import Run, run_cli, write_tree
+from tests.conftest import SINKS_BLOCK, Run, run_cli, write_tree
 
 pytestmark = pytest.mark.e2e
 
@@ -60,7 +60,7 @@ def repo(tmp_path: Path) -> Path:
 @pytest.fixture
 def bandit_policy(policy_file) -> Path:  # type: ignore[no-untyped-def]
     """The shipped defaults (repository_waivers included) with bandit alone, for speed."""
-    return policy_file("version: 1\nscanners: [bandit]\n")
+    return policy_file(SINKS_BLOCK + "version: 1\nscanners: [bandit]\n")
 
 
 def scan(repo: Path, db: str, policy: Path | None = None) -> Run:
@@ -188,7 +188,7 @@ def test_waive_refuses_an_expiry_past_or_too_far(repo, db, bandit_policy, expire
 
 
 def test_the_policy_sets_the_longest_a_waiver_may_run(repo, db, policy_file):
-    policy = policy_file("version: 1\nscanners: [bandit]\nwaivers_max_days: 30\n")
+    policy = policy_file(SINKS_BLOCK + "version: 1\nscanners: [bandit]\nwaivers_max_days: 30\n")
     scan(repo, db, policy)
     common = ("--reason", "constant", "--approver", "alice", "--db", db, "--policy", policy)
     fingerprint = shell_finding(db)["fingerprint"]
@@ -289,7 +289,7 @@ def test_a_hand_written_waiver_breaking_the_rules_does_not_waive(
 
 
 def test_a_refused_waiver_downgraded_to_a_warning_still_does_not_waive(repo, db, policy_file):
-    policy = policy_file("version: 1\nscanners: [bandit]\nerrors: {waivers: warn}\n")
+    policy = policy_file(SINKS_BLOCK + "version: 1\nscanners: [bandit]\nerrors: {waivers: warn}\n")
     hand_written(
         repo, f"  - rule: B602\n    reason: trust me\n    approver: a\n    expires: {in_years(5)}\n"
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -21,7 +22,7 @@ from compliance.weakness import (
     merge_flaws,
 )
 
-
+CONFIRMED = Overrides({}, {}, "confirmed")
 TAINTED = "web-unsafe-deserialization"
 """A taint-mode rule of the shipped packs (ERROR: request data reaches the sink)."""
 
@@ -64,25 +65,37 @@ def test_every_bandit_test_id_is_in_the_table() -> None:
 
 
 @pytest.mark.parametrize(
-    ("rule", "tool", "confidence", "expected"),
+    ("sinks", "rule", "tool", "confidence", "expected"),
     [
-        # injection-family sinks: bandit sees the sink, not the source, so at most medium
-        ("B301", Severity.MEDIUM, Severity.HIGH, Severity.MEDIUM),  # pickle
-        ("B307", Severity.MEDIUM, Severity.HIGH, Severity.MEDIUM),  # eval
-        ("B102", Severity.MEDIUM, Severity.HIGH, Severity.MEDIUM),  # exec
-        ("B608", Severity.MEDIUM, Severity.MEDIUM, Severity.MEDIUM),  # SQL in execute()
-        ("B608", Severity.MEDIUM, Severity.LOW, Severity.MEDIUM),  # SQL text elsewhere
-        ("B602", Severity.HIGH, Severity.HIGH, Severity.MEDIUM),  # non-literal command
-        ("B602", Severity.LOW, Severity.HIGH, Severity.LOW),  # a literal stays low
-        ("B605", Severity.HIGH, Severity.HIGH, Severity.MEDIUM),
-        ("B403", Severity.LOW, Severity.HIGH, Severity.LOW),  # import only
-        ("B201", Severity.HIGH, Severity.MEDIUM, Severity.HIGH),  # bandit's own judgement
+        # injection-family sinks, `sinks: block` (the default): whatever flows in
+        ("block", "B301", Severity.MEDIUM, Severity.HIGH, Severity.HIGH),  # pickle
+        ("block", "B307", Severity.MEDIUM, Severity.HIGH, Severity.HIGH),  # eval
+        ("block", "B102", Severity.MEDIUM, Severity.HIGH, Severity.HIGH),  # exec
+        ("block", "B608", Severity.MEDIUM, Severity.MEDIUM, Severity.HIGH),  # SQL in execute()
+        ("block", "B608", Severity.MEDIUM, Severity.LOW, Severity.MEDIUM),  # SQL text elsewhere
+        ("block", "B602", Severity.HIGH, Severity.HIGH, Severity.HIGH),  # bandit's own
+        ("block", "B602", Severity.LOW, Severity.HIGH, Severity.LOW),
+        # `sinks: confirmed`: bandit sees the sink, not the source, so at most medium
+        ("confirmed", "B301", Severity.MEDIUM, Severity.HIGH, Severity.MEDIUM),
+        ("confirmed", "B307", Severity.MEDIUM, Severity.HIGH, Severity.MEDIUM),
+        ("confirmed", "B102", Severity.MEDIUM, Severity.HIGH, Severity.MEDIUM),
+        ("confirmed", "B608", Severity.MEDIUM, Severity.MEDIUM, Severity.MEDIUM),
+        ("confirmed", "B602", Severity.HIGH, Severity.HIGH, Severity.MEDIUM),  # non-literal
+        ("confirmed", "B602", Severity.LOW, Severity.HIGH, Severity.LOW),  # literal stays low
+        ("confirmed", "B605", Severity.HIGH, Severity.HIGH, Severity.MEDIUM),
+        ("block", "B403", Severity.LOW, Severity.HIGH, Severity.LOW),  # import only
+        ("confirmed", "B201", Severity.HIGH, Severity.MEDIUM, Severity.HIGH),  # not a sink
     ],
 )
 def test_bandit_tests_get_the_tables_severity(
-    rule: str, tool: Severity, confidence: Severity, expected: Severity
+    sinks: Literal["block", "confirmed"],
+    rule: str,
+    tool: Severity,
+    confidence: Severity,
+    expected: Severity,
 ) -> None:
-    judged = classify(finding("bandit", rule, tool, confidence=confidence, tool=tool.name))
+    seen = finding("bandit", rule, tool, confidence=confidence, tool=tool.name)
+    judged = classify(seen, Overrides({}, {}, sinks))
     assert judged.severity is expected
     assert judged.tool_severity == tool.name  # the tool's word is kept
     # ... and said in the message (every report format shows it) when the table moved it
@@ -104,9 +117,10 @@ def test_overrides_rule_beats_cwe_beats_table() -> None:
     overrides = Overrides({"B301": Severity.LOW}, {502: Severity.MEDIUM})
     assert classify(finding("bandit", "B301"), overrides).severity is Severity.LOW
     assert classify(finding("bandit", "B506"), overrides).severity is Severity.MEDIUM
-    assert classify(finding("bandit", "B307"), overrides).severity is Severity.MEDIUM
-    raised = Overrides({"B307": Severity.HIGH}, {})  # a team that blocks every eval
+    assert classify(finding("bandit", "B307"), overrides).severity is Severity.HIGH
+    raised = Overrides({"B307": Severity.HIGH}, {}, "confirmed")  # every eval blocks
     assert classify(finding("bandit", "B307"), raised).severity is Severity.HIGH
+    assert classify(finding("bandit", "B307"), CONFIRMED).severity is Severity.MEDIUM
 
 
 def test_pip_audit_and_hosts_pass_through() -> None:
@@ -124,13 +138,14 @@ def test_merge_only_across_tools_on_overlapping_lines_of_one_class() -> None:
     far = finding("semgrep", "python-jsonpickle-decode", line=9, tool="ERROR")
     other_class = finding("semgrep", "x", line=5, tool="ERROR", refs=("CWE-89",))
     nosec = finding("semgrep", "python-yaml-unsafe-load", line=5, tool="ERROR", suppressed=True)
-    out = judged_findings([semgrep, bandit, same_tool, far, other_class, nosec], NO_OVERRIDES)
+    out = judged_findings([semgrep, bandit, same_tool, far, other_class, nosec], CONFIRMED)
     merged = [f for f in out if f.also]
     assert len(merged) == 1 and len(out) == 5
     (issue,) = merged
     assert issue.fingerprint == bandit.fingerprint  # the first tool by name keeps its identity
     assert [m.rule_id for m in issue.also] == [TAINTED]
-    assert classify(bandit).severity is Severity.MEDIUM and issue.severity is Severity.HIGH
+    assert classify(bandit, CONFIRMED).severity is Severity.MEDIUM
+    assert issue.severity is Severity.HIGH
     assert f"[also semgrep {TAINTED}]" in issue.title
 
 

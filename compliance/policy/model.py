@@ -95,10 +95,15 @@ class ClassificationSettings(Strict):
 
     rules: dict[str, SeverityField] = Field(default_factory=dict)
     cwe: dict[CweKey, SeverityField] = Field(default_factory=dict)
+    sinks: Literal["block", "confirmed"] = "block"
+    """What an injection sink seen alone means (weakness.py): block it whatever flows in,
+    or block only what a taint rule confirms."""
 
     def overrides(self) -> Overrides:
         return Overrides(
-            dict(self.rules), {int(key.removeprefix("CWE-")): s for key, s in self.cwe.items()}
+            dict(self.rules),
+            {int(key.removeprefix("CWE-")): s for key, s in self.cwe.items()},
+            self.sinks,
         )
 
 
