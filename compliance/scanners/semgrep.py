@@ -66,10 +66,9 @@ from pathlib import Path
 from typing import Any
 
 from compliance import cache as cache_module
-from compliance.cache import ResultCache, gate_identity, group_by_file
+from compliance.cache import ResultCache, gate_identity
 from compliance.findings import Finding, Location, Severity, bound_text, code_fingerprints
 from compliance.scanners import redact, semgrep_rules
-from compliance.scanners.cpu import SLOTS
 from compliance.scanners.interface import (
     NotScanned,
     ScanContext,
@@ -84,7 +83,8 @@ from compliance.scanners.redact import redact_in, redacted
 from compliance.scanners.repo_config import mode_of, semgrep_settings
 from compliance.scanners.semgrep_rules import RuleSet, load_rule_set, named_language
 from compliance.scanners.semgrep_targets import TREE, Target, plan_targets
-from compliance.scanners.shards import run_in_slots, shards
+from compliance.scanners.shards import run_sharded
+from compliance.scanners.skeleton import Fresh, Hooks, nothing_ran, scan_files
 from compliance.scanners.source_lines import SourceLines
 from compliance.scanners.views import COPIES, PYTHON, mirror
 from compliance.sources import display_path
@@ -131,16 +131,6 @@ PARSE_ERRORS = {
 TIMEOUT_ERRORS = {"Timeout", "Fixpoint timeout", "Timeout during interfile analysis"}
 CWE_ID = re.compile(r"CWE-\d+", re.IGNORECASE)
 OWASP_ID = re.compile(r"A\d{2}:\d{4}")
-
-
-@dataclass(frozen=True)
-class _Fresh:
-    version: str
-    results: list[dict[str, Any]]
-    suppressed: list[dict[str, Any]]
-    scanned: set[str]
-    errors: list[ScanError]
-    failed_paths: set[str]
 
 
 @dataclass(frozen=True)
@@ -262,54 +252,29 @@ class SemgrepScanner(Scanner):
         what it returns are the tree's, as shown (`display_path`)."""
         files = [t.name for t in targets]
         origin = {t.name: t for t in targets}
-        cached = cache.lookup(
-            tool, context.root, files, lambda v: _namespace(v, rules, context), payload=PAYLOAD
+        hooks = Hooks(
+            tool=self.name,
+            path_key="path",
+            not_reported="semgrep did not scan a file its rules apply to",
+            namespace=lambda v: _namespace(v, rules, context),
+            run=lambda todo: self._scan_fresh(context, rules, todo),
         )
-        hits = cached.hits
-        todo = cached.todo(files)
-        fresh = self._scan_fresh(context, rules, todo)
-        errors = list(fresh.errors)
-        failed = fresh.failed_paths
-        scanned = fresh.scanned | set(hits)
-        missing = [path for path in files if path not in scanned and path not in failed]
-        errors.extend(
-            ScanError(
-                self.name,
-                "coverage",
-                "semgrep did not scan a file its rules apply to",
-                path=path,
-                hint="exclude it in the policy if it is not meant to be scanned",
-            )
-            for path in missing
-        )
-        if fresh.version and not missing and not any(e.path not in todo for e in fresh.errors):
-            # no run-wide error and no file silently left out (a run that dropped one is
-            # not trusted for the others): every file scanned without an error is reusable
-            cached.store(
-                fresh.version,
-                group_by_file(
-                    (f for f in todo if f in fresh.scanned and f not in failed),
-                    "path",
-                    results=fresh.results,
-                    suppressed=fresh.suppressed,
-                ),
-            )
-        results = fresh.results + [r for hit in hits.values() for r in hit["results"]]
-        suppressed = fresh.suppressed + [r for hit in hits.values() for r in hit["suppressed"]]
-        findings, secrets = self._findings(context, rules, results, suppressed, origin)
-        not_done = {f for f in files if f not in scanned} | failed
+        done = scan_files(cache, tool, context.root, files, hooks, payload=PAYLOAD)
+        findings, secrets = self._findings(context, rules, done.results, done.suppressed, origin)
+        clean = set(done.clean)
         return _Part(
-            version=fresh.version or cached.version or "",
+            version=done.version,
             findings=findings,
-            errors=[_in_tree(e, origin) for e in errors],
-            failed={origin[f].shown if f in origin else f for f in not_done},
+            errors=[_in_tree(e, origin) for e in done.errors],
+            failed={origin[f].shown if f in origin else f for f in files if f not in clean},
             secrets=secrets,
         )
 
-    def _scan_fresh(self, context: ScanContext, rules: RuleSet, files: list[str]) -> _Fresh:
-        """Run semgrep on the files the cache could not answer for (both nosem passes)."""
+    def _scan_fresh(self, context: ScanContext, rules: RuleSet, files: list[str]) -> Fresh:
+        """Run semgrep on the files the cache could not answer for (both nosem passes). An
+        error about a file other than these (a rule file) or about none fails the run."""
         if not files:
-            return _Fresh("", [], [], set(), [], set())
+            return nothing_ran()
         with tempfile.TemporaryDirectory(prefix="compliance-semgrep-") as folder:
             config = Path(folder) / "rules.json"
             config.write_text(rules.config_json(), encoding="utf-8")
@@ -326,13 +291,14 @@ class SemgrepScanner(Scanner):
                 suppressed = [r for r in second.results if _identity(r) not in kept]
         texts = _FileBytes(context.root)
         secret_rules = rules.secret_rules
-        return _Fresh(
-            first.version,
-            [_trim(r, secret_rules, texts) for r in first.results],
-            [_trim(r, secret_rules, texts) for r in suppressed],
-            first.scanned,
-            errors,
-            failed,
+        return Fresh(
+            version=first.version,
+            results=[_trim(r, secret_rules, texts) for r in first.results],
+            suppressed=[_trim(r, secret_rules, texts) for r in suppressed],
+            scanned=first.scanned,
+            errors=errors,
+            failed=failed,
+            run_wide=any(e.path not in files for e in errors),
         )
 
     def _run_batches(
@@ -347,13 +313,9 @@ class SemgrepScanner(Scanner):
         """Semgrep over the files in shards of single-core processes that share the CPU slots
         with the other scanners' (shards.py); each shard in argv-sized batches. The first
         shard starts at once: semgrep is the heavier tool per byte."""
-        min_bytes = int(context.options.get("semgrep_shard_bytes", SHARD_MIN_BYTES))
-        plan = shards(
-            context.root, files, SLOTS.count, min_bytes=min_bytes, max_files=max(len(files), 1)
-        )
-        jobs = _jobs(context.options, sharded=len(plan) > 1)
 
-        def shard(names: list[str]) -> list[_Report]:
+        def shard(names: list[str], _: None, sharded: bool) -> list[_Report]:
+            jobs = _jobs(context.options, sharded=sharded)
             return [
                 self._run_once(
                     context, rules, config, batch, disable_nosem=disable_nosem, jobs=jobs
@@ -362,7 +324,14 @@ class SemgrepScanner(Scanner):
             ]
 
         total = _Report("", [], set(), [], set())
-        for reports in run_in_slots(plan, shard, first_at_once=True):
+        for reports in run_sharded(
+            context.root,
+            [(files, None)],
+            shard,
+            min_bytes=int(context.options.get("semgrep_shard_bytes", SHARD_MIN_BYTES)),
+            max_files=None,
+            first_at_once=True,
+        ):
             for report in reports:
                 total.version = total.version or report.version
                 total.results.extend(report.results)
