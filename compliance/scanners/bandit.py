@@ -57,7 +57,7 @@ from compliance.scanners.password_literals import (
 from compliance.scanners.password_literals import parse as parse_python
 from compliance.scanners.process import find_tool, run_tool, stderr_tail, venv_version
 from compliance.scanners.redact import redact_all
-from compliance.scanners.repo_config import mode_of
+from compliance.scanners.scan_options import BanditOptions
 from compliance.scanners.shards import run_sharded
 from compliance.scanners.skeleton import Fresh, Hooks, nothing_ran, scan_files
 from compliance.scanners.source_lines import SourceLines
@@ -84,7 +84,6 @@ BATCH = 2000  # files per bandit process: keeps argv far below ARG_MAX
 SHARD_MIN_BYTES = 1_000_000
 WITHHELD_EVIDENCE = "(evidence withheld: it holds a hard-coded password)"
 """When the file's syntax tree cannot say where the password is, no line of it is shown."""
-CONFIG_ROOT = "bandit_config_root"  # option: the tree, when bandit reads copies elsewhere
 # Fields of a bandit result that findings are made from; the cache stores only these.
 KEPT_FIELDS = (
     "filename",
@@ -125,27 +124,26 @@ class BanditScanner(Scanner):
         return first[0].split()[-1]
 
     def scan(self, context: ScanContext) -> ScannerResult:
-        config = bandit_plan(context.root, context.files, mode_of(context.options))
+        options = BanditOptions.from_mapping(context.options, SHARD_MIN_BYTES)
+        config = bandit_plan(context.root, context.files, options.repository_config)
         excluded = set(config.excluded)  # listed in the plan's settings, never silently dropped
         plan = _plan(context.root, [f for f in context.files if f not in excluded])
         runtime = bandit_python.runtime(
-            context.root, context.options, needed=bool(plan.direct or plan.views)
+            context.root, options.python, needed=bool(plan.direct or plan.views)
         )
         tool = runtime.tool
-        cache = ResultCache.for_scan(context.options)
+        cache = ResultCache.for_scan({"cache": options.cache})
         version = cache.tool_version(tool, lambda: self.version(tool))
         with tempfile.TemporaryDirectory(prefix="compliance-bandit-ini-") as folder:
             ini = Path(folder) / "gate.ini"
             ini.write_text(config.ini, encoding="utf-8")
-            run = _Run(cache, tool, version, config, config.argv(context.root, ini), runtime)
+            run = _Run(
+                cache, tool, version, config, config.argv(context.root, ini), runtime, options
+            )
             parts = [self._scan_part(context, plan.direct, plan.maps, run)]
             if plan.views:
                 with mirror(context.root, plan.views) as copies_folder:
-                    copies = replace(
-                        context,
-                        root=copies_folder,
-                        options={**context.options, CONFIG_ROOT: str(context.root)},
-                    )
+                    copies = replace(context, root=copies_folder)
                     origins = {v.alias: (v.path, v.source_map) for v in plan.views}
                     parts.append(self._scan_part(copies, list(origins), origins, run))
         return ScannerResult(
@@ -182,7 +180,9 @@ class BanditScanner(Scanner):
         )
         done = scan_files(run.cache, run.tool, context.root, files, hooks, version=run.version)
         raw, matched = plan.split_baseline(done.results)  # what bandit would drop stays visible
-        findings, secrets = self._findings(context, raw, done.suppressed + matched, origins)
+        findings, secrets = self._findings(
+            context, run.options.unknown_severity, raw, done.suppressed + matched, origins
+        )
         shown = [
             replace(e, path=_shown(e.path, origins)) if e.path is not None else e
             for e in done.errors
@@ -241,7 +241,7 @@ class BanditScanner(Scanner):
             lambda batch, ignore_nosec, _: self._run_once(
                 context, batch, run, ignore_nosec=ignore_nosec
             ),
-            min_bytes=int(context.options.get("bandit_shard_bytes", SHARD_MIN_BYTES)),
+            min_bytes=run.options.shard_bytes,
             max_files=BATCH,
             first_at_once=False,
         )
@@ -314,6 +314,7 @@ class BanditScanner(Scanner):
     def _findings(
         self,
         context: ScanContext,
+        unknown: Severity,
         raw: list[dict[str, Any]],
         suppressed: list[dict[str, Any]],
         origins: Mapping[str, tuple[str, SourceMap | None]] | None = None,
@@ -362,7 +363,6 @@ class BanditScanner(Scanner):
             if row[6] in PASSWORD_RULES:
                 wanted.setdefault(row[2], []).append((row[4], row[5]))
         passwords = _Passwords(context.root, wanted)
-        unknown = Severity.parse(context.options.get("unknown_severity", "high"))
         for fp, (result, is_suppressed, read, path, start, end, rule, code, smap) in zip(
             code_fingerprints(keys), rows, strict=True
         ):
@@ -445,11 +445,6 @@ def _may_hold_nosec(path: Path) -> bool:
         return True
 
 
-def _config_root(context: ScanContext) -> Path:
-    """Where the tree's bandit settings are: the tree, also when bandit reads copies."""
-    return Path(context.options.get(CONFIG_ROOT) or context.root)
-
-
 def _shown(name: str, origins: Mapping[str, tuple[str, SourceMap | None]]) -> str:
     """The tree's file (as shown) for a name bandit read."""
     return display_path(origins[name][0] if name in origins else name)
@@ -528,6 +523,7 @@ class _Run:
     config: BanditPlan
     config_args: list[str]
     runtime: BanditRuntime
+    options: BanditOptions
 
 
 @dataclass(frozen=True)
