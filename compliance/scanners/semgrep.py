@@ -80,7 +80,8 @@ from compliance.scanners.interface import (
 )
 from compliance.scanners.process import find_tool, run_tool, stderr_tail
 from compliance.scanners.redact import redact_in, redacted
-from compliance.scanners.repo_config import mode_of, semgrep_settings
+from compliance.scanners.repo_config import semgrep_settings
+from compliance.scanners.scan_options import SemgrepOptions
 from compliance.scanners.semgrep_rules import RuleSet, load_rule_set, named_language
 from compliance.scanners.semgrep_targets import TREE, Target, plan_targets
 from compliance.scanners.shards import run_sharded
@@ -160,8 +161,9 @@ class SemgrepScanner(Scanner):
         """The highest severity a rule of the pack in use gives (read as `_findings` reads
         it): a pack of WARNING rules can never produce a high finding. Raises
         ScannerFailure when the rules cannot be read, as the scan itself would."""
-        rules = load_rule_set(list(options.get("rules") or ()))
-        unknown = Severity.parse(options.get("unknown_severity", "high"))
+        typed = _options(options)
+        rules = load_rule_set(list(typed.rules))
+        unknown = typed.unknown_severity
         return max(
             _severity(
                 meta if isinstance(meta := entry.get("metadata"), dict) else {},
@@ -196,11 +198,12 @@ class SemgrepScanner(Scanner):
         return lines[-1].strip()
 
     def scan(self, context: ScanContext) -> ScannerResult:
-        settings = semgrep_settings(context.root, context.files, mode_of(context.options))
-        rules = load_rule_set(list(context.options.get("rules") or ()))
+        options = _options(context.options)
+        settings = semgrep_settings(context.root, context.files, options.repository_config)
+        rules = load_rule_set(list(options.rules))
         plan = plan_targets(context.root, context.files, rules)
         tool = find_tool("semgrep")
-        cache = ResultCache.for_scan(context.options)
+        cache = ResultCache.for_scan({"cache": options.cache})
         wanted = {t.path for t in plan.targets}
         if not plan.targets:
             return ScannerResult(
@@ -221,7 +224,9 @@ class SemgrepScanner(Scanner):
                 targets = plan.group(group)
                 if targets and group_rules is not None:
                     part_context = replace(context, root=group_root)
-                    parts.append(self._scan_part(part_context, group_rules, targets, cache, tool))
+                    parts.append(
+                        self._scan_part(part_context, options, group_rules, targets, cache, tool)
+                    )
         failed = {p for part in parts for p in part.failed} | {
             e.path for e in plan.errors if e.path
         }
@@ -243,6 +248,7 @@ class SemgrepScanner(Scanner):
     def _scan_part(
         self,
         context: ScanContext,
+        options: SemgrepOptions,
         rules: RuleSet,
         targets: list[Target],
         cache: ResultCache,
@@ -256,11 +262,13 @@ class SemgrepScanner(Scanner):
             tool=self.name,
             path_key="path",
             not_reported="semgrep did not scan a file its rules apply to",
-            namespace=lambda v: _namespace(v, rules, context),
-            run=lambda todo: self._scan_fresh(context, rules, todo),
+            namespace=lambda v: _namespace(v, rules, options),
+            run=lambda todo: self._scan_fresh(context, options, rules, todo),
         )
         done = scan_files(cache, tool, context.root, files, hooks, payload=PAYLOAD)
-        findings, secrets = self._findings(context, rules, done.results, done.suppressed, origin)
+        findings, secrets = self._findings(
+            context, options.unknown_severity, rules, done.results, done.suppressed, origin
+        )
         clean = set(done.clean)
         return _Part(
             version=done.version,
@@ -270,7 +278,9 @@ class SemgrepScanner(Scanner):
             secrets=secrets,
         )
 
-    def _scan_fresh(self, context: ScanContext, rules: RuleSet, files: list[str]) -> Fresh:
+    def _scan_fresh(
+        self, context: ScanContext, options: SemgrepOptions, rules: RuleSet, files: list[str]
+    ) -> Fresh:
         """Run semgrep on the files the cache could not answer for (both nosem passes). An
         error about a file other than these (a rule file) or about none fails the run."""
         if not files:
@@ -278,13 +288,15 @@ class SemgrepScanner(Scanner):
         with tempfile.TemporaryDirectory(prefix="compliance-semgrep-") as folder:
             config = Path(folder) / "rules.json"
             config.write_text(rules.config_json(), encoding="utf-8")
-            first = self._run_batches(context, rules, config, files, disable_nosem=False)
+            first = self._run_batches(context, options, rules, config, files, disable_nosem=False)
             errors = list(first.errors)
             failed = set(first.failed_paths)
             suppressed: list[dict[str, Any]] = []
             with_nosem = [f for f in files if _mentions_nosem(context.root / f)]
             if with_nosem:
-                second = self._run_batches(context, rules, config, with_nosem, disable_nosem=True)
+                second = self._run_batches(
+                    context, options, rules, config, with_nosem, disable_nosem=True
+                )
                 errors.extend(e for e in second.errors if e not in errors)
                 failed |= second.failed_paths
                 kept = {_identity(r) for r in first.results}
@@ -304,6 +316,7 @@ class SemgrepScanner(Scanner):
     def _run_batches(
         self,
         context: ScanContext,
+        options: SemgrepOptions,
         rules: RuleSet,
         config: Path,
         files: list[str],
@@ -315,10 +328,16 @@ class SemgrepScanner(Scanner):
         shard starts at once: semgrep is the heavier tool per byte."""
 
         def shard(names: list[str], _: None, sharded: bool) -> list[_Report]:
-            jobs = _jobs(context.options, sharded=sharded)
+            jobs = _jobs(options, sharded=sharded)
             return [
                 self._run_once(
-                    context, rules, config, batch, disable_nosem=disable_nosem, jobs=jobs
+                    context,
+                    rules,
+                    config,
+                    batch,
+                    disable_nosem=disable_nosem,
+                    jobs=jobs,
+                    rule_timeout=options.rule_timeout,
                 )
                 for batch in _batches(names)
             ]
@@ -328,7 +347,7 @@ class SemgrepScanner(Scanner):
             context.root,
             [(files, None)],
             shard,
-            min_bytes=int(context.options.get("semgrep_shard_bytes", SHARD_MIN_BYTES)),
+            min_bytes=options.shard_bytes,
             max_files=None,
             first_at_once=True,
         ):
@@ -350,6 +369,7 @@ class SemgrepScanner(Scanner):
         *,
         disable_nosem: bool,
         jobs: int | None,
+        rule_timeout: float,
     ) -> _Report:
         argv = [
             find_tool("semgrep"),
@@ -362,7 +382,7 @@ class SemgrepScanner(Scanner):
             "--no-git-ignore",
             "--no-rewrite-rule-ids",
             "--max-target-bytes=0",
-            f"--timeout={context.options.get('rule_timeout', RULE_TIMEOUT)}",
+            f"--timeout={rule_timeout}",
         ]
         if jobs:
             argv.append(f"--jobs={jobs}")
@@ -409,6 +429,7 @@ class SemgrepScanner(Scanner):
     def _findings(
         self,
         context: ScanContext,
+        unknown: Severity,
         rules: RuleSet,
         raw: list[dict[str, Any]],
         suppressed: list[dict[str, Any]],
@@ -436,7 +457,6 @@ class SemgrepScanner(Scanner):
             {name: t.source_map.shown for name, t in origin.items() if t.source_map is not None},
         )
         texts = _FileBytes(context.root)
-        unknown = Severity.parse(context.options.get("unknown_severity", "high"))
         keys, rows = [], []
         for result, is_suppressed in tagged:
             try:
@@ -499,13 +519,19 @@ class SemgrepScanner(Scanner):
         return findings, secrets
 
 
-def _jobs(options: Mapping[str, Any], *, sharded: bool) -> int | None:
+def _options(options: Mapping[str, Any]) -> SemgrepOptions:
+    return SemgrepOptions.from_mapping(
+        options, rule_timeout=RULE_TIMEOUT, shard_bytes=SHARD_MIN_BYTES
+    )
+
+
+def _jobs(options: SemgrepOptions, *, sharded: bool) -> int | None:
     """Semgrep's `--jobs`: the policy's choice, else 1 when its shards or other scanners
     share the cores (see shards.py: its domains stall when oversubscribed and scale badly),
     else semgrep's own default."""
-    if options.get("jobs"):
-        return int(options["jobs"])
-    return 1 if sharded or int(options.get("concurrent_scanners", 1)) > 1 else None
+    if options.jobs:
+        return options.jobs
+    return 1 if sharded or options.concurrent_scanners > 1 else None
 
 
 def _severity(metadata: Mapping[str, Any], semgrep: Any, unknown: Severity) -> Severity:
@@ -646,12 +672,12 @@ def _trim(result: Any, secret_rules: frozenset[str], texts: _FileBytes) -> dict[
     }
 
 
-def _namespace(version: str | None, rules: RuleSet, context: ScanContext) -> str:
+def _namespace(version: str | None, rules: RuleSet, options: SemgrepOptions) -> str:
     """Everything a per-file result depends on besides the file and the executable (which
     the cache adds): the adapter and what it hands semgrep (engine, the resolved rule
     config exactly as written for semgrep, the rule timeout), and semgrep's version."""
     gate = gate_identity(sys.modules[__name__], semgrep_rules, redact, cache_module)
-    timeout = context.options.get("rule_timeout", RULE_TIMEOUT)
+    timeout = options.rule_timeout
     engine = " ".join(ENGINE_ARGS) or "python-cli"
     return (
         f"semgrep|gate={gate}|trim-v3|tool={version}|{engine}|rules={rules.config_digest}"
