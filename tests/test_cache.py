@@ -283,19 +283,18 @@ def test_site_packages_of_a_venv_interpreter(tmp_path: Path) -> None:
 
 
 def test_semgrep_key_follows_the_resolved_rules_and_the_timeout(tmp_path: Path) -> None:
-    from compliance.scanners.interface import ScanContext
-    from compliance.scanners.semgrep import _namespace
+    from compliance.scanners.semgrep import _namespace, _options
     from compliance.scanners.semgrep_rules import load_rule_set
 
     rules = tmp_path / "rules.yml"
     rule = "rules:\n- id: r\n  pattern: eval(...)\n  message: m\n  languages: [python]\n"
     rules.write_text(rule + "  severity: ERROR\n")
-    context = ScanContext(tmp_path, (), 60, {})
+    context = _options({})
     first = _namespace("1.0", load_rule_set([rules]), context)
     assert _namespace("1.0", load_rule_set([rules]), context) == first
     rules.write_text(rule + "  severity: WARNING\n")
     assert _namespace("1.0", load_rule_set([rules]), context) != first
-    slower = ScanContext(tmp_path, (), 60, {"rule_timeout": 5})
+    slower = _options({"rule_timeout": 5})
     assert _namespace("1.0", load_rule_set([rules]), slower) != _namespace(
         "1.0", load_rule_set([rules]), context
     )

@@ -81,8 +81,7 @@ def test_sharded_parallel_and_cached_scans_equal_a_serial_scan(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root = make_tree(tmp_path / "repo")
-    for module in (bandit, semgrep, shards_module):  # shard even on a 1-core runner
-        monkeypatch.setattr(module, "SLOTS", CpuSlots(3))
+    monkeypatch.setattr(shards_module, "SLOTS", CpuSlots(3))  # shard even on a 1-core runner
     py_files = sorted(str(p.relative_to(root)) for p in root.rglob("*.py"))
     assert len(shards(root, py_files, 3, min_bytes=1, max_files=BATCH)) > 3
     runs: list[int] = []

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from compliance import cache as cache_module
-from compliance.cache import ResultCache, gate_identity, group_by_file
+from compliance.cache import ResultCache, gate_identity
 from compliance.findings import Finding, Location, Severity, code_fingerprints
 from compliance.scanners import bandit_config, bandit_python
 from compliance.scanners.bandit_config import BanditPlan, bandit_plan
@@ -37,7 +37,6 @@ from compliance.scanners.bandit_python import (
     newer_syntax,
     newer_syntax_reason,
 )
-from compliance.scanners.cpu import SLOTS
 from compliance.scanners.interface import (
     NotScanned,
     ScanContext,
@@ -58,8 +57,9 @@ from compliance.scanners.password_literals import (
 from compliance.scanners.password_literals import parse as parse_python
 from compliance.scanners.process import find_tool, run_tool, stderr_tail, venv_version
 from compliance.scanners.redact import redact_all
-from compliance.scanners.repo_config import mode_of
-from compliance.scanners.shards import run_in_slots, shards
+from compliance.scanners.scan_options import BanditOptions
+from compliance.scanners.shards import run_sharded
+from compliance.scanners.skeleton import Fresh, Hooks, nothing_ran, scan_files
 from compliance.scanners.source_lines import SourceLines
 from compliance.scanners.views import (
     COPIES,
@@ -84,7 +84,6 @@ BATCH = 2000  # files per bandit process: keeps argv far below ARG_MAX
 SHARD_MIN_BYTES = 1_000_000
 WITHHELD_EVIDENCE = "(evidence withheld: it holds a hard-coded password)"
 """When the file's syntax tree cannot say where the password is, no line of it is shown."""
-CONFIG_ROOT = "bandit_config_root"  # option: the tree, when bandit reads copies elsewhere
 # Fields of a bandit result that findings are made from; the cache stores only these.
 KEPT_FIELDS = (
     "filename",
@@ -125,27 +124,26 @@ class BanditScanner(Scanner):
         return first[0].split()[-1]
 
     def scan(self, context: ScanContext) -> ScannerResult:
-        config = bandit_plan(context.root, context.files, mode_of(context.options))
+        options = BanditOptions.from_mapping(context.options, SHARD_MIN_BYTES)
+        config = bandit_plan(context.root, context.files, options.repository_config)
         excluded = set(config.excluded)  # listed in the plan's settings, never silently dropped
         plan = _plan(context.root, [f for f in context.files if f not in excluded])
         runtime = bandit_python.runtime(
-            context.root, context.options, needed=bool(plan.direct or plan.views)
+            context.root, options.python, needed=bool(plan.direct or plan.views)
         )
         tool = runtime.tool
-        cache = ResultCache.for_scan(context.options)
+        cache = ResultCache.for_scan({"cache": options.cache})
         version = cache.tool_version(tool, lambda: self.version(tool))
         with tempfile.TemporaryDirectory(prefix="compliance-bandit-ini-") as folder:
             ini = Path(folder) / "gate.ini"
             ini.write_text(config.ini, encoding="utf-8")
-            run = _Run(cache, tool, version, config, config.argv(context.root, ini), runtime)
+            run = _Run(
+                cache, tool, version, config, config.argv(context.root, ini), runtime, options
+            )
             parts = [self._scan_part(context, plan.direct, plan.maps, run)]
             if plan.views:
                 with mirror(context.root, plan.views) as copies_folder:
-                    copies = replace(
-                        context,
-                        root=copies_folder,
-                        options={**context.options, CONFIG_ROOT: str(context.root)},
-                    )
+                    copies = replace(context, root=copies_folder)
                     origins = {v.alias: (v.path, v.source_map) for v in plan.views}
                     parts.append(self._scan_part(copies, list(origins), origins, run))
         return ScannerResult(
@@ -172,58 +170,30 @@ class BanditScanner(Scanner):
         findings and errors about the tree's files, and how many were scanned cleanly."""
         if not files:
             return _Part([], [], 0, [], [])
-        cache, tool, version, plan = run.cache, run.tool, run.version, run.config
-        cached = cache.lookup(
-            tool,
-            context.root,
-            files,
-            lambda v: _namespace(v, plan, run.runtime.interpreter),
-            version=version,
+        plan = run.config
+        hooks = Hooks(
+            tool="bandit",
+            path_key="filename",
+            not_reported="bandit did not report on a file it was asked to scan",
+            namespace=lambda v: _namespace(v, plan, run.runtime.interpreter),
+            run=lambda todo: self._scan_fresh(context, todo, run),
         )
-        todo = cached.todo(files)
-        raw, suppressed, metrics, errors = self._scan_fresh(context, todo, run)
-        errors = _explain_syntax(context, errors, run.runtime.interpreter)
-        parse_failed = {e.path for e in errors if e.path}
-        scanned = [f for f in files if (f in metrics or f in cached.hits) and f not in parse_failed]
-        missing = [f for f in todo if f not in metrics and f not in parse_failed]
-        errors.extend(
-            ScanError(
-                "bandit",
-                "coverage",
-                "bandit did not report on a file it was asked to scan",
-                path=path,
-                hint="exclude it in the policy if it is not meant to be scanned",
-            )
-            for path in missing
+        done = scan_files(run.cache, run.tool, context.root, files, hooks, version=run.version)
+        raw, matched = plan.split_baseline(done.results)  # what bandit would drop stays visible
+        findings, secrets = self._findings(
+            context, run.options.unknown_severity, raw, done.suppressed + matched, origins
         )
-        if not missing and all(e.path for e in errors):
-            # no run-wide error, and bandit reported on every file: clean files are reusable.
-            # A run that silently dropped a file is not trusted for the others either, so a
-            # warm scan re-runs them all and fails exactly as the cold one did.
-            cached.store(
-                version,
-                group_by_file(
-                    (f for f in todo if f in metrics and f not in parse_failed),
-                    "filename",
-                    results=raw,
-                    suppressed=suppressed,
-                ),
-            )
-        raw += [r for hit in cached.hits.values() for r in hit["results"]]
-        suppressed += [r for hit in cached.hits.values() for r in hit["suppressed"]]
-        raw, matched = plan.split_baseline(raw)  # what bandit would drop stays visible
-        findings, secrets = self._findings(context, raw, suppressed + matched, origins)
         shown = [
-            replace(e, path=_shown(e.path, origins)) if e.path is not None else e for e in errors
+            replace(e, path=_shown(e.path, origins)) if e.path is not None else e
+            for e in done.errors
         ]
-        return _Part(findings, shown, len(scanned), secrets, raw + matched)
+        return _Part(findings, shown, len(done.clean), secrets, raw + matched)
 
-    def _scan_fresh(
-        self, context: ScanContext, files: list[str], run: _Run
-    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any], list[ScanError]]:
-        """Both passes over the files the cache could not answer for; results trimmed."""
+    def _scan_fresh(self, context: ScanContext, files: list[str], run: _Run) -> Fresh:
+        """Both passes over the files the cache could not answer for; results trimmed. A
+        file bandit could not parse is failed; an error about no file fails the run."""
         if not files:
-            return [], [], {}, []
+            return nothing_ran(run.version)
         # A file with no `nosec` in it has no suppression to honour, so bandit runs it with
         # --ignore-nosec: same results, without the tokenizer pass it spends on every file
         # to find nosec comments (~12 % of its time on the standard library).
@@ -242,7 +212,16 @@ class BanditScanner(Scanner):
             kept = {_identity(r) for r in raw}
             suppressed = [r for r in everything if _identity(r) not in kept]
         errors.sort(key=lambda e: (e.path or "", e.kind, e.reason))
-        return [_trim(r) for r in raw], [_trim(r) for r in suppressed], metrics, errors
+        errors = _explain_syntax(context, errors, run.runtime.interpreter)
+        return Fresh(
+            version=run.version,
+            results=[_trim(r) for r in raw],
+            suppressed=[_trim(r) for r in suppressed],
+            scanned=set(metrics),
+            errors=errors,
+            failed={e.path for e in errors if e.path},
+            run_wide=not all(e.path for e in errors),
+        )
 
     def _run_shards(
         self,
@@ -251,23 +230,19 @@ class BanditScanner(Scanner):
         run: _Run,
     ) -> tuple[list[dict[str, Any]], dict[str, Any], list[ScanError]]:
         """Bandit over each group of files (with `--ignore-nosec` when its flag says so),
-        split into shards run side by side when the tree is big enough (see shards()); each
+        split into shards run side by side when the tree is big enough (shards.py); each
         shard's process takes a CPU slot while it runs."""
         results: list[dict[str, Any]] = []
         metrics: dict[str, Any] = {}
         errors: list[ScanError] = []
-        min_bytes = int(context.options.get("bandit_shard_bytes", SHARD_MIN_BYTES))
-        plan = [
-            (batch, ignore_nosec)
-            for files, ignore_nosec in groups
-            if files
-            for batch in shards(
-                context.root, files, SLOTS.count, min_bytes=min_bytes, max_files=BATCH
-            )
-        ]
-        reports = run_in_slots(
-            plan,
-            lambda job: self._run_once(context, job[0], run, ignore_nosec=job[1]),
+        reports = run_sharded(
+            context.root,
+            groups,
+            lambda batch, ignore_nosec, _: self._run_once(
+                context, batch, run, ignore_nosec=ignore_nosec
+            ),
+            min_bytes=run.options.shard_bytes,
+            max_files=BATCH,
             first_at_once=False,
         )
         for report in reports:
@@ -339,6 +314,7 @@ class BanditScanner(Scanner):
     def _findings(
         self,
         context: ScanContext,
+        unknown: Severity,
         raw: list[dict[str, Any]],
         suppressed: list[dict[str, Any]],
         origins: Mapping[str, tuple[str, SourceMap | None]] | None = None,
@@ -387,7 +363,6 @@ class BanditScanner(Scanner):
             if row[6] in PASSWORD_RULES:
                 wanted.setdefault(row[2], []).append((row[4], row[5]))
         passwords = _Passwords(context.root, wanted)
-        unknown = Severity.parse(context.options.get("unknown_severity", "high"))
         for fp, (result, is_suppressed, read, path, start, end, rule, code, smap) in zip(
             code_fingerprints(keys), rows, strict=True
         ):
@@ -470,11 +445,6 @@ def _may_hold_nosec(path: Path) -> bool:
         return True
 
 
-def _config_root(context: ScanContext) -> Path:
-    """Where the tree's bandit settings are: the tree, also when bandit reads copies."""
-    return Path(context.options.get(CONFIG_ROOT) or context.root)
-
-
 def _shown(name: str, origins: Mapping[str, tuple[str, SourceMap | None]]) -> str:
     """The tree's file (as shown) for a name bandit read."""
     return display_path(origins[name][0] if name in origins else name)
@@ -553,6 +523,7 @@ class _Run:
     config: BanditPlan
     config_args: list[str]
     runtime: BanditRuntime
+    options: BanditOptions
 
 
 @dataclass(frozen=True)

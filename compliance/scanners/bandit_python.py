@@ -32,7 +32,7 @@ import shlex
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError
@@ -268,7 +268,7 @@ def _named_by_policy(wanted: str, found: Sequence[Interpreter]) -> Interpreter:
     return Interpreter(version, wanted)
 
 
-def runtime(root: Path, options: Mapping[str, object], *, needed: bool = True) -> BanditRuntime:
+def runtime(root: Path, wanted: str | None, *, needed: bool = True) -> BanditRuntime:
     """The bandit to run for this scan (installing it for the interpreter if needed).
     Not `needed` (no Python file to scan): the gate's own, nothing read or installed."""
     if not needed:
@@ -293,8 +293,7 @@ def runtime(root: Path, options: Mapping[str, object], *, needed: bool = True) -
             requires,
             unread,
         )
-    wanted = options.get("python")
-    interpreter, reason = choose(str(wanted) if wanted else None, requires, discover())
+    interpreter, reason = choose(wanted, requires, discover())
     if interpreter.version[:2] == sys.version_info[:2]:
         return BanditRuntime(find_tool("bandit"), interpreter, reason, requires, unread)
     return BanditRuntime(bandit_for(interpreter), interpreter, reason, requires, unread)

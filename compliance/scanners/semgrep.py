@@ -66,10 +66,9 @@ from pathlib import Path
 from typing import Any
 
 from compliance import cache as cache_module
-from compliance.cache import ResultCache, gate_identity, group_by_file
+from compliance.cache import ResultCache, gate_identity
 from compliance.findings import Finding, Location, Severity, bound_text, code_fingerprints
 from compliance.scanners import redact, semgrep_rules
-from compliance.scanners.cpu import SLOTS
 from compliance.scanners.interface import (
     NotScanned,
     ScanContext,
@@ -81,10 +80,12 @@ from compliance.scanners.interface import (
 )
 from compliance.scanners.process import find_tool, run_tool, stderr_tail
 from compliance.scanners.redact import redact_in, redacted
-from compliance.scanners.repo_config import mode_of, semgrep_settings
+from compliance.scanners.repo_config import semgrep_settings
+from compliance.scanners.scan_options import SemgrepOptions
 from compliance.scanners.semgrep_rules import RuleSet, load_rule_set, named_language
 from compliance.scanners.semgrep_targets import TREE, Target, plan_targets
-from compliance.scanners.shards import run_in_slots, shards
+from compliance.scanners.shards import run_sharded
+from compliance.scanners.skeleton import Fresh, Hooks, nothing_ran, scan_files
 from compliance.scanners.source_lines import SourceLines
 from compliance.scanners.views import COPIES, PYTHON, mirror
 from compliance.sources import display_path
@@ -134,16 +135,6 @@ OWASP_ID = re.compile(r"A\d{2}:\d{4}")
 
 
 @dataclass(frozen=True)
-class _Fresh:
-    version: str
-    results: list[dict[str, Any]]
-    suppressed: list[dict[str, Any]]
-    scanned: set[str]
-    errors: list[ScanError]
-    failed_paths: set[str]
-
-
-@dataclass(frozen=True)
 class _Part:
     version: str
     findings: list[Finding]
@@ -170,8 +161,9 @@ class SemgrepScanner(Scanner):
         """The highest severity a rule of the pack in use gives (read as `_findings` reads
         it): a pack of WARNING rules can never produce a high finding. Raises
         ScannerFailure when the rules cannot be read, as the scan itself would."""
-        rules = load_rule_set(list(options.get("rules") or ()))
-        unknown = Severity.parse(options.get("unknown_severity", "high"))
+        typed = _options(options)
+        rules = load_rule_set(list(typed.rules))
+        unknown = typed.unknown_severity
         return max(
             _severity(
                 meta if isinstance(meta := entry.get("metadata"), dict) else {},
@@ -206,11 +198,12 @@ class SemgrepScanner(Scanner):
         return lines[-1].strip()
 
     def scan(self, context: ScanContext) -> ScannerResult:
-        settings = semgrep_settings(context.root, context.files, mode_of(context.options))
-        rules = load_rule_set(list(context.options.get("rules") or ()))
+        options = _options(context.options)
+        settings = semgrep_settings(context.root, context.files, options.repository_config)
+        rules = load_rule_set(list(options.rules))
         plan = plan_targets(context.root, context.files, rules)
         tool = find_tool("semgrep")
-        cache = ResultCache.for_scan(context.options)
+        cache = ResultCache.for_scan({"cache": options.cache})
         wanted = {t.path for t in plan.targets}
         if not plan.targets:
             return ScannerResult(
@@ -231,7 +224,9 @@ class SemgrepScanner(Scanner):
                 targets = plan.group(group)
                 if targets and group_rules is not None:
                     part_context = replace(context, root=group_root)
-                    parts.append(self._scan_part(part_context, group_rules, targets, cache, tool))
+                    parts.append(
+                        self._scan_part(part_context, options, group_rules, targets, cache, tool)
+                    )
         failed = {p for part in parts for p in part.failed} | {
             e.path for e in plan.errors if e.path
         }
@@ -253,6 +248,7 @@ class SemgrepScanner(Scanner):
     def _scan_part(
         self,
         context: ScanContext,
+        options: SemgrepOptions,
         rules: RuleSet,
         targets: list[Target],
         cache: ResultCache,
@@ -262,82 +258,65 @@ class SemgrepScanner(Scanner):
         what it returns are the tree's, as shown (`display_path`)."""
         files = [t.name for t in targets]
         origin = {t.name: t for t in targets}
-        cached = cache.lookup(
-            tool, context.root, files, lambda v: _namespace(v, rules, context), payload=PAYLOAD
+        hooks = Hooks(
+            tool=self.name,
+            path_key="path",
+            not_reported="semgrep did not scan a file its rules apply to",
+            namespace=lambda v: _namespace(v, rules, options),
+            run=lambda todo: self._scan_fresh(context, options, rules, todo),
         )
-        hits = cached.hits
-        todo = cached.todo(files)
-        fresh = self._scan_fresh(context, rules, todo)
-        errors = list(fresh.errors)
-        failed = fresh.failed_paths
-        scanned = fresh.scanned | set(hits)
-        missing = [path for path in files if path not in scanned and path not in failed]
-        errors.extend(
-            ScanError(
-                self.name,
-                "coverage",
-                "semgrep did not scan a file its rules apply to",
-                path=path,
-                hint="exclude it in the policy if it is not meant to be scanned",
-            )
-            for path in missing
+        done = scan_files(cache, tool, context.root, files, hooks, payload=PAYLOAD)
+        findings, secrets = self._findings(
+            context, options.unknown_severity, rules, done.results, done.suppressed, origin
         )
-        if fresh.version and not missing and not any(e.path not in todo for e in fresh.errors):
-            # no run-wide error and no file silently left out (a run that dropped one is
-            # not trusted for the others): every file scanned without an error is reusable
-            cached.store(
-                fresh.version,
-                group_by_file(
-                    (f for f in todo if f in fresh.scanned and f not in failed),
-                    "path",
-                    results=fresh.results,
-                    suppressed=fresh.suppressed,
-                ),
-            )
-        results = fresh.results + [r for hit in hits.values() for r in hit["results"]]
-        suppressed = fresh.suppressed + [r for hit in hits.values() for r in hit["suppressed"]]
-        findings, secrets = self._findings(context, rules, results, suppressed, origin)
-        not_done = {f for f in files if f not in scanned} | failed
+        clean = set(done.clean)
         return _Part(
-            version=fresh.version or cached.version or "",
+            version=done.version,
             findings=findings,
-            errors=[_in_tree(e, origin) for e in errors],
-            failed={origin[f].shown if f in origin else f for f in not_done},
+            errors=[_in_tree(e, origin) for e in done.errors],
+            failed={origin[f].shown if f in origin else f for f in files if f not in clean},
             secrets=secrets,
         )
 
-    def _scan_fresh(self, context: ScanContext, rules: RuleSet, files: list[str]) -> _Fresh:
-        """Run semgrep on the files the cache could not answer for (both nosem passes)."""
+    def _scan_fresh(
+        self, context: ScanContext, options: SemgrepOptions, rules: RuleSet, files: list[str]
+    ) -> Fresh:
+        """Run semgrep on the files the cache could not answer for (both nosem passes). An
+        error about a file other than these (a rule file) or about none fails the run."""
         if not files:
-            return _Fresh("", [], [], set(), [], set())
+            return nothing_ran()
         with tempfile.TemporaryDirectory(prefix="compliance-semgrep-") as folder:
             config = Path(folder) / "rules.json"
             config.write_text(rules.config_json(), encoding="utf-8")
-            first = self._run_batches(context, rules, config, files, disable_nosem=False)
+            first = self._run_batches(context, options, rules, config, files, disable_nosem=False)
             errors = list(first.errors)
             failed = set(first.failed_paths)
             suppressed: list[dict[str, Any]] = []
             with_nosem = [f for f in files if _mentions_nosem(context.root / f)]
             if with_nosem:
-                second = self._run_batches(context, rules, config, with_nosem, disable_nosem=True)
+                second = self._run_batches(
+                    context, options, rules, config, with_nosem, disable_nosem=True
+                )
                 errors.extend(e for e in second.errors if e not in errors)
                 failed |= second.failed_paths
                 kept = {_identity(r) for r in first.results}
                 suppressed = [r for r in second.results if _identity(r) not in kept]
         texts = _FileBytes(context.root)
         secret_rules = rules.secret_rules
-        return _Fresh(
-            first.version,
-            [_trim(r, secret_rules, texts) for r in first.results],
-            [_trim(r, secret_rules, texts) for r in suppressed],
-            first.scanned,
-            errors,
-            failed,
+        return Fresh(
+            version=first.version,
+            results=[_trim(r, secret_rules, texts) for r in first.results],
+            suppressed=[_trim(r, secret_rules, texts) for r in suppressed],
+            scanned=first.scanned,
+            errors=errors,
+            failed=failed,
+            run_wide=any(e.path not in files for e in errors),
         )
 
     def _run_batches(
         self,
         context: ScanContext,
+        options: SemgrepOptions,
         rules: RuleSet,
         config: Path,
         files: list[str],
@@ -347,22 +326,31 @@ class SemgrepScanner(Scanner):
         """Semgrep over the files in shards of single-core processes that share the CPU slots
         with the other scanners' (shards.py); each shard in argv-sized batches. The first
         shard starts at once: semgrep is the heavier tool per byte."""
-        min_bytes = int(context.options.get("semgrep_shard_bytes", SHARD_MIN_BYTES))
-        plan = shards(
-            context.root, files, SLOTS.count, min_bytes=min_bytes, max_files=max(len(files), 1)
-        )
-        jobs = _jobs(context.options, sharded=len(plan) > 1)
 
-        def shard(names: list[str]) -> list[_Report]:
+        def shard(names: list[str], _: None, sharded: bool) -> list[_Report]:
+            jobs = _jobs(options, sharded=sharded)
             return [
                 self._run_once(
-                    context, rules, config, batch, disable_nosem=disable_nosem, jobs=jobs
+                    context,
+                    rules,
+                    config,
+                    batch,
+                    disable_nosem=disable_nosem,
+                    jobs=jobs,
+                    rule_timeout=options.rule_timeout,
                 )
                 for batch in _batches(names)
             ]
 
         total = _Report("", [], set(), [], set())
-        for reports in run_in_slots(plan, shard, first_at_once=True):
+        for reports in run_sharded(
+            context.root,
+            [(files, None)],
+            shard,
+            min_bytes=options.shard_bytes,
+            max_files=None,
+            first_at_once=True,
+        ):
             for report in reports:
                 total.version = total.version or report.version
                 total.results.extend(report.results)
@@ -381,6 +369,7 @@ class SemgrepScanner(Scanner):
         *,
         disable_nosem: bool,
         jobs: int | None,
+        rule_timeout: float,
     ) -> _Report:
         argv = [
             find_tool("semgrep"),
@@ -393,7 +382,7 @@ class SemgrepScanner(Scanner):
             "--no-git-ignore",
             "--no-rewrite-rule-ids",
             "--max-target-bytes=0",
-            f"--timeout={context.options.get('rule_timeout', RULE_TIMEOUT)}",
+            f"--timeout={rule_timeout}",
         ]
         if jobs:
             argv.append(f"--jobs={jobs}")
@@ -440,6 +429,7 @@ class SemgrepScanner(Scanner):
     def _findings(
         self,
         context: ScanContext,
+        unknown: Severity,
         rules: RuleSet,
         raw: list[dict[str, Any]],
         suppressed: list[dict[str, Any]],
@@ -467,7 +457,6 @@ class SemgrepScanner(Scanner):
             {name: t.source_map.shown for name, t in origin.items() if t.source_map is not None},
         )
         texts = _FileBytes(context.root)
-        unknown = Severity.parse(context.options.get("unknown_severity", "high"))
         keys, rows = [], []
         for result, is_suppressed in tagged:
             try:
@@ -530,13 +519,19 @@ class SemgrepScanner(Scanner):
         return findings, secrets
 
 
-def _jobs(options: Mapping[str, Any], *, sharded: bool) -> int | None:
+def _options(options: Mapping[str, Any]) -> SemgrepOptions:
+    return SemgrepOptions.from_mapping(
+        options, rule_timeout=RULE_TIMEOUT, shard_bytes=SHARD_MIN_BYTES
+    )
+
+
+def _jobs(options: SemgrepOptions, *, sharded: bool) -> int | None:
     """Semgrep's `--jobs`: the policy's choice, else 1 when its shards or other scanners
     share the cores (see shards.py: its domains stall when oversubscribed and scale badly),
     else semgrep's own default."""
-    if options.get("jobs"):
-        return int(options["jobs"])
-    return 1 if sharded or int(options.get("concurrent_scanners", 1)) > 1 else None
+    if options.jobs:
+        return options.jobs
+    return 1 if sharded or options.concurrent_scanners > 1 else None
 
 
 def _severity(metadata: Mapping[str, Any], semgrep: Any, unknown: Severity) -> Severity:
@@ -677,12 +672,12 @@ def _trim(result: Any, secret_rules: frozenset[str], texts: _FileBytes) -> dict[
     }
 
 
-def _namespace(version: str | None, rules: RuleSet, context: ScanContext) -> str:
+def _namespace(version: str | None, rules: RuleSet, options: SemgrepOptions) -> str:
     """Everything a per-file result depends on besides the file and the executable (which
     the cache adds): the adapter and what it hands semgrep (engine, the resolved rule
     config exactly as written for semgrep, the rule timeout), and semgrep's version."""
     gate = gate_identity(sys.modules[__name__], semgrep_rules, redact, cache_module)
-    timeout = context.options.get("rule_timeout", RULE_TIMEOUT)
+    timeout = options.rule_timeout
     engine = " ".join(ENGINE_ARGS) or "python-cli"
     return (
         f"semgrep|gate={gate}|trim-v3|tool={version}|{engine}|rules={rules.config_digest}"

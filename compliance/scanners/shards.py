@@ -19,6 +19,7 @@ from compliance.scanners.cpu import SLOTS
 
 T = TypeVar("T")
 Job = TypeVar("Job")
+Flag = TypeVar("Flag")
 
 
 def shards(
@@ -52,6 +53,35 @@ def shards(
     if current:
         plan.append(current)
     return plan
+
+
+def run_sharded(
+    root: Path,
+    groups: Sequence[tuple[list[str], Flag]],
+    run: Callable[[list[str], Flag, bool], T],
+    *,
+    min_bytes: int,
+    max_files: int | None,
+    first_at_once: bool,
+) -> list[T]:
+    """`run` over every group's files in shards (see shards(); `max_files` None: no limit),
+    side by side in CPU slots (see run_in_slots()); results in shard order. `run` gets the
+    shard, its group's flag (a tool's pass: honour suppression comments or not) and whether
+    there is more than one shard (a tool may then hold back its own threads)."""
+    plan = [
+        (batch, flag)
+        for files, flag in groups
+        if files
+        for batch in shards(
+            root,
+            files,
+            SLOTS.count,
+            min_bytes=min_bytes,
+            max_files=max(len(files), 1) if max_files is None else max_files,
+        )
+    ]
+    sharded = len(plan) > 1
+    return run_in_slots(plan, lambda job: run(job[0], job[1], sharded), first_at_once=first_at_once)
 
 
 def run_in_slots(jobs: Sequence[Job], run: Callable[[Job], T], *, first_at_once: bool) -> list[T]:
