@@ -260,3 +260,57 @@ def test_bad_classification_is_named_at_file_line(
     run = run_cli("scan", root, "--policy", path, "--db", tmp_path / "db.sqlite")
     assert run.code == 2
     assert expected in run.stderr and "classification" in run.stderr
+
+
+SINKS = {
+    "web.py": """
+        import subprocess
+
+        from flask import Flask, request
+
+        app = Flask(__name__)
+
+
+        @app.route("/run")
+        def run():
+            subprocess.call(request.args["cmd"], shell=True)
+            return "started"
+
+
+        @app.route("/uptime")
+        def uptime():
+            subprocess.call("uptime | tee " + UPTIME_LOG, shell=True)
+            return "ok"
+        """,
+    "worker.py": """
+        def compute(expression):
+            return eval(expression)
+        """,
+}
+
+
+@pytest.mark.parametrize(
+    ("sinks", "blocking"),
+    [
+        ("block", {("web.py", 10), ("web.py", 16), ("worker.py", 2)}),
+        ("confirmed", {("web.py", 10)}),  # only the request flow the taint rule follows
+    ],
+)
+def test_sinks_block_or_only_a_confirmed_flow_does(tmp_path, db, policy_file, sinks, blocking):
+    """classification.sinks, with real bandit and semgrep: `block` stops every sink bandit
+    sees, `confirmed` keeps a constant command and a worker's eval as reported (medium)."""
+    repo = committed_repo(tmp_path / "repo", SINKS)
+    policy = policy_file(f"scanners: [bandit, semgrep]\nclassification:\n  sinks: {sinks}\n")
+    run = run_cli("scan", repo, "--db", db, "--policy", policy, "--no-baseline")
+    assert run.code == 1, run.stdout + run.stderr
+    stored = run_cli("findings", "--db", db, "--json").json()
+    assert {(f["path"], f["line"]) for f in stored if f["blocking"]} == blocking
+    seen = {(f["path"], f["line"]): f["severity"] for f in stored if f["scanner"] == "bandit"}
+    assert seen[("worker.py", 2)] == ("high" if sinks == "block" else "medium")
+
+
+def test_an_unknown_sinks_value_is_a_clear_error(tmp_path, db, policy_file):
+    policy = policy_file("classification:\n  sinks: sometimes\n")
+    run = run_cli("scan", tmp_path, "--db", db, "--policy", policy)
+    assert run.code == 2 and "classification.sinks" in run.stderr, run.stderr
+    assert "Traceback" not in run.stderr
