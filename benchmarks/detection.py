@@ -18,8 +18,9 @@ tree and their findings are mapped back to the case files:
 - (c) the gate:      compliance scan DIR under the shipped policy; a case is flagged when one
                      of its findings is *blocking* (it would make the scan exit 1), so whatever
                      severity table the gate uses is what gets scored
-- (d) confirmed:     (c) with `classification.sinks: confirmed`: a bandit sink alone is
-                     medium, only a taint-confirmed flow blocks (docs/weakness-classes.md)
+- (d) block:         (c) with `classification.sinks: block`: a bandit sink alone blocks
+                     whatever flows in (the shipped `confirmed` blocks only a taint-confirmed
+                     flow; docs/weakness-classes.md)
 
 Printed per class: TPR, FPR and TPR - FPR for each, the wall time of each run, and the
 targets (issue 14) with PASS/MISS: the gate's TPR - FPR >= 0.6 in every class, >= 0.7 on
@@ -47,9 +48,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = Path(__file__).resolve().parent / "corpus"
-TOOLS = ("bandit", "packs", "gate", "confirmed")
-GATES = ("gate", "confirmed")
-"""The shipped policy, and it with `classification.sinks: confirmed` (weakness.py)."""
+TOOLS = ("bandit", "packs", "gate", "block")
+GATES = ("gate", "block")
+"""The shipped policy, and it with `classification.sinks: block` (weakness.py)."""
 TARGET_CLASS, TARGET_MEAN = 0.6, 0.7
 
 
@@ -287,10 +288,10 @@ def run_packs(tree: Path, work: Path) -> tuple[set[str], float]:
     return flagged, wall
 
 
-def run_confirmed(tree: Path, work: Path) -> tuple[set[str], float]:
-    policy = work / "confirmed" / "policy.yml"
+def run_sinks_block(tree: Path, work: Path) -> tuple[set[str], float]:
+    policy = work / "block" / "policy.yml"
     policy.parent.mkdir(exist_ok=True)
-    policy.write_text("classification:\n  sinks: confirmed\n")
+    policy.write_text("classification:\n  sinks: block\n")
     return run_gate(tree, work, policy)
 
 
@@ -361,7 +362,7 @@ def main() -> int:
         flagged: dict[str, set[str]] = {}
         walls: dict[str, float] = {}
         runs = {"bandit": run_bandit, "packs": run_packs, "gate": run_gate}
-        for tool, run in (*runs.items(), ("confirmed", run_confirmed)):
+        for tool, run in (*runs.items(), ("block", run_sinks_block)):
             flagged[tool], walls[tool] = run(tree, work)
         table = score(cases, flagged)
         _print(table, walls)
@@ -393,7 +394,7 @@ def _print(table: dict[str, dict[str, float]], walls: dict[str, float]) -> None:
 
 
 def _print_targets(gate: str, table: dict[str, dict[str, float]], mean: float) -> None:
-    said = {"gate": "shipped policy", "confirmed": "classification.sinks: confirmed"}[gate]
+    said = {"gate": "shipped policy", "block": "classification.sinks: block"}[gate]
     print(f"targets ({gate}: blocking verdict, {said}):")
     for cls, row in table.items():
         mark = "PASS" if row[f"{gate}.j"] >= TARGET_CLASS else "MISS"

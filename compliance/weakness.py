@@ -11,14 +11,14 @@ gate that blocks on the tool's label cannot tell them apart. Here the class deci
     `shlex.quote`d shell command, a `%s`-parameterised query and `pickle.loads` of the
     gate's own cache all look alike to it. Its injection-family tests (B102/B307 code,
     B602/B605 command, B608 SQL, B301/B302/B506/B614 deserialisation) are sinks, and the
-    policy's `classification.sinks` says what a sink alone means. `block` (the default):
+    policy's `classification.sinks` says what a sink alone means. `confirmed` (the
+    shipped default): *at most* `medium`, the tool's own severity capped; the same lines
+    flagged by a taint-confirmed semgrep rule (request data reaches the sink) merge into
+    one issue at `high`, so a real flow still blocks and a constant does not; `block`:
     `high` whatever flows in (B602/B605: bandit's own, HIGH for a non-literal command;
     B608: `high` at bandit's MEDIUM confidence, when it saw the string built in the
-    `execute()` call). `confirmed`: *at most* `medium`, the tool's own severity capped; the
-    same lines flagged by a taint-confirmed semgrep rule (request data reaches the sink)
-    merge into one issue at `high`, so a real flow still blocks and a constant does not;
-    code with no request source (argv, stdin, queue messages) is reported, and a person
-    judges it.
+    `execute()` call). Under `confirmed`, code with no request source (argv, stdin, queue
+    messages) is reported, and a person judges it.
   - semgrep: a shipped rule is decided by id below; any other rule by its `metadata.cwe`,
     and semgrep's ERROR means taint-confirmed (the packs' convention), so ERROR is `high`,
     WARNING `medium`, INFO `low`.
@@ -223,8 +223,9 @@ class Overrides:
 
     rules: Mapping[str, Severity]
     cwe: Mapping[int, Severity]
-    sinks: Literal["block", "confirmed"] = "block"
-    """block: a sink blocks whatever flows in; confirmed: only a taint-confirmed flow does."""
+    sinks: Literal["block", "confirmed"] = "confirmed"
+    """confirmed (shipped): only a taint-confirmed flow blocks; block: a sink blocks whatever
+    flows in."""
 
 
 NO_OVERRIDES = Overrides({}, {})

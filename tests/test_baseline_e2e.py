@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import git, run_cli, write_tree
+from tests.conftest import WEB_SHELL_APP, git, run_cli, write_tree
 
 pytestmark = pytest.mark.e2e
 
-OLD = {"app.py": "import subprocess\n\ndef old(x):\n    subprocess.call(x, shell=True)\n"}
+OLD = {"app.py": WEB_SHELL_APP}
+"""A request flow into a shell that blocks under the shipped policy."""
 NEW_VULN = "\n\ndef new(y):\n    import hashlib\n    return hashlib.md5(y).hexdigest()\n"
 
 

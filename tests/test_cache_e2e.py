@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from compliance.store import Store
-from tests.conftest import bandit_baseline, git, run_cli, write_tree
+from tests.conftest import bandit_baseline, git, run_cli, sinks_policy, write_tree
 
 pytestmark = pytest.mark.e2e
 
@@ -135,12 +135,13 @@ def test_planted_entries_are_misses_and_are_overwritten(tmp_path) -> None:
     tree = hostile_tree(tmp_path / "repo", "plain")
     cache = tmp_path / "cache"
     env = {"COMPLIANCE_CACHE_DIR": str(cache)}
-    assert run_cli("scan", tree, "--db", tmp_path / "1.db", env=env).code == 1
+    policy = ("--policy", sinks_policy(tmp_path / "trusted"))  # the bare shell=True blocks
+    assert run_cli("scan", tree, *policy, "--db", tmp_path / "1.db", env=env).code == 1
     (database,) = cache.glob("results-v*.sqlite")
     with sqlite3.connect(database) as db:
         planted = db.execute("UPDATE entry SET value = ?", ('{"results": [], "suppressed": []}',))
         assert planted.rowcount > 0
-    run = run_cli("scan", tree, "--db", tmp_path / "2.db", env=env)
+    run = run_cli("scan", tree, *policy, "--db", tmp_path / "2.db", env=env)
     assert run.code == 1, run.stdout + run.stderr
     assert "app.py:5  bandit B602" in run.stdout
     with sqlite3.connect(database) as db:
@@ -152,9 +153,10 @@ def test_an_unsafe_key_file_turns_the_cache_off_and_says_so(tmp_path) -> None:
     tree = hostile_tree(tmp_path / "repo", "plain")
     cache = tmp_path / "cache"
     env = {"COMPLIANCE_CACHE_DIR": str(cache)}
-    assert run_cli("scan", tree, "--db", tmp_path / "1.db", env=env).code == 1
+    policy = ("--policy", sinks_policy(tmp_path / "trusted"))  # the bare shell=True blocks
+    assert run_cli("scan", tree, *policy, "--db", tmp_path / "1.db", env=env).code == 1
     (cache / "key").chmod(0o666)
-    run = run_cli("scan", tree, "--db", tmp_path / "2.db", env=env)
+    run = run_cli("scan", tree, *policy, "--db", tmp_path / "2.db", env=env)
     assert run.code == 1, run.stdout + run.stderr
     assert "warning: result cache off for this run: the key file" in run.stderr
     assert f"chmod 600 {cache / 'key'}" in run.stderr

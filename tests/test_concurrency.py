@@ -13,7 +13,7 @@ from compliance.findings import Finding, Location, Severity
 from compliance.gate import GateInput, judge
 from compliance.policy import Policy
 from compliance.store import ScanMeta, ScanOutcome, Store
-from tests.conftest import write_tree
+from tests.conftest import WEB_SHELL_APP, write_tree
 
 WRITERS = 8
 SCANS_EACH = 4
@@ -72,10 +72,7 @@ def test_eight_concurrent_writers_lose_nothing(store_url):
 @pytest.mark.e2e
 def test_concurrent_cli_scans_of_one_sqlite_file(tmp_path):
     """Real `compliance scan` processes with real bandit, all on one fresh SQLite file."""
-    tree = write_tree(
-        tmp_path / "repo",
-        {"a.py": "import subprocess\n\ndef f(x):\n    subprocess.call(x, shell=True)\n"},
-    )
+    tree = write_tree(tmp_path / "repo", {"a.py": WEB_SHELL_APP})
     db = str(tmp_path / "shared.db")
     procs = [
         subprocess.Popen(

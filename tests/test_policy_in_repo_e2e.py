@@ -10,13 +10,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import git, run_cli, write_tree
+from tests.conftest import SINKS_BLOCK, WEB_SHELL_APP, git, run_cli, write_tree
 
 pytestmark = pytest.mark.e2e
 
-POLICY = "version: 1\nscanners: [bandit]\ngate: {fail_on: high}\nwaivers: waivers.yml\n"
+POLICY = (
+    "version: 1\nscanners: [bandit]\ngate: {fail_on: high}\nwaivers: waivers.yml\n" + SINKS_BLOCK
+)
 LOOSE = "exclude: [app.py]\n"
-VULN = "import subprocess\n\ndef run(cmd):\n    subprocess.call(cmd, shell=True)\n"
+VULN = WEB_SHELL_APP
+"""Blocks under POLICY (bandit alone, every sink blocks) and under the shipped default (a
+request flow the taint rule confirms)."""
 
 
 @pytest.fixture

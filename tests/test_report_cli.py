@@ -16,7 +16,7 @@ import pytest
 from compliance.store import Store
 from tests import report_schemas
 from tests import report_support as rs
-from tests.conftest import run_cli, write_tree
+from tests.conftest import SINKS_BLOCK, run_cli, sinks_policy, write_tree
 
 
 @pytest.fixture(scope="module")
@@ -149,7 +149,8 @@ def test_scan_writes_the_html_report_by_default_and_outputs_on_request(tmp_path)
     work = tmp_path / "job"
     work.mkdir()
     db = str(tmp_path / "ci.db")
-    run = run_cli("scan", tree, "--db", db, cwd=work)
+    policy = sinks_policy(tmp_path / "trusted")  # the bare shell=True blocks
+    run = run_cli("scan", tree, "--db", db, "--policy", policy, cwd=work)
     assert run.code == 1, run.stderr
     report = work / "reports" / "compliance-report.html"
     assert "report (html): reports/compliance-report.html" in run.stderr
@@ -160,6 +161,8 @@ def test_scan_writes_the_html_report_by_default_and_outputs_on_request(tmp_path)
         tree,
         "--db",
         db,
+        "--policy",
+        policy,
         "--output",
         "sarif:out/x.sarif",
         "--output",
@@ -219,7 +222,7 @@ def test_report_of_a_stored_scan_shows_the_waivers_of_that_scan(tmp_path, db, po
     """Waivers are kept with the scan: after the waiver file changed, the report of the old
     scan still shows the used, the unused and the expired one, as they were when it ran."""
     tree = write_tree(tmp_path / "repo", WAIVED_TREE)
-    policy = policy_file("{}\n", waivers=WAIVERS_AT_SCAN)
+    policy = policy_file(SINKS_BLOCK, waivers=WAIVERS_AT_SCAN)
     run = run_cli("scan", tree, "--db", db, "--policy", policy, "--output", "json:-")
     assert run.code == 1, run.stderr  # the expired waiver no longer covers tools/sync.py
     (policy.parent / "waivers.yml").write_text(

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli, write_tree
+from tests.conftest import SINKS_BLOCK, run_cli, sinks_policy, write_tree
 
 pytestmark = pytest.mark.e2e
 
@@ -60,7 +60,7 @@ def scans(db: str) -> list[dict]:
 
 def test_vulnerable_tree_blocks_and_matches_bandits_own_count(tmp_path, db):
     tree = write_tree(tmp_path / "repo", VULNERABLE)
-    run = run_cli("scan", tree, "--db", db)
+    run = run_cli("scan", tree, "--db", db, "--policy", sinks_policy(tmp_path / "trusted"))
     assert run.code == 1, run.stdout + run.stderr
     assert "verdict: FAIL (exit 1)" in run.stdout
     assert "app.py:4" in run.stdout  # the blocking finding, with file:line
@@ -129,10 +129,11 @@ def test_bandit_config_excludes_apply_only_when_the_policy_says_so(tmp_path, db,
             "pyproject.toml": "[tool.bandit]\nexclude_dirs = ['vendored']\n",
         },
     )
-    run = run_cli("scan", tree, "--db", db)  # default repository_config: report
+    policy = policy_file(SINKS_BLOCK)  # the bare shell=True blocks
+    run = run_cli("scan", tree, "--db", db, "--policy", policy)  # repository_config: report
     assert run.code == 1, run.stdout + run.stderr
     assert "would exclude 1 file: vendored/bad.py" in run.stdout
-    policy = policy_file("repository_config: apply\n")
+    policy = policy_file(SINKS_BLOCK + "repository_config: apply\n")
     run = run_cli("scan", tree, "--db", db, "--policy", policy)
     assert run.code == 0, run.stdout + run.stderr
     assert "excluded files (applied, 1): vendored/bad.py" in run.stdout
@@ -140,12 +141,13 @@ def test_bandit_config_excludes_apply_only_when_the_policy_says_so(tmp_path, db,
 
 def test_inserted_lines_keep_fingerprints_and_fixed_findings_are_marked(tmp_path, db):
     tree = write_tree(tmp_path / "repo", VULNERABLE)
-    assert run_cli("scan", tree, "--db", db, "--target", "payments").code == 1
+    policy = ("--policy", sinks_policy(tmp_path / "trusted"))  # the bare shell=True blocks
+    assert run_cli("scan", tree, "--db", db, *policy, "--target", "payments").code == 1
     before = {f["rule_id"]: f for f in findings(db)}
 
     app = tree / "app.py"
     app.write_text("# a new header\n# more\n\n" + app.read_text())
-    assert run_cli("scan", tree, "--db", db, "--target", "payments").code == 1
+    assert run_cli("scan", tree, "--db", db, *policy, "--target", "payments").code == 1
     after = {f["rule_id"]: f for f in findings(db)}
     assert after["B602"]["line"] == before["B602"]["line"] + 3
     assert after["B602"]["fingerprint"] == before["B602"]["fingerprint"]
@@ -154,7 +156,7 @@ def test_inserted_lines_keep_fingerprints_and_fixed_findings_are_marked(tmp_path
     (tree / "lib" / "crypto.py").write_text(
         "import hashlib\n\ndef token(pan):\n    return hashlib.sha256(pan.encode()).hexdigest()\n"
     )
-    assert run_cli("scan", tree, "--db", db, "--target", "payments").code == 1
+    assert run_cli("scan", tree, "--db", db, *policy, "--target", "payments").code == 1
     fixed = findings(db, "--status", "fixed")
     assert [f["fingerprint"] for f in fixed] == [before["B324"]["fingerprint"]]
     assert all(f["rule_id"] != "B324" for f in findings(db))

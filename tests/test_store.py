@@ -218,13 +218,14 @@ def test_database_from_a_newer_release_is_refused(store_url):
 def test_cli_scan_on_either_backend(store_url, tmp_path):
     tree = write_tree(tmp_path / "repo", {"a.py": "import pickle\npickle.loads(b'')\n"})
     run = run_cli("scan", tree, "--db", store_url)
-    # pickle.loads is a deserialization sink: high by the weakness table (bandit: MEDIUM)
-    assert run.code == 1, run.stderr
+    # pickle.loads of a constant is a sink no request reaches: reported at medium, it does
+    # not block (classification.sinks: confirmed); the class and bandit's own label are kept
+    assert run.code == 0, run.stderr
     rows = run_cli("findings", "--db", store_url, "--json").json()
     assert {r["rule_id"] for r in rows} == {"B403", "B301"}
     load = next(r for r in rows if r["rule_id"] == "B301")
     assert (load["severity"], load["tool_severity"], load["weakness"]) == (
-        "high",
+        "medium",
         "MEDIUM",
         "CWE-502 deserialization",
     )

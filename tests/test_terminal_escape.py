@@ -9,7 +9,7 @@ import pytest
 
 from compliance.render.escape import terminal_lines, terminal_safe
 from compliance.scanners.interface import ScanError
-from tests.conftest import run_cli
+from tests.conftest import run_cli, sinks_policy
 
 FORGED = "a\nverdict: PASS (exit 0)\n.py"
 SHELL = "import subprocess\n\n\ndef f(cmd):\n    subprocess.call(cmd, shell=True)\n"
@@ -73,7 +73,9 @@ def test_a_file_name_cannot_print_a_verdict_line(tmp_path: Path, db: str) -> Non
         tmp_path / "repo",
         {FORGED: SHELL, "b\x1b[2K\r\u202e.py": SHELL, "ok.py": "x = 1\n"},
     )
-    run = run_cli("scan", repo, "--db", db, "--output", f"json:{tmp_path / 'r.json'}")
+    policy = sinks_policy(tmp_path / "trusted")  # the bare shell=True blocks and is listed
+    out = f"json:{tmp_path / 'r.json'}"
+    run = run_cli("scan", repo, "--db", db, "--policy", policy, "--output", out)
     assert run.code == 1, run.stdout + run.stderr
     assert_not_forged(run.stdout + run.stderr)
     assert "a\\nverdict: PASS (exit 0)\\n.py:5  bandit B602" in run.stdout

@@ -23,6 +23,7 @@ from compliance.weakness import (
 )
 
 CONFIRMED = Overrides({}, {}, "confirmed")
+BLOCK = Overrides({}, {}, "block")
 TAINTED = "web-unsafe-deserialization"
 """A taint-mode rule of the shipped packs (ERROR: request data reaches the sink)."""
 
@@ -117,7 +118,8 @@ def test_overrides_rule_beats_cwe_beats_table() -> None:
     overrides = Overrides({"B301": Severity.LOW}, {502: Severity.MEDIUM})
     assert classify(finding("bandit", "B301"), overrides).severity is Severity.LOW
     assert classify(finding("bandit", "B506"), overrides).severity is Severity.MEDIUM
-    assert classify(finding("bandit", "B307"), overrides).severity is Severity.HIGH
+    assert classify(finding("bandit", "B307"), overrides).severity is Severity.MEDIUM
+    assert classify(finding("bandit", "B307"), BLOCK).severity is Severity.HIGH
     raised = Overrides({"B307": Severity.HIGH}, {}, "confirmed")  # every eval blocks
     assert classify(finding("bandit", "B307"), raised).severity is Severity.HIGH
     assert classify(finding("bandit", "B307"), CONFIRMED).severity is Severity.MEDIUM

@@ -101,11 +101,12 @@ def at(findings: list[dict], line: int) -> list[dict]:
 def test_same_flaw_from_both_tools_is_one_issue_everywhere(tmp_path: Path) -> None:
     """dill.loads (B301 + python-dill-load), yaml.load (B506 + python-yaml-unsafe-load)
     and SQL built in execute() (B608 + python-sql-string-built): one issue each, named by
-    both tools in the store, the summary and every report format; it blocks at high by the
-    table although bandit says MEDIUM, which stays visible."""
+    both tools in the store, the summary and every report format; under `sinks: block` it
+    blocks at high by the table although bandit says MEDIUM, which stays visible."""
     root = repo(tmp_path / "repo", APP)
     formats = ("json", "sarif", "gitlab-sast", "junit", "codequality", "html")
-    run, found = scan(root, policy(tmp_path / "policy"), tmp_path, *formats)
+    blocking = policy(tmp_path / "policy", "classification:\n  sinks: block\n")
+    run, found = scan(root, blocking, tmp_path, *formats)
     out = run.stdout + run.stderr
     assert run.code == 1, out
     pairs = {6: "python-dill-load", 10: "python-yaml-unsafe-load", 14: "python-sql-string-built"}

@@ -95,9 +95,9 @@ class ClassificationSettings(Strict):
 
     rules: dict[str, SeverityField] = Field(default_factory=dict)
     cwe: dict[CweKey, SeverityField] = Field(default_factory=dict)
-    sinks: Literal["block", "confirmed"] = "block"
-    """What an injection sink seen alone means (weakness.py): block it whatever flows in,
-    or block only what a taint rule confirms."""
+    sinks: Literal["block", "confirmed"] = "confirmed"
+    """What an injection sink seen alone means (weakness.py): block only what a taint rule
+    confirms (shipped), or block it whatever flows in."""
 
     def overrides(self) -> Overrides:
         return Overrides(
