@@ -1,9 +1,10 @@
 """The shipped semgrep rule packs, tested by semgrep itself.
 
 Every rule file `policies/semgrep/<name>.yml` has test targets `tests/semgrep_rules/<name>.*`
-(or files under `tests/semgrep_rules/<name>/`, for a pack that reads only some paths) whose `# ruleid:` / `# ok:` annotations say exactly which lines the rule must and must not
-report. `semgrep --test` checks both directions with semgrep's Python CLI; the same annotations
-are checked again through our scanner, which runs semgrep's OCaml CLI on the resolved
+(or files under `tests/semgrep_rules/<name>/`, for a pack that reads only some paths) whose
+`# ruleid:` / `# ok:` annotations say exactly which lines the rule must and must not report.
+`semgrep --test` checks both directions with semgrep's Python CLI; the same annotations are
+checked again through our scanner, which runs semgrep's OCaml CLI on the resolved
 config (the engine the gate uses; it has no `--test` for this layout). The tests here also
 make sure no rule goes without a true- and a false-positive case, and that every rule
 carries the metadata the findings and reports rely on.
