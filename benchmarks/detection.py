@@ -8,8 +8,10 @@ only, any other body is written out once per framework — Flask, Django, FastAP
 each time with the next of that framework's request sources (query, form, JSON, headers,
 cookies, path parameters, the raw body), so the same flaw is seen through every kind of input.
 `{reject}` becomes the framework's "400 Bad Request", `HTML(` its HTML response and
-`return REDIRECT(` its redirect. Every case is one file; the tools run once over the whole
-tree and their findings are mapped back to the case files:
+`return REDIRECT(` its redirect. Every case is one file, or, when it ends with
+`--- file <path>` sections (a template the handler renders), one folder holding the handler
+as `app.py` and those files; the tools run once over the whole tree and their findings are
+mapped back to the case files (a finding in any file of a case's folder flags the case):
 
 - (a) bandit alone:  bandit -r DIR -f json   (a case is flagged by any finding of medium or
                      high severity, any confidence: what a person reading the report acts on)
@@ -165,11 +167,19 @@ class Case:
     name: str
     label: bool
     framework: str
-    path: str  # relative to the corpus tree
+    path: str  # relative to the corpus tree: the handler's file, or the case's folder
+
+    def flagged_by(self, paths: set[str]) -> bool:
+        return self.path in paths or any(p.startswith(self.path + "/") for p in paths)
 
 
-def _blocks(text: str) -> list[tuple[bool, str, tuple[str, ...], str, str]]:
-    """(label, name, frameworks, module-level lines, body) of every case in a .cases file."""
+Block = tuple[bool, str, tuple[str, ...], str, str, tuple[tuple[str, str], ...]]
+FILE_SECTION = re.compile(r"^--- file (\S+)\n", flags=re.M)
+
+
+def _blocks(text: str) -> list[Block]:
+    """(label, name, frameworks, module-level lines, body, extra files) of every case in a
+    .cases file."""
     found = []
     for chunk in re.split(r"^=== ", text, flags=re.M)[1:]:
         head, _, rest = chunk.partition("\n")
@@ -180,7 +190,9 @@ def _blocks(text: str) -> list[tuple[bool, str, tuple[str, ...], str, str]]:
         if not sep:
             raise SystemExit(f"corpus: case {head!r} has no '---' line")
         only = (match.group(3),) if match.group(3) else tuple(f.name for f in FRAMEWORKS)
-        found.append((match.group(1) == "true", match.group(2), only, top, body))
+        body, *sections = FILE_SECTION.split(body)
+        files = tuple(zip(sections[::2], sections[1::2], strict=True))
+        found.append((match.group(1) == "true", match.group(2), only, top, body, files))
     return found
 
 
@@ -218,11 +230,17 @@ def write_corpus(tree: Path) -> list[Case]:
         cls = source.stem
         (tree / cls).mkdir(parents=True)
         counter: dict[str, int] = defaultdict(int)
-        for label, name, only, top, body in _blocks(source.read_text()):
+        for label, name, only, top, body, files in _blocks(source.read_text()):
             for fw_name in only:
                 fw = by_name[fw_name]
-                rel = f"{cls}/{'true' if label else 'false'}_{name}_{fw_name}.py"
-                (tree / rel).write_text(_render(fw, counter[fw_name], top, body))
+                rel = f"{cls}/{'true' if label else 'false'}_{name}_{fw_name}"
+                handler = tree / (f"{rel}/app.py" if files else f"{rel}.py")
+                handler.parent.mkdir(parents=True, exist_ok=True)
+                handler.write_text(_render(fw, counter[fw_name], top, body))
+                for extra, text in files:
+                    (tree / rel / extra).parent.mkdir(parents=True, exist_ok=True)
+                    (tree / rel / extra).write_text(text)
+                rel = rel if files else f"{rel}.py"
                 counter[fw_name] += 1
                 cases.append(Case(cls, name, label, fw_name, rel))
     return cases
@@ -339,8 +357,8 @@ def score(cases: list[Case], flagged: dict[str, set[str]]) -> dict[str, dict[str
         neg = [c for c in mine if not c.label]
         row: dict[str, float] = {"true": len(pos), "false": len(neg)}
         for tool in TOOLS:
-            tpr = sum(c.path in flagged[tool] for c in pos) / len(pos)
-            fpr = sum(c.path in flagged[tool] for c in neg) / len(neg)
+            tpr = sum(c.flagged_by(flagged[tool]) for c in pos) / len(pos)
+            fpr = sum(c.flagged_by(flagged[tool]) for c in neg) / len(neg)
             row[f"{tool}.tpr"], row[f"{tool}.fpr"], row[f"{tool}.j"] = tpr, fpr, tpr - fpr
         table[cls] = row
     return table
@@ -369,7 +387,7 @@ def main() -> int:
         if args.list:
             for tool in TOOLS:
                 for c in cases:
-                    if (c.path in flagged[tool]) != c.label:
+                    if c.flagged_by(flagged[tool]) != c.label:
                         kind = "missed" if c.label else "flagged"
                         print(f"  {tool:6} {kind:7} {c.path}")
         return 0

@@ -194,7 +194,9 @@ BANDIT: dict[str, Entry] = {
     "B613": Entry(838, TOOL, "trojan source characters"),
     "B614": Entry(502, M, f"torch.load unpickles: deserialization, {SINK}", at_most=True),
     "B615": Entry(494, TOOL, "unpinned model download"),
-    "B701": Entry(79, TOOL, "jinja2 autoescape off: bandit's HIGH when explicitly False"),
+    "B701": Entry(
+        79, M, "jinja2 autoescape off or unset: a setting, what reaches it unseen; a person judges"
+    ),
     "B702": Entry(79, TOOL, "mako templates do not escape"),
     "B703": Entry(79, TOOL, "Django mark_safe"),
     "B704": Entry(79, TOOL, "markupsafe.Markup on a non-literal"),
@@ -211,6 +213,19 @@ SEMGREP: dict[str, Entry] = {
     "python-jsonpickle-decode": Entry(502, M, f"jsonpickle.decode: {SINK}", at_most=True),
     "python-dill-load": Entry(502, M, f"dill load: {SINK}", at_most=True),
     "python-notebook-shell-command": Entry(78, TOOL, "a notebook's shell escape"),
+    "python-jinja2-autoescape-off": Entry(
+        79, M, "autoescape=False: a setting, what reaches the templates unseen; a person judges"
+    ),
+    "web-config-template-autoescape-off": Entry(79, M, "as python-jinja2-autoescape-off"),
+    "web-config-jinja2-autoescape-default": Entry(
+        79, M, "Environment() without autoescape (Jinja2's default is off) in web code"
+    ),
+    "web-template-safe-filter": Entry(
+        79, M, "safe filter in a template: the value's origin is in other code; a person judges"
+    ),
+    "web-template-autoescape-off": Entry(
+        79, M, "autoescape false/off block in a template: as web-template-safe-filter"
+    ),
 }
 TAINT_CONFIRMED = "ERROR"
 """Semgrep's severity that marks a taint-confirmed rule in the packs (WARNING: a hint)."""

@@ -318,3 +318,30 @@ def test_own_rules_may_share_lists_through_yaml_aliases(tmp_path: Path) -> None:
         for rule in ("first", "second")
         for path in ("conf/sub/a.txt", "deep/conf/sub/b.txt")
     }
+
+
+def test_templates_are_read_and_their_escaping_hints_are_medium(tmp_path: Path) -> None:
+    """Template files reach semgrep (the template rules' paths pick them, at any depth) and
+    count in coverage; `|safe` and `{% autoescape off %}` are reported at medium (a person
+    judges what is marked safe), so they do not block under the shipped policy."""
+    root = write(
+        tmp_path / "tree",
+        {
+            "app/templates/profile.html": "<p>{{ user.bio|safe }}</p>\n",
+            "app/templates/shop/list.html": "{% autoescape off %}{{ items }}{% endautoescape %}\n",
+            "app/templates/clean.html": "<p>{{ user.name }}</p>\n",
+            "mail/welcome.jinja": "Hi {{ name|safe }}\n",
+            "static/notes.html": "<p>{{ not_a_template|safe }}</p>\n",
+            "app.py": "x = 1\n",
+        },
+    )
+    result = scan(root, tmp_path / "c.db")
+    assert result.exit_code == 0, result.output
+    # every text file is some rule's target (the secrets rules read all): all six scanned
+    assert json.loads(result.stdout)["coverage"]["semgrep"] == {"requested": 6, "scanned": 6}
+    found = json.loads(run("findings", "--db", str(tmp_path / "c.db"), "--json").output)
+    assert {(f["rule_id"], f["path"], f["severity"]) for f in found} == {
+        ("web-template-safe-filter", "app/templates/profile.html", "medium"),
+        ("web-template-autoescape-off", "app/templates/shop/list.html", "medium"),
+        ("web-template-safe-filter", "mail/welcome.jinja", "medium"),
+    }

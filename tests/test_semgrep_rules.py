@@ -1,9 +1,10 @@
 """The shipped semgrep rule packs, tested by semgrep itself.
 
 Every rule file `policies/semgrep/<name>.yml` has test targets `tests/semgrep_rules/<name>.*`
-whose `# ruleid:` / `# ok:` annotations say exactly which lines the rule must and must not
-report. `semgrep --test` checks both directions with semgrep's Python CLI; the same annotations
-are checked again through our scanner, which runs semgrep's OCaml CLI on the resolved
+(or files under `tests/semgrep_rules/<name>/`, for a pack that reads only some paths) whose
+`# ruleid:` / `# ok:` annotations say exactly which lines the rule must and must not report.
+`semgrep --test` checks both directions with semgrep's Python CLI; the same annotations are
+checked again through our scanner, which runs semgrep's OCaml CLI on the resolved
 config (the engine the gate uses; it has no `--test` for this layout). The tests here also
 make sure no rule goes without a true- and a false-positive case, and that every rule
 carries the metadata the findings and reports rely on.
@@ -28,7 +29,9 @@ from compliance.scanners.semgrep import SemgrepScanner
 
 RULES_DIR = shipped_policy("semgrep")
 TARGETS_DIR = Path(__file__).parent / "semgrep_rules"
-ANNOTATION = re.compile(r"#[ \t]*(ruleid|ok):[ \t]*([\w.,\t -]+)")
+ANNOTATION = re.compile(r"(?:#|<!--)[ \t]*(ruleid|ok):[ \t]*([\w.-]+(?:[ \t]*,[ \t]*[\w.-]+)*)")
+"""`# ruleid: a, b` in code, `<!-- ruleid: a -->` in templates (semgrep --test reads both)."""
+OWN_LINE = ("#", "<!--")
 
 
 def _rule_files() -> list[Path]:
@@ -41,10 +44,22 @@ def _rules() -> list[tuple[Path, dict]]:
     ]
 
 
+def _target_files(root: Path) -> list[str]:
+    """Every test target, relative to `root`: a pack's targets are `<pack>.*` files or files
+    under a `<pack>/` folder (semgrep --test pairs them by the first path part; the folder
+    holds targets whose pack reads only some paths, such as templates/)."""
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+
+def _pack_of_target(name: str) -> str:
+    return name.split("/", 1)[0].split(".", 1)[0]
+
+
 def _annotations(stem: str) -> dict[str, set[str]]:
     found: dict[str, set[str]] = {"ruleid": set(), "ok": set()}
-    for target in TARGETS_DIR.iterdir():
-        if target.name.split(".", 1)[0] != stem:
+    for name in _target_files(TARGETS_DIR):
+        target = TARGETS_DIR / name
+        if _pack_of_target(name) != stem:
             continue
         for kind, ids in ANNOTATION.findall(target.read_text()):
             found[kind].update(i.strip() for i in ids.split(",") if i.strip())
@@ -83,7 +98,7 @@ def _expected_lines(target: Path) -> dict[str, set[tuple[int, str]]]:
     found: dict[str, set[tuple[int, str]]] = {"ruleid": set(), "ok": set()}
     for number, line in enumerate(target.read_text().splitlines(), start=1):
         for kind, ids in ANNOTATION.findall(line):
-            about = number + 1 if line.lstrip().startswith("#") else number
+            about = number + 1 if line.lstrip().startswith(OWN_LINE) else number
             found[kind].update((about, i.strip()) for i in ids.split(",") if i.strip())
     return found
 
@@ -99,7 +114,7 @@ def test_annotations_hold_through_the_gates_own_semgrep_run(
     monkeypatch.setattr(semgrep_scanner, "ENGINE_ARGS", engine)
     root = tmp_path / "targets"
     shutil.copytree(TARGETS_DIR, root)
-    files = tuple(sorted(p.name for p in root.iterdir()))
+    files = tuple(_target_files(root))
     result = SemgrepScanner().scan(
         ScanContext(root=root, files=files, timeout=600, options={"cache": False})
     )
@@ -113,7 +128,7 @@ def test_annotations_hold_through_the_gates_own_semgrep_run(
     }
     checked = 0
     for name in files:
-        stem = name.split(".", 1)[0]
+        stem = _pack_of_target(name)
         expected = _expected_lines(root / name)
         own = {(line, rule) for path, line, rule in reported if path == name}
         own = {(line, rule) for line, rule in own if pack_of.get(rule) == stem}
@@ -149,7 +164,7 @@ def test_rule_ids_are_unique_across_packs() -> None:
     assert len(ids) == len(set(ids))
 
 
-WEB_PACKS = ("web", "web-config")
+WEB_PACKS = ("web", "web-config", "web-templates")
 
 
 def _web_rules() -> list[tuple[Path, dict]]:
@@ -164,7 +179,7 @@ def test_web_rules_block_only_what_data_flow_confirms(item: tuple[Path, dict]) -
     path, rule = item
     taint = rule.get("mode") == "taint"
     assert rule["severity"] == ("ERROR" if taint else "WARNING"), rule["id"]
-    assert path.stem == ("web" if taint else "web-config")
+    assert (path.stem == "web") is taint
     assert "severity" not in rule["metadata"], "the semgrep severity decides"
     assert all(re.fullmatch(r"CWE-\d+: \S.*", c) for c in rule["metadata"]["cwe"])
     if taint:

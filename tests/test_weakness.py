@@ -218,3 +218,23 @@ def test_the_documented_table_is_the_one_the_gate_uses() -> None:
 
     doc = (Path(__file__).resolve().parent.parent / "docs" / "weakness-classes.md").read_text()
     assert markdown() in doc[doc.index(HEADING) :]
+
+
+@pytest.mark.parametrize(
+    ("scanner", "rule", "tool"),
+    [
+        ("semgrep", "web-template-safe-filter", "WARNING"),
+        ("semgrep", "web-template-autoescape-off", "WARNING"),
+        ("semgrep", "web-config-template-autoescape-off", "WARNING"),
+        ("semgrep", "web-config-jinja2-autoescape-default", "WARNING"),
+        ("semgrep", "python-jinja2-autoescape-off", "WARNING"),
+        ("bandit", "B701", "HIGH"),
+    ],
+)
+def test_escaping_switched_off_is_a_medium_hint(scanner: str, rule: str, tool: str) -> None:
+    """A template's `|safe`, an autoescape setting: where the value comes from is not seen, so
+    a person judges (medium), whichever tool says it and whatever its own label."""
+    seen = finding(scanner, rule, Severity.HIGH, tool=tool)
+    for sinks in ("block", "confirmed"):
+        judged = classify(seen, Overrides({}, {}, sinks))  # type: ignore[arg-type]
+        assert (judged.severity, judged.weakness) == (Severity.MEDIUM, "CWE-79 xss")

@@ -7,6 +7,8 @@ import random
 import secrets
 
 import aiohttp_debugtoolbar
+import aiohttp_jinja2
+import jinja2
 import jwt
 from aiohttp import web
 from django.views.decorators.csrf import csrf_exempt
@@ -113,3 +115,37 @@ def new_tokens(session):
     # ok: web-config-insecure-random-token
     delay = random.uniform(0.1, 0.5)
     return reset_token, delay
+
+
+def template_setup(aio_app, flask_app, loader):
+    # ruleid: web-config-template-autoescape-off
+    aiohttp_jinja2.setup(aio_app, loader=loader, autoescape=False)
+    # ok: web-config-template-autoescape-off
+    aiohttp_jinja2.setup(aio_app, loader=loader)
+    # ok: web-config-template-autoescape-off
+    aiohttp_jinja2.setup(aio_app, loader=loader, autoescape=True)
+    # ruleid: web-config-template-autoescape-off
+    flask_app.jinja_env.autoescape = False
+    # ok: web-config-template-autoescape-off
+    flask_app.jinja_env.autoescape = jinja2.select_autoescape()
+    # ruleid: web-config-template-autoescape-off
+    flask_app.jinja_options["autoescape"] = False
+    # ruleid: web-config-template-autoescape-off
+    TEMPLATES = [{"BACKEND": "django.template.backends.django.DjangoTemplates", "OPTIONS": {"autoescape": False}}]
+    # ok: web-config-template-autoescape-off
+    TEMPLATES = [{"BACKEND": "django.template.backends.django.DjangoTemplates", "OPTIONS": {"autoescape": True}}]
+    return TEMPLATES
+
+
+def jinja_environments(loader):
+    # ruleid: web-config-jinja2-autoescape-default
+    pages = jinja2.Environment(loader=loader)
+    # ruleid: web-config-jinja2-autoescape-default
+    sandboxed = jinja2.sandbox.SandboxedEnvironment(loader=loader)
+    # ok: web-config-jinja2-autoescape-default
+    safe = jinja2.Environment(loader=loader, autoescape=jinja2.select_autoescape())
+    # ok: web-config-jinja2-autoescape-default
+    text = jinja2.Environment(loader=loader, autoescape=False)
+    # ok: web-config-jinja2-autoescape-default
+    chosen = jinja2.Environment(**OPTIONS)
+    return pages, sandboxed, safe, text, chosen
