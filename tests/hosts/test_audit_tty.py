@@ -101,3 +101,20 @@ def test_audit_format_output_and_hosts_mean_what_they_mean_on_scan(
     assert "bad:" not in run.stderr  # COMPLIANCE_HOSTS=good left the bad host out
     assert json.loads(sarif.read_text())["version"] == "2.1.0"
     assert f"report (sarif): {sarif}" in run.stderr
+
+
+def test_audit_json_on_stdout_summary_and_progress_on_the_terminal(
+    lab: Lab, lab_policy: Path, tmp_path: Path
+) -> None:
+    """On a terminal with stdout sent to a file: the file holds the audit's JSON record alone,
+    the terminal (stderr) the progress and the summary, in colour."""
+    out = tmp_path / "stdout.json"
+    screen = run_on_tty(
+        [*_args(lab, lab_policy, tmp_path), "--json"], tmp_path, redirect_stdout=out
+    )
+    assert screen.code == 1, screen.plain
+    record = json.loads(out.read_text())
+    assert record["kind"] == "hosts" and record["verdict"] == "fail"
+    assert ESC in screen.text
+    assert "2/2 audited" in screen.plain and "verdict: FAIL (exit 1)" in screen.plain
+    assert "{" not in screen.plain  # the document never reached the terminal
