@@ -308,9 +308,10 @@ class ResultCache:
         return cls(default_directory())
 
     @classmethod
-    def for_scan(cls, options: Mapping[str, Any]) -> ResultCache:
-        """The default cache, unless the scan's options say `cache: False`."""
-        return cls.open_default() if options.get("cache", True) else cls(None)
+    def for_scan(cls, use_cache: bool) -> ResultCache:
+        """The default cache, or none when the scanner's typed options (`FileScanOptions.cache`,
+        read once in scan_options.py) turn it off: no mapping is read here."""
+        return cls.open_default() if use_cache else cls(None)
 
     def lookup(
         self,

@@ -23,7 +23,9 @@ from compliance.baseline import check_baseline_usable
 from compliance.boundary import KINDS, guard_scan
 from compliance.cli_options import (
     COUNT,
-    host_limit_option,
+    given_on_command_line,
+    hosts_option,
+    hosts_selected,
     output_option,
     scan_count_limit_option,
     text_format_option,
@@ -31,6 +33,8 @@ from compliance.cli_options import (
 )
 from compliance.code_scan import CodeScanRequest, run_code_scan
 from compliance.errors import UserError
+from compliance.ops.metrics_output import FORMAT as METRICS_FORMAT
+from compliance.ops.metrics_output import METRICS_FORMATS
 from compliance.policy import ConfigError, LoadedPolicy, load_policy, load_waivers
 from compliance.policy.pinned import PinnedPolicy, policy_for_scan
 from compliance.render.data import history_note
@@ -580,12 +584,12 @@ def db_prune(db: str | None, keep_days: int) -> None:
     hidden=True,
     help="Deprecated spelling of --policy.",
 )
-@host_limit_option
+@hosts_option
 @click.option(
     "--shard",
     metavar="I/N",
     envvar="COMPLIANCE_SHARD",
-    help="Audit only slice I of N of the (limited) inventory, split by a hash of the host "
+    help="Audit only slice I of N of the inventory (after --hosts), split by a hash of the host "
     "name; in GitLab: --shard $CI_NODE_INDEX/$CI_NODE_TOTAL with `parallel: N`.",
 )
 @click.option(
@@ -617,7 +621,8 @@ def audit(
     host_policies: tuple[Path, ...],
     policy_path: Path | None,
     old_gate_policy: Path | None,
-    limit: tuple[str, ...],
+    hosts: tuple[str, ...],
+    old_limit: tuple[str, ...],
     shard: str | None,
     group: str | None,
     concurrency: int,
@@ -634,7 +639,7 @@ def audit(
     Examples:
       compliance audit --inventory hosts.yml
       compliance audit --inventory hosts.yml --host-policy policies/hosts/linux-baseline.yml \\
-          --limit web
+          --hosts web
       compliance audit --inventory inventory/ansible-hosts.yml --concurrency 64
       compliance audit --inventory hosts.yml --shard 2/4 --group nightly-4711 --db $PG_URL
       compliance audit --inventory hosts.yml --json | jq .verdict   # summary on stderr
@@ -666,7 +671,7 @@ def audit(
                 inventory=inventory_path,
                 policy=loaded,
                 host_policies=host_policies,
-                limit=limit,
+                hosts=hosts_selected(hosts, old_limit),
                 concurrency=concurrency,
                 trust_on_first_use=trust_on_first_use,
                 shard=shard_spec,
@@ -753,13 +758,23 @@ def policy_check_hosts(files: tuple[Path, ...]) -> None:
 @main.command()
 @db_option
 @click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(METRICS_FORMATS),
+    default=METRICS_FORMAT,
+    show_default=True,
+    help="prometheus: the exposition text (node_exporter's textfile collector); json: the "
+    "same samples as one JSON document.",
+)
+@click.option(
     "-o",
     "--output",
     "output",
     metavar="FMT[:FILE]",
-    help="prometheus:FILE writes FILE atomically (node_exporter textfile collector), e.g. "
-    "prometheus:/var/lib/node_exporter/textfile/compliance.prom; prometheus alone: "
-    "reports/compliance.prom. Default (or prometheus:-): stdout. A bare FILE still works "
+    help="Write FILE atomically, e.g. prometheus:/var/lib/node_exporter/textfile/"
+    "compliance.prom; FMT alone: reports/compliance.prom (json: reports/"
+    "compliance-metrics.json). Default (or FMT:-): stdout. A bare FILE still works "
     "(deprecated).",
 )
 @click.option(
@@ -769,28 +784,31 @@ def policy_check_hosts(files: tuple[Path, ...]) -> None:
     help="Policy whose waiver file feeds the waiver-expiry metrics.",
 )
 @fail_closed
-def metrics(db: str | None, output: str | None, policy_path: Path | None) -> None:
-    """Prometheus metrics: latest verdicts, findings, host scores, waiver expiry, scan age.
+def metrics(db: str | None, fmt: str, output: str | None, policy_path: Path | None) -> None:
+    """Metrics: latest verdicts, findings, host scores, waiver expiry, scan age.
 
     \b
     Examples:
       compliance metrics
       compliance metrics --output prometheus:/var/lib/node_exporter/textfile/compliance.prom
+      compliance metrics -f json | jq '.[] | select(.name == "compliance_verdict")'
     """
     from compliance.ops import metrics as prom
-    from compliance.ops.metrics_output import FORMAT, parse_metrics_output
+    from compliance.ops.metrics_output import parse_metrics_output
 
-    destination = parse_metrics_output(output)  # a typo fails before the store is read
+    # a typo fails before the store is read
+    destination = parse_metrics_output(output, fmt, given_on_command_line("fmt"))
     if destination.deprecated:
         current_ui().warning(
-            f"--output FILE is deprecated: it is now --output {FORMAT}:FILE, as on every command"
+            "--output FILE is deprecated: it is now --output FMT:FILE (e.g. "
+            f"{destination.format}:FILE), as on every command"
         )
     loaded = load_policy(policy_path, known_scanners=REGISTRY.keys())
     registry = prom.build_registry(Store.open(db), load_waivers(loaded.waivers_path))
     if destination.path is None:
-        click.echo(prom.render(registry), nl=False)
+        click.echo(prom.render(registry, destination.format), nl=False)
     else:
-        prom.write(registry, destination.path)
+        prom.write(registry, destination.path, destination.format)
         click.echo(terminal_safe(f"metrics written to {destination.path}"))
 
 
@@ -862,16 +880,17 @@ def advisories_serve(db: Path, port: int, host: str, cache_dir: Path | None, ver
     "fmt",
     default="html",
     show_default=True,
-    type=click.Choice(sorted(FORMATS)),
-    help="Report format.",
+    type=click.Choice(list(FORMATS)),
+    help="Report format: the FMT names `scan --output FMT:FILE` takes.",
 )
 @click.option(
     "-o",
     "--output",
     "output",
-    metavar="[FMT:]FILE",
-    help="Where to write ('-' for standard output); FMT:FILE as for `scan --output` names "
-    "the format too. Default: reports/<conventional name>.",
+    metavar="FMT[:FILE]|FILE",
+    help="As on `scan`: FMT:FILE, FMT:- (stdout) or FMT alone (reports/<conventional "
+    "name>); a plain FILE (or '-') takes --format's format. An FMT other than a typed "
+    "--format is refused. Default: reports/<conventional name>.",
 )
 @click.option(
     "--group",
@@ -909,7 +928,7 @@ def report(
         report_group(store, group, scan_ref, fmt, output, gitlab_schema_version)
     scan_record = store.resolve_scan(scan_ref)
     assert scan_record.id is not None
-    spec = report_output(fmt, output)
+    spec = report_output(fmt, output, given_on_command_line("fmt"))
     options = RenderOptions.from_env(gitlab_schema_version)
     write_outputs(store, scan_record.id, [spec], options, click.get_text_stream("stdout"))
     if spec.path is not None:
@@ -928,7 +947,7 @@ def report_group(
 
     if scan_ref != "latest":
         raise ConfigError(["report: pass --scan or --group, not both"])
-    spec = report_output(fmt, output)
+    spec = report_output(fmt, output, given_on_command_line("fmt"))
     options = RenderOptions.from_env(gitlab_schema_version)
     verdict = write_group_outputs(
         store, group, [spec], options, stdout=click.get_text_stream("stdout")

@@ -38,12 +38,13 @@ class HostAuditRequest:
     policy: LoadedPolicy
     host_policies: Sequence[Path] = ()
     """Empty: the gate policy's `host_policies`."""
-    limit: Sequence[str] = ()
+    hosts: Sequence[str] = ()
+    """Only these hosts or groups (`--hosts`); empty: the whole inventory."""
     concurrency: int = 32
     trust_on_first_use: bool = False
     today: date = field(default_factory=date.today)
     shard: Shard | None = None
-    """Audit only this slice of the (limited) inventory; see hosts/shard.py."""
+    """Audit only this slice of the inventory (after `hosts`); see hosts/shard.py."""
     group: str | None = None
     """Scan group the scan is stored in: `report --group` judges the shards together."""
 
@@ -91,7 +92,7 @@ def run_host_audit(
     """`progress`: called as each host is done; `on_hosts`: told how many hosts will be
     audited, once the inventory is read (both only watch, for the CLI's progress)."""
     inventory = load_inventory(request.inventory)
-    hosts = inventory.limit(request.limit)
+    hosts = inventory.limit(request.hosts)
     if request.shard is not None:
         hosts = request.shard.select(hosts)
     host_policies, checks = load_checks(host_policy_paths(request))
@@ -151,7 +152,7 @@ def run_host_audit(
                 covered_hosts=frozenset(h.name for h in hosts),
                 summary={
                     "inventory": str(inventory.path),
-                    # shards of one group must have read the same inventory and --limit
+                    # shards of one group must have read the same inventory and --hosts
                     "inventory_digest": _selection_digest(request),
                     "hosts": len(hosts),
                     "checks": len(checks),
@@ -199,7 +200,7 @@ def _judged_by(policy: Policy, found: Scores) -> str:
 
 def _selection_digest(request: HostAuditRequest) -> str:
     digest = hashlib.sha256(request.inventory.read_bytes())
-    for name in sorted(request.limit):
+    for name in sorted(request.hosts):
         digest.update(b"\0" + name.encode("utf-8", "surrogatepass"))
     return digest.hexdigest()[:16]
 

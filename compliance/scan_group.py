@@ -152,7 +152,7 @@ def _consistency(shards: Sequence[ScanRecord], store: Store) -> list[GroupProble
     add up to one fleet."""
     problems = []
     for label, values in (
-        ("inventory (and --limit)", {(s.summary or {}).get("inventory_digest") for s in shards}),
+        ("inventory (and --hosts)", {(s.summary or {}).get("inventory_digest") for s in shards}),
         ("host policy", {s.policy_digest for s in shards}),
     ):
         if len(values) > 1:

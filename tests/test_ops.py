@@ -100,14 +100,41 @@ def test_metrics_output_takes_fmt_file_and_the_old_file_spelling_warns(tmp_path,
     legacy = run_cli("metrics", "--db", db, "--output", old)
     assert legacy.code == 0, legacy.stderr
     assert "warning: --output FILE is deprecated" in legacy.stderr
-    assert "--output prometheus:FILE" in legacy.stderr  # what to write instead
+    assert "--output FMT:FILE (e.g. prometheus:FILE)" in legacy.stderr  # what instead
     assert "# TYPE compliance_verdict gauge" in old.read_text()
     default = run_cli("metrics", "--db", db, "--output", "prometheus", cwd=tmp_path)
     assert default.code == 0 and (tmp_path / "reports" / "compliance.prom").is_file()
     report_format = run_cli("metrics", "--db", db, "--output", f"html:{tmp_path / 'm.html'}")
     assert report_format.code == 2 and report_format.stderr.count("\n") == 1
-    assert "metrics are written as prometheus, not html" in report_format.stderr
+    assert "metrics are written as prometheus or json, not html" in report_format.stderr
     assert not (tmp_path / "m.html").exists()
+
+
+def test_metrics_format_and_output_mean_what_they_mean_on_every_command(tmp_path, db):
+    """-f json: the same samples as one JSON document on stdout; -o json:FILE writes it;
+    a typed -f contradicting -o's FMT is refused; a bare FILE takes -f's format."""
+    tree = write_tree(tmp_path / "repo", VULN)
+    assert run_cli("scan", tree, "--db", db, "--target", "payments").code == 1
+    as_json = run_cli("metrics", "--db", db, "-f", "json")
+    assert as_json.code == 0, as_json.stderr
+    families = {f["name"]: f for f in as_json.json()}
+    verdict = families["compliance_verdict"]
+    assert verdict["type"] == "gauge"
+    assert verdict["samples"] == [{"labels": {"kind": "code", "target": "payments"}, "value": 1.0}]
+    out = tmp_path / "m.json"
+    to_file = run_cli("metrics", "--db", db, "-o", f"json:{out}")
+    assert to_file.code == 0 and "warning" not in to_file.stderr, to_file.stderr
+    assert {f["name"] for f in json.loads(out.read_text())} == set(families)
+    default = run_cli("metrics", "--db", db, "-o", "json", cwd=tmp_path)
+    assert default.code == 0 and (tmp_path / "reports" / "compliance-metrics.json").is_file()
+    clash = run_cli("metrics", "--db", db, "-f", "json", "-o", f"prometheus:{tmp_path / 'x'}")
+    assert clash.code == 2 and clash.stderr.count("\n") == 1
+    assert "name two formats" in clash.stderr and not (tmp_path / "x").exists()
+    bare = run_cli("metrics", "--db", db, "-f", "json", "-o", tmp_path / "bare")
+    assert bare.code == 0 and "--output FMT:FILE (e.g. json:FILE)" in bare.stderr
+    assert json.loads((tmp_path / "bare").read_text())
+    unknown = run_cli("metrics", "--db", db, "-f", "text")
+    assert unknown.code == 2 and "'text' is not one of 'prometheus', 'json'" in unknown.stderr
 
 
 def test_waiver_expiry_metrics(tmp_path, db, policy_file):

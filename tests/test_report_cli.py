@@ -112,6 +112,42 @@ def test_report_to_stdout_and_default_html_in_reports(stored_db, tmp_path):
     assert run.json()["version"] == "15.0.7"
 
 
+def test_report_format_names_are_the_fmt_names_of_scan_output():
+    """`report -f FMT` and `scan/audit -o FMT:FILE` accept the same names, from one registry."""
+    from compliance.cli import audit, report, scan
+    from compliance.render.outputs import parse_output
+    from compliance.render.registry import FORMATS
+
+    choices = next(p for p in report.params if p.name == "fmt").type.choices
+    assert list(choices) == list(FORMATS)
+    for name in choices:
+        assert parse_output(f"{name}:-").format == name  # what scan/audit -o take
+    for command in (scan, audit):  # and their --help names every one of them
+        output_help = next(p for p in command.params if p.name == "outputs").help or ""
+        assert all(name in output_help for name in FORMATS), output_help
+
+
+def test_report_output_means_what_it_means_on_scan(stored_db, tmp_path):
+    """-o FMT alone is FMT's conventional file, as on `scan`; a typed -f that contradicts
+    -o's FMT is refused (one line, exit 2), never one of them dropped; a COMPLIANCE_FORMAT
+    set for the listings yields to -o's FMT."""
+    db, _ = stored_db
+    alone = run_cli("report", "--db", db, "-o", "sarif", cwd=tmp_path)
+    assert alone.code == 0, alone.stderr
+    assert json.loads((tmp_path / "reports" / "compliance.sarif").read_text())["version"] == "2.1.0"
+    clash = run_cli("report", "--db", db, "-f", "json", "-o", f"sarif:{tmp_path / 'x'}")
+    assert clash.code == 2 and clash.stderr.count("\n") == 1, clash.stderr
+    assert "--format json and --output" in clash.stderr and "name two formats" in clash.stderr
+    assert not (tmp_path / "x").exists()
+    agree = run_cli("report", "--db", db, "-f", "sarif", "-o", "sarif:-")
+    assert agree.code == 0 and agree.json()["version"] == "2.1.0"
+    env = run_cli("report", "--db", db, "-o", "sarif:-", env={"COMPLIANCE_FORMAT": "json"})
+    assert env.code == 0 and env.json()["version"] == "2.1.0"
+    unknown = run_cli("report", "--db", db, "-f", "pdf")
+    assert unknown.code == 2 and "'pdf' is not one of" in unknown.stderr
+    assert "cyclonedx" in unknown.stderr and "Traceback" not in unknown.stderr
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -105,7 +105,7 @@ class Inventory:
         if unknown:
             raise ConfigError(
                 [
-                    f"{self.path}: --limit {', '.join(unknown)}: no such host or group "
+                    f"{self.path}: --hosts {', '.join(unknown)}: no such host or group "
                     f"(groups: {', '.join(sorted(self.groups)) or 'none'})"
                 ]
             )

@@ -6,6 +6,7 @@ written with its atomic textfile writer: node_exporter never reads a half-writte
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -14,6 +15,7 @@ from prometheus_client import CollectorRegistry, Gauge, generate_latest, write_t
 
 from compliance.errors import UserError
 from compliance.policy import WaiverEntry
+from compliance.render.outputs import write_atomically
 from compliance.scan_group import group_record, judge_group
 from compliance.store import Store, StoreError
 from compliance.store.models import ScanRecord
@@ -178,13 +180,30 @@ def _waiver_metrics(waivers: list[WaiverEntry], registry: CollectorRegistry, tod
         expiry.labels(name, w.approver, entry.source).set(when)
 
 
-def render(registry: CollectorRegistry) -> str:
+def render(registry: CollectorRegistry, fmt: str = "prometheus") -> str:
+    """The exposition text, or with `fmt` "json" the same samples as a list of metric
+    families (name, type, help, samples of labels and value) for a script to read."""
+    if fmt == "json":
+        families = [
+            {
+                "name": family.name,
+                "type": family.type,
+                "help": family.documentation,
+                "samples": [{"labels": s.labels, "value": s.value} for s in family.samples],
+            }
+            for family in registry.collect()
+        ]
+        return json.dumps(families, indent=2) + "\n"
     return generate_latest(registry).decode("utf-8")
 
 
-def write(registry: CollectorRegistry, path: Path) -> None:
+def write(registry: CollectorRegistry, path: Path, fmt: str = "prometheus") -> None:
     """Atomic: a temporary file in the same folder, then a rename. A folder that cannot be
     written is one user error naming the file, like a report's."""
+    if fmt != "prometheus":
+        text = render(registry, fmt)
+        write_atomically(path, lambda out: print(text, end="", file=out))
+        return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         write_to_textfile(str(path), registry)

@@ -21,6 +21,7 @@ from functools import partial
 from pathlib import Path
 from typing import IO
 
+from compliance.errors import UserError
 from compliance.paths import new_file_mode, state_directory
 from compliance.render.data import ReportData, load_report
 from compliance.render.options import RenderError, RenderOptions
@@ -50,15 +51,29 @@ def parse_output(spec: str, reports_dir: Path = REPORTS_DIR) -> OutputSpec:
     return OutputSpec(fmt.name, Path(file) if sep else reports_dir / fmt.filename)
 
 
-def report_output(fmt: str, output: str | None) -> OutputSpec:
-    """`report --format FMT --output X`: X is a FILE or `-` for FMT, or FMT2:FILE as
-    `--output` takes on `scan` and `audit` (one meaning of --output on every command)."""
+def report_output(fmt: str, output: str | None, fmt_given: bool = False) -> OutputSpec:
+    """`report --format FMT --output X`. X is read as on `scan` and `audit`: FMT2:FILE, or
+    FMT2 alone (its conventional file under reports/); any other X is a FILE (or `-`) for
+    FMT. `fmt_given`: --format was on the command line, so an X naming another format is a
+    contradiction, refused; a --format from the environment yields to X."""
     if output is None:
         return parse_output(fmt)
-    name, sep, _ = output.partition(":")
-    if sep and name.strip() in FORMATS:
-        return parse_output(output)
-    return parse_output(f"{fmt}:{output}")
+    name = output.partition(":")[0].strip()
+    if name not in FORMATS:
+        return parse_output(f"{fmt}:{output}")
+    spec = parse_output(output)
+    check_formats_agree(fmt if fmt_given else None, spec.format, output)
+    return spec
+
+
+def check_formats_agree(fmt: str | None, named: str, output: str) -> None:
+    """`--format A --output B:FILE` names two formats for one document: refused, never one
+    silently dropped. `fmt` None: --format was not given on the command line."""
+    if fmt is not None and fmt != named:
+        raise UserError(
+            f"--format {fmt} and --output {output!r} name two formats for one document",
+            f"give one: --output {fmt}:FILE, or --format {fmt} --output FILE",
+        )
 
 
 def default_outputs(reports_dir: Path = REPORTS_DIR) -> list[OutputSpec]:

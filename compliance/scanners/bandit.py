@@ -132,7 +132,7 @@ class BanditScanner(Scanner):
             context.root, options.python, needed=bool(plan.direct or plan.views)
         )
         tool = runtime.tool
-        cache = ResultCache.for_scan({"cache": options.cache})
+        cache = ResultCache.for_scan(options.cache)
         version = cache.tool_version(tool, lambda: self.version(tool))
         with tempfile.TemporaryDirectory(prefix="compliance-bandit-ini-") as folder:
             ini = Path(folder) / "gate.ini"

@@ -102,7 +102,7 @@ class PipAuditScanner(Scanner):
 
     def scan(self, context: ScanContext) -> ScannerResult:
         tool = find_tool("pip-audit")
-        cache = ResultCache.for_scan(context.options)
+        cache = ResultCache.for_scan(bool(context.options.get("cache", True)))
         version = cache.tool_version(tool, self.version)
         settings = context.options.get("dependencies") or {}
         environment = bool(settings.get("environment"))

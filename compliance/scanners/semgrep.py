@@ -203,7 +203,7 @@ class SemgrepScanner(Scanner):
         rules = load_rule_set(list(options.rules))
         plan = plan_targets(context.root, context.files, rules)
         tool = find_tool("semgrep")
-        cache = ResultCache.for_scan({"cache": options.cache})
+        cache = ResultCache.for_scan(options.cache)
         wanted = {t.path for t in plan.targets}
         if not plan.targets:
             return ScannerResult(

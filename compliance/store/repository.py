@@ -94,7 +94,7 @@ class ScanOutcome:
     summary: dict[str, Any] = field(default_factory=dict)
     covered_hosts: frozenset[str] | None = None
     """The hosts this scan looked at, when it covered only part of the target (a host
-    audit's --limit or --shard). Only findings on these hosts (`Location.host`, stored as
+    audit's --hosts or --shard). Only findings on these hosts (`Location.host`, stored as
     `finding_lifecycle.host`) can be marked fixed: a host another shard audits is not fixed
     because this shard did not see it."""
 

@@ -75,7 +75,7 @@ def test_cli_audit_stores_every_check_and_gates(lab: Lab, lab_policy: Path, tmp_
         str(inventory),
         "--host-policy",
         str(lab_policy),
-        "--limit",
+        "--hosts",
         "good",
         "--db",
         str(db),
@@ -111,7 +111,7 @@ def test_ansible_inventory_and_baseline_policy(lab: Lab, tmp_path: Path) -> None
         f"        bad: {{ansible_host: 127.0.0.1, ansible_port: {host.port}}}\n"
     )
     db = tmp_path / "a.db"
-    result = run_cli("audit", "--inventory", str(inventory), "--limit", "web", "--db", str(db))
+    result = run_cli("audit", "--inventory", str(inventory), "--hosts", "web", "--db", str(db))
     # the shipped baseline: the bad host violates it; no systemd in the lab → service errors
     assert result.returncode == 2, result.stdout + result.stderr
     assert "systemd is not PID 1" in result.stderr

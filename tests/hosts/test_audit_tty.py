@@ -66,7 +66,7 @@ def test_old_gate_policy_spelling_still_works_and_warns(
             "-m",
             "compliance",
             *_args(lab, lab_policy, tmp_path),
-            "--limit",
+            "--limit",  # the old spelling of --hosts, also deprecated
             "good",
             "--gate-policy",
             str(shipped),
@@ -78,24 +78,43 @@ def test_old_gate_policy_spelling_still_works_and_warns(
     )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "warning: --gate-policy is deprecated" in run.stderr
+    assert "warning: --limit NAME on audit is deprecated: it is now --hosts" in run.stderr
+    assert "  good: ok" in run.stdout and "bad:" not in run.stdout  # still only good
 
 
-def test_audit_format_output_and_limit_mean_what_they_mean_on_scan(
+def test_audit_format_output_and_hosts_mean_what_they_mean_on_scan(
     lab: Lab, lab_policy: Path, tmp_path: Path
 ) -> None:
     """-f json puts the stored audit's record alone on stdout (summary on stderr), -o writes
-    a report as on `scan`, and COMPLIANCE_LIMIT is --limit (here: the good host only)."""
+    a report as on `scan`, and COMPLIANCE_HOSTS is --hosts (here: the good host only)."""
     sarif = tmp_path / "audit.sarif"
     run = run_cli(
         *_args(lab, lab_policy, tmp_path),
         *("-f", "json", "-o", f"sarif:{sarif}"),
-        env={"COMPLIANCE_LIMIT": "good"},
+        env={"COMPLIANCE_HOSTS": "good"},
         cwd=tmp_path,
     )
     assert run.code == 0, run.stdout + run.stderr
     record = run.json()  # stdout holds the JSON document and nothing else
     assert record["kind"] == "hosts" and record["verdict"] == "pass", record
     assert "verdict: PASS (exit 0)" in run.stderr and "  good: ok" in run.stderr
-    assert "bad:" not in run.stderr  # COMPLIANCE_LIMIT=good left the bad host out
+    assert "bad:" not in run.stderr  # COMPLIANCE_HOSTS=good left the bad host out
     assert json.loads(sarif.read_text())["version"] == "2.1.0"
     assert f"report (sarif): {sarif}" in run.stderr
+
+
+def test_audit_json_on_stdout_summary_and_progress_on_the_terminal(
+    lab: Lab, lab_policy: Path, tmp_path: Path
+) -> None:
+    """On a terminal with stdout sent to a file: the file holds the audit's JSON record alone,
+    the terminal (stderr) the progress and the summary, in colour."""
+    out = tmp_path / "stdout.json"
+    screen = run_on_tty(
+        [*_args(lab, lab_policy, tmp_path), "--json"], tmp_path, redirect_stdout=out
+    )
+    assert screen.code == 1, screen.plain
+    record = json.loads(out.read_text())
+    assert record["kind"] == "hosts" and record["verdict"] == "fail"
+    assert ESC in screen.text
+    assert "2/2 audited" in screen.plain and "verdict: FAIL (exit 1)" in screen.plain
+    assert "{" not in screen.plain  # the document never reached the terminal

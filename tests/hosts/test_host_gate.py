@@ -21,7 +21,7 @@ def audit_bad(
 ) -> tuple[int, str]:
     inventory = lab.inventory(tmp_path / "fleet.yml", ["good", "bad"])
     args = ["audit", "--inventory", str(inventory), "--host-policy", str(lab_policy)]
-    args += ["--limit", "bad"]
+    args += ["--hosts", "bad"]
     args += ["--db", str(tmp_path / "audit.db"), "--output", f"json:{tmp_path / 'r.json'}"]
     if gate is not None:
         path = tmp_path / "gate.yml"
