@@ -24,14 +24,16 @@ class AuditCache:
     def __init__(self, cache: ResultCache, options: Mapping[str, Any], identity: str):
         self._cache = cache
         self._namespace: str | None = None
+        self.database_key: str | None = None
+        """The database's key, once taken here (AdvisoryIndex.open need not take it again)."""
         db = options.get("advisory_db")
         if not db or not cache.enabled:
             return
         try:
-            key = database_key(Path(db))
+            self.database_key = database_key(Path(db))
         except (OSError, AdvisoryDbError):
             return  # the scan itself reports an unusable database
-        self._namespace = f"pip-audit-answers|{identity}|db={key}"
+        self._namespace = f"pip-audit-answers|{identity}|db={self.database_key}"
 
     @staticmethod
     def _digest(pins: Iterable[str]) -> dict[str, str]:

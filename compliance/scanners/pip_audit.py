@@ -149,7 +149,7 @@ class PipAuditScanner(Scanner):
             return self._check_run(hit[0], found.pins, found), hit[1]
         if not found.pins:
             return [], {}
-        with _opened_index(options) as index:
+        with _opened_index(options, answers.database_key) as index:
             result, records = index_audit.audit(index, found.pins)
         if not result.skipped:
             answers.put(pin_lines, answer_json([result], records))
@@ -283,7 +283,7 @@ def _advisory_service(options: Mapping[str, Any], needed: bool = True) -> Iterat
 
 
 @contextmanager
-def _opened_index(options: Mapping[str, Any]) -> Iterator[AdvisoryIndex]:
+def _opened_index(options: Mapping[str, Any], key: str | None = None) -> Iterator[AdvisoryIndex]:
     """The index of the scan's `advisory_db`, built first if missing or stale; a database
     that cannot be read stops the scan (a mirror missing records would pass vulnerable
     pins)."""
@@ -291,7 +291,7 @@ def _opened_index(options: Mapping[str, Any]) -> Iterator[AdvisoryIndex]:
 
     hint = "fix or replace the file; a database missing records would pass vulnerable pins"
     try:
-        index = AdvisoryIndex.open(Path(str(options["advisory_db"])))
+        index = AdvisoryIndex.open(Path(str(options["advisory_db"])), key=key)
     except (AdvisoryDbError, OSError) as exc:
         raise ScannerFailure(
             "scanner.crash", f"the advisory database cannot be used: {exc}", hint=hint
