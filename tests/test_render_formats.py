@@ -506,9 +506,9 @@ def test_shipped_template_renders_as_the_template_file(stored, which, monkeypatc
 
 def test_stale_shipped_template_is_not_used(stored, monkeypatch):
     from compliance.render import report_template_build
-    from compliance.render.html import _environment
+    from compliance.render.html import environment
 
-    assert str(report_template_build.load(_environment()).filename).endswith("report_template.py")
+    assert str(report_template_build.load(environment()).filename).endswith("report_template.py")
     monkeypatch.setattr(report_template_build, "template_source", lambda: "edited since")
-    stale = report_template_build.load(_environment())  # compiled from the file instead
+    stale = report_template_build.load(environment())  # compiled from the file instead
     assert str(stale.filename).endswith("report.html.j2")

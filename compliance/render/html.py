@@ -57,7 +57,7 @@ def write(report: ReportData, options: RenderOptions, out: IO[str]) -> None:
     data_json = Markup(embed_json(_client_data(report, findings)))  # noqa: S704 - escaped
     view = _view(report, findings)
     del findings
-    template = load_template(_environment())
+    template = load_template(environment())
     for chunk in template.generate(
         r=view,
         data_json=data_json,
@@ -81,7 +81,7 @@ def embed_json(value: Any) -> str:
 
 
 @cache
-def _environment() -> Environment:
+def environment() -> Environment:
     """Made once per process. No bytecode cache on disk: Jinja's unmarshals code from
     its folder, so whoever could write that folder (a cache planted in a checkout) would
     run code in the gate. The page template ships compiled instead (report_template_build)."""

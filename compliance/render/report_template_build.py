@@ -74,8 +74,12 @@ def _shipped() -> ModuleType | None:
         return None
 
 
-if __name__ == "__main__":
-    from compliance.render.html import _environment
+def main() -> None:
+    from compliance.render import html
 
-    TARGET.write_text(compiled_module(_environment()), encoding="utf-8")
+    TARGET.write_text(compiled_module(html.environment()), encoding="utf-8")
     print(f"wrote {TARGET}")
+
+
+if __name__ == "__main__":
+    main()
