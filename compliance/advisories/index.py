@@ -34,6 +34,7 @@ from compliance.advisories.matching import (
     matching_ids,
     names_of,
 )
+from compliance.paths import advisory_cache_directory as default_cache_dir
 
 INDEX_FORMAT = "4"  # bump when the stored form of a record changes
 SCHEMA = """
@@ -52,14 +53,6 @@ class IndexStats:
     built: bool  # False: an up-to-date cached index was opened
     seconds: float
     path: str  # the index file, or ":memory:"
-
-
-def default_cache_dir() -> Path:
-    base = os.environ.get("COMPLIANCE_CACHE_DIR")
-    if base:
-        return Path(base) / "advisories"
-    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(xdg) / "compliance" / "advisories"
 
 
 class AdvisoryIndex:

@@ -27,8 +27,6 @@ import json
 import os
 import sys
 import tempfile
-import urllib.error
-import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -459,6 +457,9 @@ def _fetch_records(query_url: str, ids: set[str]) -> dict[str, dict[str, Any]]:
     """
     if not ids or not query_url.endswith("/v1/query"):
         return {}
+    import urllib.error  # only against a remote service: ~0.04 s every scan need not pay
+    import urllib.request
+
     base = query_url[: -len("/query")] + "/vulns/"
     loopback = bool(_no_proxy_for_loopback(query_url))
     opener = (
