@@ -62,6 +62,7 @@ class AdvisoryIndex:
         self._conn = conn
         self._lock = threading.Lock()
         self._compiled: dict[str, list[AffectedPackage]] = {}
+        self._parsed: dict[str, dict[str, dict[str, Any]]] = {}  # name → id → record
         self.stats = stats
 
     @classmethod
@@ -95,6 +96,15 @@ class AdvisoryIndex:
             ids = matching_ids(entries, version)
         return self._bodies(ids)
 
+    def records(self, name: str, version: str) -> list[dict[str, Any]]:
+        """The live records affecting `name` at `version`, parsed: what query() answers,
+        for an in-process caller (the index engine), without reading and parsing each
+        matched record a second time."""
+        canonical = canonicalize_name(name)
+        entries = self._entries(canonical)
+        parsed = self._parsed[canonical]
+        return [parsed[i] for i in matching_ids(entries, version)]
+
     def get(self, record_id: str) -> str | None:
         """The JSON text of one record by id, withdrawn or not (as osv.dev's GET answers)."""
         with self._lock:
@@ -118,13 +128,15 @@ class AdvisoryIndex:
                 "WHERE a.name = ? ORDER BY r.id",
                 (name,),
             ).fetchall()
-            entries = [
-                entry
-                for body, listed in rows
-                for entry in compile_affected(json.loads(body), {name: json.loads(listed)})
-                if entry.name == name
-            ]
+            parsed: dict[str, dict[str, Any]] = {}
+            entries = []
+            for body, listed in rows:
+                record = json.loads(body)
+                parsed[str(record.get("id", ""))] = record
+                compiled = compile_affected(record, {name: json.loads(listed)})
+                entries += [entry for entry in compiled if entry.name == name]
             self._compiled[name] = entries
+            self._parsed[name] = parsed
             return entries
 
     def _bodies(self, ids: Iterable[str]) -> list[str]:

@@ -3,8 +3,8 @@
 With `--advisory-db DIR` the pip-audit engine starts the loopback mirror and a pip-audit
 process that asks it one HTTP request per package: ~2 s for a 300-package lock, most of
 it pip-audit's start-up and the round trips. The answer is a function of the pins and the
-index, so here the same index answers the same questions directly (`AdvisoryIndex.query`,
-the very call behind the mirror's `POST /v1/query`), and the result is shaped the way
+index, so here the same index answers the same questions directly (`AdvisoryIndex.records`,
+the matching behind the mirror's `POST /v1/query`), and the result is shaped the way
 pip-audit shapes what the mirror serves it (pip_audit/_service/osv.py, _audit.py 2.10):
 
 - the primary id is the first of [id, *aliases] ordered PYSEC, then CVE, then the rest;
@@ -40,7 +40,7 @@ what this module answers for the same index changes."""
 class Index(Protocol):
     """What the engine reads of an AdvisoryIndex (a protocol: tests pass their own)."""
 
-    def query(self, name: str, version: str | None) -> list[str]: ...
+    def records(self, name: str, version: str) -> list[dict[str, Any]]: ...
 
     def get(self, record_id: str) -> str | None: ...
 
@@ -57,11 +57,9 @@ def audit(index: Index, pins: Iterable[Dependency]) -> tuple[Audited, dict[str, 
         if parsed is None:
             skipped.append((name, f"version {pin.version!r} is not a PEP 440 version"))
             continue
-        records = []
-        for body in index.query(name, str(parsed)):
-            record = json.loads(body)
+        records = index.records(name, str(parsed))
+        for record in records:
             bodies.setdefault(str(record["id"]), record)
-            records.append(record)
         vulns[(name, str(parsed))] = merged([result(r, name) for r in records])
     wanted = {i for found in vulns.values() for v in found for i in (v.id, *v.aliases)}
     return Audited(vulns, skipped), records_of(index, wanted, bodies)
