@@ -19,6 +19,11 @@ Advisories come from OSV: api.osv.dev by default, an OSV-compatible URL from the
 ephemeral loopback port for the length of the scan. Each advisory's full record is then
 read from the same service (`GET /v1/vulns/ID`) for its severity, since pip-audit's JSON
 carries none.
+
+With a local database the pins are by default matched in-process instead
+(`dependencies.engine: index`, index_audit.py): the same index, the same answers shaped as
+pip-audit shapes them, without the mirror and a pip-audit process. Either engine's answer
+becomes findings in advisory_findings.py. Options are read once (PipAuditOptions).
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -61,13 +66,13 @@ from compliance.scanners.interface import (
     ScannerResult,
 )
 from compliance.scanners.process import find_tool, run_tool, stderr_tail, venv_version
+from compliance.scanners.scan_options import PipAuditOptions
 
 if TYPE_CHECKING:
     from compliance.advisories.index import AdvisoryIndex
 
 DEFAULT_OSV_URL = "https://api.osv.dev/v1/query"
 SOCKET_TIMEOUT = 30  # seconds per request to the advisory service
-ENGINES = ("index", "pip-audit")
 _UNREACHABLE = ("ConnectionError", "Max retries exceeded", "Could not connect", "ConnectTimeout")
 
 
@@ -92,25 +97,26 @@ class PipAuditScanner(Scanner):
         return words[-1]
 
     def scan(self, context: ScanContext) -> ScannerResult:
-        cache = ResultCache.for_scan(context.options)
-        settings = context.options.get("dependencies") or {}
-        environment = bool(settings.get("environment"))
-        engine = choose_engine(settings, context.options)
+        options = PipAuditOptions.from_mapping(context.options)
+        cache = ResultCache.for_scan({"cache": options.cache})
+        environment = options.environment
+        engine = choose_engine(options)
         with tempfile.TemporaryDirectory(prefix="compliance-pip-audit-") as tmp:
-            index_env = _no_proxy_for_loopback(str(settings.get("index_url") or ""))
+            index_env = _no_proxy_for_loopback(options.index_url or "")
+            settings = {"index_url": options.index_url}
             found = collect(
                 context.root, context.files, settings, Path(tmp), context.timeout, index_env
             )
             if engine == "index":
                 version = ENGINE_VERSION
-                audited, records = self._with_index(found, context.options, cache)
+                audited, records = self._with_index(found, options, cache)
             else:
                 tool = find_tool("pip-audit")
                 version = cache.tool_version(tool, self.version)
                 audited, records = self._with_pip_audit(
-                    found, context, cache, cache.identity(tool), Path(tmp)
+                    found, options, context.timeout, cache, cache.identity(tool), Path(tmp)
                 )
-        unknown = Severity.parse(context.options.get("unknown_severity", "high"))
+        unknown = options.unknown_severity
         findings: list[Finding] = []
         for pin, vulns in audited:
             known = [[records[i] for i in (v.id, *v.aliases) if i in records] for v in vulns]
@@ -137,10 +143,10 @@ class PipAuditScanner(Scanner):
         )
 
     def _with_index(
-        self, found: DependencySet, options: Mapping[str, Any], cache: ResultCache
+        self, found: DependencySet, options: PipAuditOptions, cache: ResultCache
     ) -> tuple[list[tuple[Dependency, list[Vuln]]], dict[str, dict[str, Any]]]:
         """The pins matched in-process against the local advisory index (index_audit)."""
-        answers = AuditCache(cache, options, ENGINE_VERSION)
+        answers = AuditCache(cache, options.advisory_db, ENGINE_VERSION)
         pin_lines = [f"{p.name}=={p.version}" for p in found.pins]
         hit = usable(answers.get(pin_lines))
         if hit is not None:
@@ -156,21 +162,22 @@ class PipAuditScanner(Scanner):
     def _with_pip_audit(
         self,
         found: DependencySet,
-        context: ScanContext,
+        options: PipAuditOptions,
+        timeout: float,
         cache: ResultCache,
         identity: str,
         tmp: Path,
     ) -> tuple[list[tuple[Dependency, list[Vuln]]], dict[str, dict[str, Any]]]:
         """The pins (and, when the policy asks, the environment) audited by pip-audit runs
         against the advisory service: a remote OSV API or the local mirror."""
-        environment = bool((context.options.get("dependencies") or {}).get("environment"))
-        answers = AuditCache(cache, context.options, identity)
+        environment = options.environment
+        answers = AuditCache(cache, options.advisory_db, identity)
         pin_lines = [f"{p.name}=={p.version}" for p in found.pins]
         hit = None if environment else usable(answers.get(pin_lines))
         if hit is not None:
             return self._check_run(hit[0], found.pins, found), hit[1]
-        with _advisory_service(context.options, needed=bool(found.pins) or environment) as service:
-            runner = _Runner(tmp, service.query_url, context.timeout)
+        with _advisory_service(options, needed=bool(found.pins) or environment) as service:
+            runner = _Runner(tmp, service.query_url, timeout)
             audited: list[tuple[Dependency, list[Vuln]]] = []
             results = []
             for layer in _layers(found.pins):
@@ -263,16 +270,12 @@ class _Service:
 
 
 @contextmanager
-def _advisory_service(options: Mapping[str, Any], needed: bool = True) -> Iterator[_Service]:
+def _advisory_service(options: PipAuditOptions, needed: bool = True) -> Iterator[_Service]:
     """The advisory service for this scan; with `advisory_db`, a mirror serving it meanwhile
     (not started when nothing is to be audited)."""
-    db = options.get("advisory_db")
-    if not db or not needed:
-        settings = options.get("dependencies") or {}
+    if not options.advisory_db or not needed:
         # $COMPLIANCE_OSV_URL points every scan on a machine at an internal mirror.
-        yield _Service(
-            str(settings.get("osv_url") or os.environ.get("COMPLIANCE_OSV_URL") or DEFAULT_OSV_URL)
-        )
+        yield _Service(options.osv_url or os.environ.get("COMPLIANCE_OSV_URL") or DEFAULT_OSV_URL)
         return
     from compliance.advisories import running_mirror  # only with a local db
 
@@ -281,7 +284,7 @@ def _advisory_service(options: Mapping[str, Any], needed: bool = True) -> Iterat
 
 
 @contextmanager
-def _opened_index(options: Mapping[str, Any], key: str | None = None) -> Iterator[AdvisoryIndex]:
+def _opened_index(options: PipAuditOptions, key: str | None = None) -> Iterator[AdvisoryIndex]:
     """The index of the scan's `advisory_db`, built first if missing or stale; a database
     that cannot be read stops the scan (a mirror missing records would pass vulnerable
     pins)."""
@@ -289,7 +292,7 @@ def _opened_index(options: Mapping[str, Any], key: str | None = None) -> Iterato
 
     hint = "fix or replace the file; a database missing records would pass vulnerable pins"
     try:
-        index = AdvisoryIndex.open(Path(str(options["advisory_db"])), key=key)
+        index = AdvisoryIndex.open(Path(str(options.advisory_db)), key=key)
     except (AdvisoryDbError, OSError) as exc:
         raise ScannerFailure(
             "scanner.crash", f"the advisory database cannot be used: {exc}", hint=hint
@@ -298,7 +301,7 @@ def _opened_index(options: Mapping[str, Any], key: str | None = None) -> Iterato
         index.close()
         raise ScannerFailure(
             "scanner.crash",
-            f"the advisory database cannot be used: it holds no records ({options['advisory_db']})",
+            f"the advisory database cannot be used: it holds no records ({options.advisory_db})",
             hint=hint,
         )
     try:
@@ -307,20 +310,14 @@ def _opened_index(options: Mapping[str, Any], key: str | None = None) -> Iterato
         index.close()
 
 
-def choose_engine(settings: Mapping[str, Any], options: Mapping[str, Any]) -> str:
+def choose_engine(options: PipAuditOptions) -> str:
     """`dependencies.engine` as the policy sets it, else `index` when the advisories are
     a local database and `pip-audit` otherwise. The index engine matches pins only: a
     remote OSV service, or the installed environment, needs pip-audit."""
-    engine = settings.get("engine")
-    local = bool(options.get("advisory_db"))
-    environment = bool(settings.get("environment"))
-    if engine is None:
-        return "index" if local and not environment else "pip-audit"
-    if engine not in ENGINES:
-        raise ScannerFailure(
-            "scanner.crash", f"dependencies.engine must be {' or '.join(ENGINES)}, not {engine!r}"
-        )
-    if engine == "index" and (not local or environment):
+    local = bool(options.advisory_db)
+    if options.engine is None:
+        return "index" if local and not options.environment else "pip-audit"
+    if options.engine == "index" and (not local or options.environment):
         why = "a local advisory database (--advisory-db DIR)" if not local else "no environment"
         raise ScannerFailure(
             "scanner.crash",
@@ -328,7 +325,7 @@ def choose_engine(settings: Mapping[str, Any], options: Mapping[str, Any]) -> st
             hint="give --advisory-db DIR, or set dependencies.engine: pip-audit "
             "(remote OSV services and dependencies.environment are audited by pip-audit)",
         )
-    return str(engine)
+    return options.engine
 
 
 class _Runner:
