@@ -143,14 +143,32 @@ def compile_affected(
     record_id = str(record.get("id", ""))
     result = []
     for entry in _pypi_entries(record):
-        compiled = (compile_range(raw) for raw in entry.get("ranges") or ())
-        ranges = tuple(r for r in compiled if r is not None)
         name = canonicalize_name(str(entry["package"]["name"]))
         keys = listed.get(name) if listed is not None else None
         if keys is None:
             keys = listed_keys(entry.get("versions") or ())
-        result.append(AffectedPackage(record_id, name, ranges, frozenset(keys)))
+        result.append(compiled_entry(record_id, name, entry.get("ranges") or (), keys))
     return result
+
+
+def compiled_entry(
+    record_id: str, name: str, ranges: Iterable[Any], listed: Iterable[str]
+) -> AffectedPackage:
+    """One entry from its raw `ranges` and its listed_keys()."""
+    compiled = (compile_range(raw) for raw in ranges)
+    return AffectedPackage(
+        record_id, name, tuple(r for r in compiled if r is not None), frozenset(listed)
+    )
+
+
+def ranges_by_name(record: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """Every PyPI name's entries' `ranges` (one list per entry): with listed_by_name(),
+    all that matching reads of a record, so the index can match without the full body."""
+    found: dict[str, list[Any]] = {}
+    for entry in _pypi_entries(record):
+        name = canonicalize_name(str(entry["package"]["name"]))
+        found.setdefault(name, []).append(list(entry.get("ranges") or ()))
+    return found
 
 
 def listed_by_name(record: Mapping[str, Any]) -> dict[str, list[str]]:
