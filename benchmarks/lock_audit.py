@@ -10,7 +10,8 @@ ranges mention, so a good share are vulnerable. Both sides ask the same local ad
 - by hand: `pip-audit --locked DIR` against `compliance advisories serve DB` (already
   started and indexed: its start-up is not counted), cold with an empty pip-audit cache,
   warm with the cache the cold run left;
-- the gate: `compliance scan DIR --advisory-db DB` (the mirror it starts is counted), cold
+- the gate: `compliance scan DIR --advisory-db DB` (its default index engine matches in
+  process; with `dependencies.engine: pip-audit` the mirror it starts is counted), cold
   with an empty result cache but the advisory index already built (as after any earlier
   scan with that database), warm with the cache the cold run left. The first scan ever,
   which also builds the index, is printed too.

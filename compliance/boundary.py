@@ -148,15 +148,13 @@ def guard_scan(
     (`--db`, $COMPLIANCE_DB or the default file), the result cache, the advisory index
     cache when `advisories` are audited, and every report path."""
     from compliance.cache import default_directory
-    from compliance.scanners.bandit_python import tools_directory
+    from compliance.paths import advisory_cache_directory, tools_directory
     from compliance.store.engine import sqlite_file
 
     # the tools folder holds the bandit venvs per Python: code the gate runs
     caches = [folder for folder in (default_directory(), tools_directory()) if folder]
     if advisories:
-        from compliance.advisories import default_cache_dir
-
-        caches.append(default_cache_dir())
+        caches.append(advisory_cache_directory())
     return guard_state(root, scan_state(sqlite_file(db), reports, caches), allowed)
 
 

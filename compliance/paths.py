@@ -33,3 +33,31 @@ def new_file_mode() -> int:
     umask = os.umask(0o022)
     os.umask(umask)
     return 0o666 & ~umask
+
+
+TOOLS_ENV = "COMPLIANCE_TOOLS_DIR"
+
+
+def tools_directory() -> Path:
+    """Where the bandit venvs per Python live (bandit_python.py): code the gate runs.
+    Here, not in bandit_python, so that the state guard of every scan need not import
+    bandit's machinery to name the folder."""
+    from compliance.cache import default_directory
+
+    configured = os.environ.get(TOOLS_ENV)
+    if configured:
+        return Path(configured)
+    cache = default_directory()
+    if cache is not None:
+        return cache / "tools"
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "compliance" / "tools"
+
+
+def advisory_cache_directory() -> Path:
+    """Where advisory indexes are kept (advisories/index.py)."""
+    base = os.environ.get("COMPLIANCE_CACHE_DIR")
+    if base:
+        return Path(base) / "advisories"
+    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(xdg) / "compliance" / "advisories"

@@ -194,11 +194,13 @@ def test_pip_audit_misbehaving_exits_2(tmp_path: Path, mode: str, message: str) 
     fake.chmod(0o755)
     tree = write_tree(tmp_path / "tree", {"requirements.txt": ["clean-pkg==1.0"]})
     db = write_pypa_layout(tmp_path / "advisories")
+    policy = write_policy(tmp_path / "engine.yml", "dependencies:\n  engine: pip-audit\n")
     run, _ = scan(
         tmp_path,
         tree,
         "--advisory-db",
         str(db),
+        policy=policy,
         env={"COMPLIANCE_PIP_AUDIT_BIN": str(fake), "FAKE_PIP_AUDIT": mode},
     )
     assert run.returncode == 2

@@ -479,3 +479,36 @@ def test_no_history_is_said_only_when_the_database_holds_no_earlier_scan(stored,
     html = rendered(stored, "fleet", "html")
     assert "Trend: one scan only" in html and '<svg class="trend"' not in html
     assert json.loads(rendered(stored, "code", "json"))["no_history"] is None
+
+
+def test_shipped_compiled_report_template_is_current():
+    """compliance/render/report_template.py is the template compiled when the gate was
+    built; a stale one is not used (the page stays right), but the speed-up is lost."""
+    import jinja2
+
+    from compliance.render import report_template
+    from compliance.render.report_template_build import fingerprint, template_source
+
+    assert fingerprint(template_source()) == report_template.SOURCE_SHA256, (
+        "stale: run `python -m compliance.render.report_template_build`"
+    )
+    assert jinja2.__version__ == report_template.JINJA_VERSION
+
+
+@pytest.mark.parametrize("which", SCANS)
+def test_shipped_template_renders_as_the_template_file(stored, which, monkeypatch):
+    from compliance.render import report_template_build
+
+    shipped = rendered(stored, which, "html")
+    monkeypatch.setattr(report_template_build, "_shipped", lambda: None)
+    assert rendered(stored, which, "html") == shipped
+
+
+def test_stale_shipped_template_is_not_used(stored, monkeypatch):
+    from compliance.render import report_template_build
+    from compliance.render.html import environment
+
+    assert str(report_template_build.load(environment()).filename).endswith("report_template.py")
+    monkeypatch.setattr(report_template_build, "template_source", lambda: "edited since")
+    stale = report_template_build.load(environment())  # compiled from the file instead
+    assert str(stale.filename).endswith("report.html.j2")

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from packaging.utils import canonicalize_name
+from packaging.utils import canonicalize_name, canonicalize_version
 from packaging.version import InvalidVersion, Version
 
 PYPI = "PyPI"
@@ -70,16 +70,32 @@ class AffectedPackage:
     record_id: str
     name: str  # canonical (PEP 503)
     ranges: tuple[Range, ...]
-    versions: frozenset[Version]
-    version_texts: frozenset[str]
+    listed: frozenset[str]
+    """The explicit `versions`, as listed_keys() spells them."""
 
     def affects(self, version: str) -> bool:
         parsed = parse_version(version)
-        if version.strip() in self.version_texts:
-            return True
         if parsed is None:
-            return False
-        return parsed in self.versions or any(r.contains(parsed) for r in self.ranges)
+            return version.strip() in self.listed
+        return version_key(parsed) in self.listed or any(r.contains(parsed) for r in self.ranges)
+
+
+def version_key(version: Version) -> str:
+    """One spelling for every text PEP 440 reads as equal (`1.2`, `1.2.0`, `01.2` → `1.2`)."""
+    return canonicalize_version(version, strip_trailing_zero=True)
+
+
+def listed_keys(texts: Iterable[Any]) -> list[str]:
+    """A `versions` list as matched: readable versions as version_key(), the rest as their
+    exact text (a key is always readable, so the two never collide). The index stores this
+    (a record may list thousands of versions: parsed once when the index is built, not at
+    every scan)."""
+    keys = set()
+    for text in texts:
+        stripped = str(text).strip()
+        parsed = parse_version(stripped)
+        keys.add(stripped if parsed is None else version_key(parsed))
+    return sorted(keys)
 
 
 def compile_range(raw: Mapping[str, Any]) -> Range | None:
@@ -116,27 +132,52 @@ def _event_key(event: Event) -> tuple[int, Version | int, int]:
     return (1, event.version, _EVENT_ORDER[event.kind])
 
 
-def compile_affected(record: Mapping[str, Any]) -> list[AffectedPackage]:
-    """The PyPI packages a record names, compiled. Withdrawn records affect nothing."""
+def compile_affected(
+    record: Mapping[str, Any], listed: Mapping[str, Sequence[str]] | None = None
+) -> list[AffectedPackage]:
+    """The PyPI packages a record names, compiled. Withdrawn records affect nothing.
+    `listed`: the listed_keys() of each name's versions, as the index stored them (computed
+    here when not given)."""
     if record.get("withdrawn"):
         return []
     record_id = str(record.get("id", ""))
     result = []
     for entry in _pypi_entries(record):
-        compiled = (compile_range(raw) for raw in entry.get("ranges") or ())
-        ranges = tuple(r for r in compiled if r is not None)
-        texts = [str(v).strip() for v in entry.get("versions") or ()]
-        parsed = (parse_version(t) for t in texts)
-        result.append(
-            AffectedPackage(
-                record_id=record_id,
-                name=canonicalize_name(str(entry["package"]["name"])),
-                ranges=ranges,
-                versions=frozenset(v for v in parsed if v is not None),
-                version_texts=frozenset(texts),
-            )
-        )
+        name = canonicalize_name(str(entry["package"]["name"]))
+        keys = listed.get(name) if listed is not None else None
+        if keys is None:
+            keys = listed_keys(entry.get("versions") or ())
+        result.append(compiled_entry(record_id, name, entry.get("ranges") or (), keys))
     return result
+
+
+def compiled_entry(
+    record_id: str, name: str, ranges: Iterable[Any], listed: Iterable[str]
+) -> AffectedPackage:
+    """One entry from its raw `ranges` and its listed_keys()."""
+    compiled = (compile_range(raw) for raw in ranges)
+    return AffectedPackage(
+        record_id, name, tuple(r for r in compiled if r is not None), frozenset(listed)
+    )
+
+
+def ranges_by_name(record: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """Every PyPI name's entries' `ranges` (one list per entry): with listed_by_name(),
+    all that matching reads of a record, so the index can match without the full body."""
+    found: dict[str, list[Any]] = {}
+    for entry in _pypi_entries(record):
+        name = canonicalize_name(str(entry["package"]["name"]))
+        found.setdefault(name, []).append(list(entry.get("ranges") or ()))
+    return found
+
+
+def listed_by_name(record: Mapping[str, Any]) -> dict[str, list[str]]:
+    """listed_keys() of every PyPI name's `versions`, all entries naming it together."""
+    texts: dict[str, list[Any]] = {}
+    for entry in _pypi_entries(record):
+        name = canonicalize_name(str(entry["package"]["name"]))
+        texts.setdefault(name, []).extend(entry.get("versions") or ())
+    return {name: listed_keys(found) for name, found in texts.items()}
 
 
 def affects_checker(record: Mapping[str, Any], name: str) -> Callable[[str], bool]:

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import re
 import tomllib
+from bisect import bisect_right
 from collections import deque
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
@@ -58,11 +60,28 @@ def read_toml(root: Path, path: str) -> tuple[str, dict[str, Any]]:
 
 
 def line_of(text: str, needle: str) -> int | None:
-    """The first line of `text` holding `needle` (TOML and INI parsers keep no positions)."""
-    for number, line in enumerate(text.splitlines(), 1):
-        if needle in line:
-            return number
-    return None
+    """The first line of `text` holding `needle` (TOML and INI parsers keep no positions).
+
+    A lock names every package once: a line-by-line walk per package was quadratic (0.15 s
+    for 300). The first occurrence is found by `str.find` and its line by bisecting the
+    line starts, computed once per text; a needle holding a line break can be on no line."""
+    if not needle or _BREAKS.search(needle):
+        return 1 if not needle and text.splitlines() else None
+    at = text.find(needle)
+    return None if at < 0 else bisect_right(_line_starts(text), at)
+
+
+_BREAKS = re.compile("[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
+"""What str.splitlines splits on."""
+
+
+@lru_cache(maxsize=8)
+def _line_starts(text: str) -> list[int]:
+    starts, at = [0], 0
+    for line in text.splitlines(keepends=True):
+        at += len(line)
+        starts.append(at)
+    return starts
 
 
 def is_production(path: str, group: str = "") -> bool:

@@ -186,6 +186,12 @@ class DependencySettings(Strict):
     """True: also audit the packages installed for the Python running the gate."""
     osv_url: str | None = None
     """An OSV-compatible `/v1/query` URL (e.g. a shared `compliance advisories serve`)."""
+    engine: Literal["index", "pip-audit"] | None = None
+    """Who matches the pins against the advisories. `index`: the gate itself, in-process,
+    against the local database's index (`--advisory-db`), as pip-audit would match them
+    (compliance/scanners/index_audit.py); `pip-audit`: pip-audit runs against the
+    advisory service (the local mirror, `osv_url` or api.osv.dev). None: `index` when the
+    database is local and `environment` is off, else `pip-audit`."""
     index_url: str | None = None
     """A package index (PEP 503 simple URL) the pipeline trusts: unpinned requirements are
     resolved against it as pip would, transitively, and audited. None: an unpinned

@@ -11,7 +11,7 @@ HMAC-tagged by ResultCache: a planted entry is a miss, never code."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -21,17 +21,19 @@ from compliance.cache import ResultCache
 
 
 class AuditCache:
-    def __init__(self, cache: ResultCache, options: Mapping[str, Any], identity: str):
+    def __init__(self, cache: ResultCache, db: str | None, identity: str):
+        """`db`: the scan's advisory database (None: a remote service, never cached)."""
         self._cache = cache
         self._namespace: str | None = None
-        db = options.get("advisory_db")
+        self.database_key: str | None = None
+        """The database's key, once taken here (AdvisoryIndex.open need not take it again)."""
         if not db or not cache.enabled:
             return
         try:
-            key = database_key(Path(db))
+            self.database_key = database_key(Path(db))
         except (OSError, AdvisoryDbError):
             return  # the scan itself reports an unusable database
-        self._namespace = f"pip-audit-answers|{identity}|db={key}"
+        self._namespace = f"pip-audit-answers|{identity}|db={self.database_key}"
 
     @staticmethod
     def _digest(pins: Iterable[str]) -> dict[str, str]:

@@ -41,7 +41,8 @@ from pathlib import Path
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
-from compliance.cache import default_directory, script_interpreter
+from compliance.cache import script_interpreter
+from compliance.paths import tools_directory
 from compliance.scanners.bandit_config import PYPROJECT, parse_toml
 from compliance.scanners.interface import ScannerFailure
 from compliance.scanners.process import env_override_name, find_tool, run_tool, stderr_tail
@@ -49,7 +50,6 @@ from compliance.scanners.repo_config import Unreadable, line_of, printable, read
 
 OLDEST = (3, 10)
 """Bandit 1.9 needs Python 3.10 or newer: older interpreters are never candidates."""
-TOOLS_ENV = "COMPLIANCE_TOOLS_DIR"
 PROBE_TIMEOUT = 20.0
 INSTALL_TIMEOUT = 600.0
 COMPLETE = ".complete"  # written last into a venv whose install finished
@@ -311,17 +311,6 @@ def gate_bandit_version() -> str:
                 "scanner.missing", "the gate's own bandit version cannot be told"
             ) from None
         return first[1]
-
-
-def tools_directory() -> Path:
-    configured = os.environ.get(TOOLS_ENV)
-    if configured:
-        return Path(configured)
-    cache = default_directory()
-    if cache is not None:
-        return cache / "tools"
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "compliance" / "tools"
 
 
 def install_command(interpreter: Interpreter, venv: Path, bandit: str) -> str:

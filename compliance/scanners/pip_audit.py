@@ -19,6 +19,11 @@ Advisories come from OSV: api.osv.dev by default, an OSV-compatible URL from the
 ephemeral loopback port for the length of the scan. Each advisory's full record is then
 read from the same service (`GET /v1/vulns/ID`) for its severity, since pip-audit's JSON
 carries none.
+
+With a local database the pins are by default matched in-process instead
+(`dependencies.engine: index`, index_audit.py): the same index, the same answers shaped as
+pip-audit shapes them, without the mirror and a pip-audit process. Either engine's answer
+becomes findings in advisory_findings.py. Options are read once (PipAuditOptions).
 """
 
 from __future__ import annotations
@@ -27,27 +32,32 @@ import json
 import os
 import sys
 import tempfile
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
-from packaging.version import InvalidVersion, Version
-
 from compliance.advisories.loader import AdvisoryDbError
-from compliance.advisories.matching import affects_checker, fixed_versions
-from compliance.advisories.severity import record_severity
 from compliance.cache import ResultCache
-from compliance.findings import Finding, Location, Severity, bound_text, fingerprint
+from compliance.findings import Finding, Severity
 from compliance.manifests.interface import Dependency
 from compliance.manifests.registry import is_manifest
+from compliance.scanners import index_audit
+from compliance.scanners.advisory_findings import (
+    ENVIRONMENT,
+    Audited,
+    Vuln,
+    answer_json,
+    finding,
+    lowest_fix,
+    usable,
+)
 from compliance.scanners.audit_cache import AuditCache
 from compliance.scanners.dependency_set import SKIP_HINT, DependencySet, collect
+from compliance.scanners.index_audit import ENGINE_VERSION
 from compliance.scanners.interface import (
     ScanContext,
     ScanError,
@@ -56,28 +66,14 @@ from compliance.scanners.interface import (
     ScannerResult,
 )
 from compliance.scanners.process import find_tool, run_tool, stderr_tail, venv_version
+from compliance.scanners.scan_options import PipAuditOptions
+
+if TYPE_CHECKING:
+    from compliance.advisories.index import AdvisoryIndex
 
 DEFAULT_OSV_URL = "https://api.osv.dev/v1/query"
 SOCKET_TIMEOUT = 30  # seconds per request to the advisory service
-MESSAGE_LIMIT = 1500
-ENVIRONMENT = "<environment>"
 _UNREACHABLE = ("ConnectionError", "Max retries exceeded", "Could not connect", "ConnectTimeout")
-
-
-@dataclass(frozen=True)
-class Vuln:
-    id: str
-    fix_versions: tuple[str, ...]
-    aliases: tuple[str, ...]
-    description: str
-
-
-@dataclass(frozen=True)
-class Audited:
-    """What pip-audit said about one run: vulns per (name, version), and what it skipped."""
-
-    vulns: dict[tuple[str, str], list[Vuln]]
-    skipped: list[tuple[str, str]]  # (name, reason)
 
 
 class PipAuditScanner(Scanner):
@@ -101,45 +97,27 @@ class PipAuditScanner(Scanner):
         return words[-1]
 
     def scan(self, context: ScanContext) -> ScannerResult:
-        tool = find_tool("pip-audit")
-        cache = ResultCache.for_scan(bool(context.options.get("cache", True)))
-        version = cache.tool_version(tool, self.version)
-        settings = context.options.get("dependencies") or {}
-        environment = bool(settings.get("environment"))
-        findings: list[Finding] = []
+        options = PipAuditOptions.from_mapping(context.options)
+        cache = ResultCache.for_scan(options.cache)
+        environment = options.environment
+        engine = choose_engine(options)
         with tempfile.TemporaryDirectory(prefix="compliance-pip-audit-") as tmp:
-            index_env = _no_proxy_for_loopback(str(settings.get("index_url") or ""))
+            index_env = _no_proxy_for_loopback(options.index_url or "")
+            settings = {"index_url": options.index_url}
             found = collect(
                 context.root, context.files, settings, Path(tmp), context.timeout, index_env
             )
-            answers = AuditCache(cache, context.options, cache.identity(tool))
-            pin_lines = [f"{p.name}=={p.version}" for p in found.pins]
-            hit = None if environment else _usable(answers.get(pin_lines))
-            needed = (bool(found.pins) or environment) and hit is None
-            with _advisory_service(context.options, needed=needed) as service:
-                runner = _Runner(Path(tmp), service.query_url, context.timeout)
-                audited: list[tuple[Dependency, list[Vuln]]] = []
-                if hit is not None:
-                    audited += self._check_run(hit[0], found.pins, found)
-                results = []
-                for layer in _layers(found.pins) if hit is None else []:
-                    results.append(runner.audit_pins(layer))
-                    audited += self._check_run(results[-1], layer, found)
-                if environment:
-                    result = runner.audit_environment()
-                    found.errors.extend(_skip_error(n, r, ENVIRONMENT) for n, r in result.skipped)
-                    audited += [
-                        (Dependency(name, ENVIRONMENT, ver), vulns)
-                        for (name, ver), vulns in sorted(result.vulns.items())
-                    ]
-                wanted = {i for _, vs in audited for v in vs for i in (v.id, *v.aliases)}
-                if hit is not None:
-                    records = hit[1]
-                else:
-                    records = service.records(wanted)
-                    if not environment and not any(r.skipped for r in results):
-                        answers.put(pin_lines, _answer(results, records))
-        unknown = Severity.parse(context.options.get("unknown_severity", "high"))
+            if engine == "index":
+                version = ENGINE_VERSION
+                audited, records = self._with_index(found, options, cache)
+            else:
+                tool = find_tool("pip-audit")
+                version = cache.tool_version(tool, self.version)
+                audited, records = self._with_pip_audit(
+                    found, options, context.timeout, cache, cache.identity(tool), Path(tmp)
+                )
+        unknown = options.unknown_severity
+        findings: list[Finding] = []
         for pin, vulns in audited:
             known = [[records[i] for i in (v.id, *v.aliases) if i in records] for v in vulns]
             best = lowest_fix(pin, vulns, known)
@@ -149,7 +127,7 @@ class PipAuditScanner(Scanner):
                     found.components[key], advisories=tuple(v.id for v in vulns), fix=best
                 )
             findings += [
-                _finding(pin, v, k, unknown, best) for v, k in zip(vulns, known, strict=True)
+                finding(pin, v, k, unknown, best) for v, k in zip(vulns, known, strict=True)
             ]
         requested = len(context.files) + int(environment)
         scanned = len([f for f in context.files if f not in found.failed]) + int(environment)
@@ -163,6 +141,60 @@ class PipAuditScanner(Scanner):
             components=tuple(found.components.values()),
             manifests=tuple(found.coverage.values()),
         )
+
+    def _with_index(
+        self, found: DependencySet, options: PipAuditOptions, cache: ResultCache
+    ) -> tuple[list[tuple[Dependency, list[Vuln]]], dict[str, dict[str, Any]]]:
+        """The pins matched in-process against the local advisory index (index_audit)."""
+        answers = AuditCache(cache, options.advisory_db, ENGINE_VERSION)
+        pin_lines = [f"{p.name}=={p.version}" for p in found.pins]
+        hit = usable(answers.get(pin_lines))
+        if hit is not None:
+            return self._check_run(hit[0], found.pins, found), hit[1]
+        if not found.pins:
+            return [], {}
+        with _opened_index(options, answers.database_key) as index:
+            result, records = index_audit.audit(index, found.pins)
+        if not result.skipped:
+            answers.put(pin_lines, answer_json([result], records))
+        return self._check_run(result, found.pins, found), records
+
+    def _with_pip_audit(
+        self,
+        found: DependencySet,
+        options: PipAuditOptions,
+        timeout: float,
+        cache: ResultCache,
+        identity: str,
+        tmp: Path,
+    ) -> tuple[list[tuple[Dependency, list[Vuln]]], dict[str, dict[str, Any]]]:
+        """The pins (and, when the policy asks, the environment) audited by pip-audit runs
+        against the advisory service: a remote OSV API or the local mirror."""
+        environment = options.environment
+        answers = AuditCache(cache, options.advisory_db, identity)
+        pin_lines = [f"{p.name}=={p.version}" for p in found.pins]
+        hit = None if environment else usable(answers.get(pin_lines))
+        if hit is not None:
+            return self._check_run(hit[0], found.pins, found), hit[1]
+        with _advisory_service(options, needed=bool(found.pins) or environment) as service:
+            runner = _Runner(tmp, service.query_url, timeout)
+            audited: list[tuple[Dependency, list[Vuln]]] = []
+            results = []
+            for layer in _layers(found.pins):
+                results.append(runner.audit_pins(layer))
+                audited += self._check_run(results[-1], layer, found)
+            if environment:
+                result = runner.audit_environment()
+                found.errors.extend(_skip_error(n, r, ENVIRONMENT) for n, r in result.skipped)
+                audited += [
+                    (Dependency(name, ENVIRONMENT, ver), vulns)
+                    for (name, ver), vulns in sorted(result.vulns.items())
+                ]
+            wanted = {i for _, vs in audited for v in vs for i in (v.id, *v.aliases)}
+            records = service.records(wanted)
+            if not environment and not any(r.skipped for r in results):
+                answers.put(pin_lines, answer_json(results, records))
+        return audited, records
 
     def _check_run(
         self, result: Audited, layer: list[Dependency], found: DependencySet
@@ -190,44 +222,6 @@ class PipAuditScanner(Scanner):
                     ),
                 )
         return audited
-
-
-def _answer(results: list[Audited], records: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """pip-audit's answers and the records read for them, as JSON for AuditCache."""
-    return {
-        "vulns": [
-            [name, version, [asdict(v) for v in vulns]]
-            for r in results
-            for (name, version), vulns in r.vulns.items()
-        ],
-        "records": records,
-    }
-
-
-def _usable(answer: dict[str, Any] | None) -> tuple[Audited, dict[str, dict[str, Any]]] | None:
-    """A cached answer, read back; one that does not read is a miss (pip-audit runs)."""
-    if answer is None:
-        return None
-    try:
-        return _audited_from(answer), {str(k): dict(v) for k, v in answer["records"].items()}
-    except (KeyError, TypeError, ValueError, AttributeError):
-        return None
-
-
-def _audited_from(answer: dict[str, Any]) -> Audited:
-    vulns = {
-        (str(name), str(version)): [
-            Vuln(
-                id=str(v["id"]),
-                fix_versions=tuple(v["fix_versions"]),
-                aliases=tuple(v["aliases"]),
-                description=str(v["description"]),
-            )
-            for v in items
-        ]
-        for name, version, items in answer["vulns"]
-    }
-    return Audited(vulns, [])
 
 
 def _layers(pins: list[Dependency]) -> list[list[Dependency]]:
@@ -276,32 +270,62 @@ class _Service:
 
 
 @contextmanager
-def _advisory_service(options: Mapping[str, Any], needed: bool = True) -> Iterator[_Service]:
+def _advisory_service(options: PipAuditOptions, needed: bool = True) -> Iterator[_Service]:
     """The advisory service for this scan; with `advisory_db`, a mirror serving it meanwhile
     (not started when nothing is to be audited)."""
-    db = options.get("advisory_db")
-    if not db or not needed:
-        settings = options.get("dependencies") or {}
+    if not options.advisory_db or not needed:
         # $COMPLIANCE_OSV_URL points every scan on a machine at an internal mirror.
-        yield _Service(
-            str(settings.get("osv_url") or os.environ.get("COMPLIANCE_OSV_URL") or DEFAULT_OSV_URL)
-        )
+        yield _Service(options.osv_url or os.environ.get("COMPLIANCE_OSV_URL") or DEFAULT_OSV_URL)
         return
-    from compliance.advisories import AdvisoryIndex, running_mirror  # only with a local db
+    from compliance.advisories import running_mirror  # only with a local db
 
+    with _opened_index(options) as index, running_mirror(index) as server:
+        yield _Service(server.query_url, index)
+
+
+@contextmanager
+def _opened_index(options: PipAuditOptions, key: str | None = None) -> Iterator[AdvisoryIndex]:
+    """The index of the scan's `advisory_db`, built first if missing or stale; a database
+    that cannot be read stops the scan (a mirror missing records would pass vulnerable
+    pins)."""
+    from compliance.advisories.index import AdvisoryIndex  # only with a local db
+
+    hint = "fix or replace the file; a database missing records would pass vulnerable pins"
     try:
-        index = AdvisoryIndex.open(Path(db))
-    except AdvisoryDbError as exc:
+        index = AdvisoryIndex.open(Path(str(options.advisory_db)), key=key)
+    except (AdvisoryDbError, OSError) as exc:
+        raise ScannerFailure(
+            "scanner.crash", f"the advisory database cannot be used: {exc}", hint=hint
+        ) from None
+    if index.stats.records == 0:  # an empty folder would answer "nothing is vulnerable"
+        index.close()
         raise ScannerFailure(
             "scanner.crash",
-            f"the advisory database cannot be used: {exc}",
-            hint="fix or replace the file; a mirror missing records would pass vulnerable pins",
-        ) from None
+            f"the advisory database cannot be used: it holds no records ({options.advisory_db})",
+            hint=hint,
+        )
     try:
-        with running_mirror(index) as server:
-            yield _Service(server.query_url, index)
+        yield index
     finally:
         index.close()
+
+
+def choose_engine(options: PipAuditOptions) -> str:
+    """`dependencies.engine` as the policy sets it, else `index` when the advisories are
+    a local database and `pip-audit` otherwise. The index engine matches pins only: a
+    remote OSV service, or the installed environment, needs pip-audit."""
+    local = bool(options.advisory_db)
+    if options.engine is None:
+        return "index" if local and not options.environment else "pip-audit"
+    if options.engine == "index" and (not local or options.environment):
+        why = "a local advisory database (--advisory-db DIR)" if not local else "no environment"
+        raise ScannerFailure(
+            "scanner.crash",
+            f"dependencies.engine: index needs {why}",
+            hint="give --advisory-db DIR, or set dependencies.engine: pip-audit "
+            "(remote OSV services and dependencies.environment are audited by pip-audit)",
+        )
+    return options.engine
 
 
 class _Runner:
@@ -430,6 +454,9 @@ def _fetch_records(query_url: str, ids: set[str]) -> dict[str, dict[str, Any]]:
     """
     if not ids or not query_url.endswith("/v1/query"):
         return {}
+    import urllib.error  # only against a remote service: ~0.04 s every scan need not pay
+    import urllib.request
+
     base = query_url[: -len("/query")] + "/vulns/"
     loopback = bool(_no_proxy_for_loopback(query_url))
     opener = (
@@ -448,98 +475,3 @@ def _fetch_records(query_url: str, ids: set[str]) -> dict[str, dict[str, Any]]:
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         return {k: v for k, v in pool.map(fetch, sorted(ids)) if v is not None}
-
-
-def lowest_fix(
-    pin: Dependency, vulns: Sequence[Vuln], records: Sequence[list[dict[str, Any]]]
-) -> str | None:
-    """The lowest version above the pinned one that fixes every advisory of the package;
-    None when one has no fix. Candidates are the advisories' fixed versions; one is checked
-    against each advisory's ranges where its record was read (a range may reopen above a
-    fix), else only against that advisory's own fixed versions."""
-    if not vulns:
-        return None
-    current = _version_key(pin.version or "0")
-    per_vuln: list[tuple[list[str], list[Callable[[str], bool]]]] = []
-    for vuln, known in zip(vulns, records, strict=True):
-        fixes = set(vuln.fix_versions)
-        for record in known:
-            fixes.update(fixed_versions(record, pin.name))
-        above = sorted((f for f in fixes if _version_key(f) > current), key=_version_key)
-        if not above:
-            return None
-        per_vuln.append((above, [affects_checker(r, pin.name) for r in known]))
-    candidates = sorted({f for above, _ in per_vuln for f in above}, key=_version_key)
-    for candidate in candidates:
-        key = _version_key(candidate)
-        if all(
-            not any(affects(candidate) for affects in checks)
-            if checks
-            else key >= _version_key(above[0])
-            for above, checks in per_vuln
-        ):
-            return candidate
-    return None
-
-
-def _finding(
-    pin: Dependency,
-    vuln: Vuln,
-    records: list[dict[str, Any]],
-    unknown: Severity,
-    best: str | None,
-) -> Finding:
-    """One advisory on one pin. `records`: the OSV records of its id and aliases we could read
-    (pip-audit merges aliased records and names them by PYSEC/CVE id first). `best`: the
-    lowest version fixing all the package's advisories (lowest_fix)."""
-    rated = [s for s in (record_severity(r) for r in records) if s is not None]
-    severity = max(rated) if rated else None
-    fixes = set(vuln.fix_versions)
-    for record in records:
-        fixes.update(fixed_versions(record, pin.name))
-    fix_list = tuple(sorted(fixes, key=_version_key))
-    path = None if pin.path == ENVIRONMENT else pin.path
-    upgrade = [f for f in fix_list if _version_key(f) > _version_key(pin.version or "0")]
-    summary = next((str(r["summary"]).strip() for r in records if r.get("summary")), "")
-    source = "from the advisory" if severity is not None else "unknown, policy default"
-    via = f"; pulled in by {', '.join(pin.via)}" if pin.via else ""
-    kind = "direct" if pin.direct else "transitive"
-    if best is not None:
-        remediation = f"upgrade {pin.name} to {best} or later (fixes all its known advisories)"
-    elif upgrade:
-        remediation = f"upgrade {pin.name} to {upgrade[0]} or later (other advisories stay open)"
-    else:
-        remediation = "no fixed version is known: remove, replace or isolate the dependency"
-    return Finding(
-        scanner=PipAuditScanner.name,
-        rule_id=vuln.id,
-        severity=severity if severity is not None else unknown,
-        title=_title(summary or vuln.description) or f"{vuln.id} in {pin.name} {pin.version}",
-        message=bound_text(vuln.description or summary or vuln.id, MESSAGE_LIMIT),
-        location=Location(path=path, package=pin.name, version=pin.version),
-        # the manifest is part of the identity: a pin moved from dev to production is new
-        fingerprint=fingerprint(PipAuditScanner.name, pin.path, pin.name, vuln.id),
-        evidence=(
-            f"{pin.name}=={pin.version} in {pin.path} ({kind}{via}); "
-            f"fixed in: {', '.join(fix_list) if fix_list else 'no fixed version known'}; "
-            f"fixes all: {best or 'none known'}; severity: {source}"
-        ),
-        references=vuln.aliases,
-        remediation=remediation,
-        fix_versions=fix_list,
-    )
-
-
-def _title(text: str, limit: int = 120) -> str:
-    """The first sentence of an advisory's text, cut at a word: a title, not a paragraph."""
-    first = " ".join(text.split()).split(". ")[0].rstrip(".")
-    if len(first) <= limit:
-        return first
-    return first[:limit].rsplit(" ", 1)[0] + " …"
-
-
-def _version_key(text: str) -> tuple[int, Version | str]:
-    try:
-        return (0, Version(text))
-    except InvalidVersion:
-        return (1, text)

@@ -23,6 +23,11 @@ WHERE = {
     "repository_config": "the policy's repository_config",
     "python": "the policy's per_scanner.bandit.python",
     "rules": "the policy's per_scanner.semgrep.rules",
+    "dependencies": "the policy's dependencies",
+    "dependencies.environment": "the policy's dependencies.environment",
+    "dependencies.osv_url": "the policy's dependencies.osv_url",
+    "dependencies.index_url": "the policy's dependencies.index_url",
+    "dependencies.engine": "the policy's dependencies.engine",
 }
 """Where a key comes from, when a policy file sets it; any other is the caller's option."""
 
@@ -30,18 +35,39 @@ WHERE = {
 class _Reader:
     """Typed reads of one scanner's options; a wrong value raises `_wrong`'s failure."""
 
-    def __init__(self, scanner: str, options: Mapping[str, Any]):
+    def __init__(self, scanner: str, options: Mapping[str, Any], prefix: str = ""):
         self.scanner = scanner
         self.options = options
+        self.prefix = prefix
+        """`dependencies.` when reading the policy's dependencies section."""
 
     def _wrong(self, key: str, wanted: str) -> ScannerFailure:
-        where = WHERE.get(key, f"scan option {key!r}")
+        named = self.prefix + key
+        where = WHERE.get(named, f"scan option {named!r}")
         shown = repr(self.options[key])[:80]
         return ScannerFailure(
             "scanner.crash",
             f"{where} for {self.scanner} must be {wanted}, not {shown}",
-            hint="fix the policy" if key in WHERE else "fix the option where the scan is called",
+            hint="fix the policy" if named in WHERE else "fix the option where the scan is called",
         )
+
+    def section(self, key: str) -> _Reader:
+        """A reader of a nested mapping (the policy's `dependencies`); absent: empty."""
+        value = self.options.get(key)
+        if value is None:
+            value = {}
+        if not isinstance(value, Mapping):
+            raise self._wrong(key, "a mapping")
+        return _Reader(self.scanner, value, f"{self.prefix}{key}.")
+
+    def choice(self, key: str, choices: tuple[str, ...]) -> str | None:
+        """One of `choices`, or None when absent."""
+        value = self.options.get(key)
+        if value is None:
+            return None
+        if value not in choices:
+            raise self._wrong(key, " or ".join(choices))
+        return str(value)
 
     def count(self, key: str, default: int) -> int:
         """A whole number, 0 or more (not a bool, which Python counts as one)."""
@@ -154,4 +180,41 @@ class SemgrepOptions(FileScanOptions):
             concurrent_scanners=read.count("concurrent_scanners", 1),
             rule_timeout=read.seconds("rule_timeout", rule_timeout),
             shard_bytes=read.count("semgrep_shard_bytes", shard_bytes),
+        )
+
+
+PIP_AUDIT_ENGINES = ("index", "pip-audit")
+
+
+@dataclass(frozen=True)
+class PipAuditOptions:
+    """What the pip-audit scanner reads: where advisories come from and who matches them."""
+
+    unknown_severity: Severity
+    cache: bool
+    advisory_db: str | None
+    """A local advisory database (`--advisory-db`); None: an OSV service."""
+    environment: bool
+    """dependencies.environment: also audit the gate's own installed packages."""
+    osv_url: str | None
+    index_url: str | None
+    """dependencies.index_url: unpinned requirements are resolved there."""
+    engine: str | None
+    """dependencies.engine as set (index, pip-audit); None: chosen by pip_audit.choose_engine."""
+
+    @classmethod
+    def from_mapping(cls, options: Mapping[str, Any]) -> PipAuditOptions:
+        read = _Reader("pip-audit", options)
+        dependencies = read.section("dependencies")
+        db = options.get("advisory_db")
+        if db is not None and not isinstance(db, str | os.PathLike):
+            raise read._wrong("advisory_db", "a path")
+        return cls(
+            unknown_severity=read.severity("unknown_severity", "high"),
+            cache=read.flag("cache", True),
+            advisory_db=os.fspath(db) if db else None,
+            environment=dependencies.flag("environment", False),
+            osv_url=dependencies.text("osv_url"),
+            index_url=dependencies.text("index_url"),
+            engine=dependencies.choice("engine", PIP_AUDIT_ENGINES),
         )

@@ -12,15 +12,17 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from compliance.hosts.audit import HostReport
-from compliance.hosts.checks.interface import CheckStatus
 from compliance.render.escape import terminal_safe
 from compliance.scanners.interface import ScannerResult
 from compliance.ui.console import Ui
+
+if TYPE_CHECKING:  # paramiko and every check kind load with them: only `audit` needs them
+    from compliance.hosts.audit import HostReport
 
 
 def _progress(ui: Ui) -> Progress:
@@ -102,6 +104,8 @@ class AuditProgress:
         )
 
     def host_done(self, report: HostReport) -> None:
+        from compliance.hosts.checks.interface import CheckStatus
+
         with self._lock:
             self._done += 1
             if report.failure is not None or report.count(CheckStatus.ERROR):
