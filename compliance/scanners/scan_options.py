@@ -113,12 +113,8 @@ class _Reader:
             raise self._wrong(key, "a severity (critical, high, medium, low, info)") from None
 
     def mode(self, key: str) -> str:
-        value = self.options.get(key)
-        if value is None:
-            return DEFAULT_MODE
-        if value not in MODES:
-            raise self._wrong(key, " or ".join(MODES))
-        return str(value)
+        """What to do with the tree's own settings for the tool (repo_config.MODES)."""
+        return self.choice(key, tuple(MODES)) or DEFAULT_MODE
 
 
 @dataclass(frozen=True)
